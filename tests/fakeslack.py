@@ -1,0 +1,739 @@
+"""A local fake of the Slack Web API for tests.
+
+``FakeSlack`` runs a small threaded HTTP server on 127.0.0.1 (ephemeral port).  Point a
+``slack_sdk.WebClient(base_url=slack.api_url)`` (or the bot's SLACK_API_URL) at it and every API call
+is answered with a plausible Slack response and recorded in ``slack.calls``.
+
+Routes:
+
+* ``/api/<method>``          Web API methods (form-encoded, JSON or multipart bodies, or a query string)
+* ``/upload/v1/<file_id>``   upload URLs handed out by ``files.getUploadURLExternal``
+* ``/response/<name>``       ``response_url`` endpoints for slash commands and interactions
+
+Tokens are never logged: the server does not write access logs and ``Call.__repr__`` redacts them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.parser
+import email.policy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+TEAM_ID = "T0001"
+TEAM_NAME = "Reviewbot Test"
+TEAM_URL = "https://reviewbot-test.slack.com/"
+BOT_USER_ID = "UBOT"
+BOT_USER_NAME = "reviewbot"
+BOT_ID = "B0001"
+
+#: Pseudo method name under which uploads to an upload URL can be made to fail with ``fail_next``.
+UPLOAD = "upload"
+#: Prefix of the pseudo method name under which POSTs to ``response_url(name)`` are recorded.
+RESPONSE_URL_PREFIX = "response_url:"
+
+# Fields that Slack expects as JSON-encoded strings in form bodies; recorded args hold them decoded.
+_JSON_FIELDS = frozenset({"blocks", "attachments", "view", "files", "metadata", "unfurls"})
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Call:
+    """One recorded request.
+
+    ``args`` is the merged query string and body (form fields as ``str``, repeated fields as lists,
+    JSON-valued form fields such as ``blocks``/``view``/``files`` decoded).  ``headers`` keys are
+    lower-cased.  ``status`` and ``response`` describe what the fake answered.
+    """
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 200
+    response: Any = None
+
+    @property
+    def token(self) -> str | None:
+        """The token of the request: ``Authorization: Bearer`` header, else a ``token`` argument."""
+        auth = self.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip() or None
+        token = self.args.get("token")
+        return token if isinstance(token, str) and token else None
+
+    def __repr__(self) -> str:
+        headers = {k: ("<redacted>" if k == "authorization" else v) for k, v in self.headers.items()}
+        args = {k: ("<redacted>" if k == "token" else v) for k, v in self.args.items()}
+        return f"Call(method={self.method!r}, args={args!r}, headers={headers!r}, status={self.status})"
+
+
+@dataclass
+class Upload:
+    """A file uploaded through the files upload v2 flow.
+
+    ``file_id``/``filename`` come from ``files.getUploadURLExternal``, ``content`` from the POST to the
+    upload URL; the remaining fields are filled in by ``files.completeUploadExternal``.
+    """
+
+    file_id: str
+    filename: str
+    content: bytes
+    title: str | None = None
+    channel_id: str | None = None
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+    completed: bool = False
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: int | None
+    error: str | None
+    remaining: int
+
+
+@dataclass
+class _PendingUpload:
+    filename: str
+    length: int | None
+    upload: Upload | None = None
+    completed: bool = False
+
+
+@dataclass
+class _State:
+    """Mutable server state, guarded by ``FakeSlack._lock``."""
+
+    ts_micros: int = 1_700_000_000_000_000
+    next_id: int = 0
+    pending_uploads: dict[str, _PendingUpload] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """Fake Slack Web API server.  Use ``with FakeSlack() as slack:`` or ``start()``/``stop()``.
+
+    Configuration (may be changed at any time, also while running):
+
+    * ``users[user_id] = {"name": ..., "display_name": ..., "real_name": ...}`` (optional extra keys:
+      ``tz``, ``tz_offset``, ``is_bot``, ``deleted``, ``email``) for ``users.info``.
+    * ``channels[channel_id] = {"name": ...}`` (optional ``is_private``, ``is_im``) for
+      ``conversations.info``; ``C0001`` ("general") is predefined.
+    * ``invalid_token = True``: every API method answers ``{"ok": false, "error": "invalid_auth"}``.
+    * ``fail_next(...)``: inject rate limits, server errors or ``ok: false`` errors.
+    * ``set_handler(method, func)``: answer an extra method with ``func(args) -> dict``.
+
+    State for assertions: ``calls`` (all requests, including failed ones), ``uploads`` (files),
+    ``messages`` (current state of posted messages keyed by ``(channel, ts)``), ``views`` (by view id).
+    """
+
+    def __init__(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {
+            BOT_USER_ID: {
+                "name": BOT_USER_NAME,
+                "display_name": "Reviewbot",
+                "real_name": "Reviewbot",
+                "is_bot": True,
+            },
+        }
+        self.channels: dict[str, dict[str, Any]] = {"C0001": {"name": "general"}}
+        self.invalid_token = False
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self._calls: list[Call] = []
+        self._uploads: list[Upload] = []
+        self._faults: dict[str, list[_Fault]] = {}
+        self._handlers: dict[str, Handler] = {}
+        self._state = _State()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeSlack:
+        if self._server is not None:
+            raise RuntimeError("FakeSlack is already running")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler_class(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeSlack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ URLs
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not running; use start() or a with block")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``WebClient(base_url=...)``; ends with "/" as slack_sdk's urljoin needs."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str = "x") -> str:
+        """A ``response_url`` whose POSTs are recorded as calls to ``"response_url:<name>"``."""
+        return f"{self.base_url}/response/{name}"
+
+    # ------------------------------------------------------------------ recorded state
+
+    @property
+    def calls(self) -> list[Call]:
+        """A snapshot (copy) of all recorded calls, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def uploads(self) -> list[Upload]:
+        """A snapshot of the files whose bytes were uploaded, oldest first."""
+        with self._lock:
+            return list(self._uploads)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if c.method == method]
+
+    def responses(self, name: str = "x") -> list[dict[str, Any]]:
+        """The bodies POSTed to ``response_url(name)``."""
+        return [c.args for c in self.calls_to(RESPONSE_URL_PREFIX + name)]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until at least ``count`` calls to ``method`` were recorded; return all calls to it.
+
+        Raises AssertionError (listing everything received) on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                matching = [c for c in self._calls if c.method == method]
+                if len(matching) >= count:
+                    return matching
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    received = "\n  ".join(repr(c) for c in self._calls) or "(nothing)"
+                    raise AssertionError(
+                        f"expected {count} call(s) to {method!r} within {timeout}s, got {len(matching)}; "
+                        f"received:\n  {received}"
+                    )
+                self._changed.wait(remaining)
+
+    def wait_for_response(
+        self, name: str = "x", count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Like ``wait_for`` for POSTs to ``response_url(name)``; returns their bodies."""
+        return [c.args for c in self.wait_for(RESPONSE_URL_PREFIX + name, count, timeout)]
+
+    def clear(self) -> None:
+        """Forget recorded calls and uploads (configuration, messages and views are kept)."""
+        with self._lock:
+            self._calls.clear()
+            self._uploads.clear()
+
+    # ------------------------------------------------------------------ configuration
+
+    def fail_next(
+        self,
+        method: str,
+        status: int | None = None,
+        *,
+        retry_after: int | None = 1,
+        times: int = 1,
+        error: str | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail.
+
+        * default: HTTP 429 with ``Retry-After: <retry_after>`` (omitted if ``retry_after`` is None)
+          and body ``{"ok": false, "error": "ratelimited"}``;
+        * ``status=500`` (or any other status): that HTTP status with an ``ok: false`` JSON body;
+        * ``error="channel_not_found"``: HTTP 200 (unless ``status`` is given) with
+          ``{"ok": false, "error": "channel_not_found"}``.
+
+        ``method`` may also be ``UPLOAD`` ("upload") for the POST to an upload URL, or
+        ``"response_url:<name>"``.  Faults queue up in the order they were added.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        if status is None:
+            status = 200 if error is not None else 429
+        with self._lock:
+            self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, times))
+
+    def set_handler(self, method: str, handler: Handler) -> None:
+        """Answer ``method`` with ``handler(args)`` (a dict; ``ok`` defaults to True); overrides built-ins."""
+        with self._lock:
+            self._handlers[method] = handler
+
+    # ------------------------------------------------------------------ request handling (server side)
+
+    def _record(self, call: Call) -> None:
+        with self._changed:
+            self._calls.append(call)
+            self._changed.notify_all()
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            queue = self._faults.get(method)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.pop(0)
+            return fault
+
+    def _next_ts(self) -> str:
+        with self._lock:
+            self._state.ts_micros += 100
+            micros = self._state.ts_micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        with self._lock:
+            self._state.next_id += 1
+            return f"{prefix}{self._state.next_id:08d}"
+
+    def _handle_api(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> _Reply:
+        call = Call(method=method, args=args, headers=headers)
+        fault = self._take_fault(method)
+        if fault is not None:
+            reply = _fault_reply(fault)
+        elif self.invalid_token:
+            reply = _Reply.error("invalid_auth")
+        elif call.token is None:
+            reply = _Reply.error("not_authed")
+        else:
+            reply = self._dispatch(method, args)
+        call.status, call.response = reply.status, reply.body
+        self._record(call)
+        return reply
+
+    def _dispatch(self, method: str, args: dict[str, Any]) -> _Reply:
+        with self._lock:
+            custom = self._handlers.get(method)
+        if custom is not None:
+            return _Reply.ok(custom(args))
+        builtin = _BUILTINS.get(method)
+        if builtin is None:
+            return _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
+        return builtin(self, args)
+
+    def _handle_upload(self, file_id: str, content: bytes, headers: dict[str, str]) -> _Reply:
+        args: dict[str, Any] = {"file_id": file_id, "length": len(content)}
+        call = Call(method=UPLOAD, args=args, headers=headers)
+        fault = self._take_fault(UPLOAD)
+        if fault is not None:
+            reply = _fault_reply(fault)
+        else:
+            with self._lock:
+                pending = self._state.pending_uploads.get(file_id)
+                if pending is None:
+                    reply = _Reply(404, "file not found", content_type="text/plain")
+                else:
+                    args["filename"] = pending.filename
+                    pending.upload = Upload(file_id=file_id, filename=pending.filename, content=content)
+                    self._uploads.append(pending.upload)
+                    reply = _Reply(200, f"OK - {len(content)}", content_type="text/plain")
+        call.status, call.response = reply.status, reply.body
+        self._record(call)
+        return reply
+
+    def _handle_response_url(self, name: str, args: dict[str, Any], headers: dict[str, str]) -> _Reply:
+        method = RESPONSE_URL_PREFIX + name
+        call = Call(method=method, args=args, headers=headers)
+        fault = self._take_fault(method)
+        reply = _fault_reply(fault) if fault is not None else _Reply(200, "ok", content_type="text/plain")
+        call.status, call.response = reply.status, reply.body
+        self._record(call)
+        return reply
+
+    # ------------------------------------------------------------------ built-in API methods
+
+    def _auth_test(self, args: dict[str, Any]) -> _Reply:
+        return _Reply.ok(
+            {
+                "url": TEAM_URL,
+                "team": TEAM_NAME,
+                "user": BOT_USER_NAME,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
+        )
+
+    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "team": TEAM_ID,
+            "text": args.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if args.get(key) not in (None, ""):
+                message[key] = args[key]
+        return message
+
+    def _chat_post_message(self, args: dict[str, Any]) -> _Reply:
+        channel = args.get("channel")
+        if not channel:
+            return _Reply.error("channel_not_found")
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return _Reply.error("no_text")
+        ts = self._next_ts()
+        message = self._message(args, ts)
+        with self._lock:
+            self.messages[(channel, ts)] = message
+        return _Reply.ok({"channel": channel, "ts": ts, "message": message})
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> _Reply:
+        if not args.get("channel"):
+            return _Reply.error("channel_not_found")
+        if not args.get("user"):
+            return _Reply.error("user_not_in_channel")
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return _Reply.error("no_text")
+        return _Reply.ok({"message_ts": self._next_ts()})
+
+    def _chat_update(self, args: dict[str, Any]) -> _Reply:
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        with self._lock:
+            old = self.messages.get((channel, ts))
+            if old is None:
+                return _Reply.error("message_not_found")
+            message = {**old, **self._message(args, ts), "edited": {"user": BOT_USER_ID, "ts": ts}}
+            if "thread_ts" in old:
+                message["thread_ts"] = old["thread_ts"]
+            self.messages[(channel, ts)] = message
+        return _Reply.ok({"channel": channel, "ts": ts, "text": message["text"], "message": message})
+
+    def _chat_delete(self, args: dict[str, Any]) -> _Reply:
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        with self._lock:
+            if self.messages.pop((channel, ts), None) is None:
+                return _Reply.error("message_not_found")
+        return _Reply.ok({"channel": channel, "ts": ts})
+
+    def _users_info(self, args: dict[str, Any]) -> _Reply:
+        user_id = args.get("user", "")
+        with self._lock:
+            conf = self.users.get(user_id)
+        if conf is None:
+            return _Reply.error("user_not_found")
+        name = conf.get("name", user_id.lower())
+        real_name = conf.get("real_name", name)
+        display_name = conf.get("display_name", "")
+        profile: dict[str, Any] = {
+            "real_name": real_name,
+            "real_name_normalized": real_name,
+            "display_name": display_name,
+            "display_name_normalized": display_name,
+            "team": TEAM_ID,
+        }
+        if "email" in conf:
+            profile["email"] = conf["email"]
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real_name,
+            "deleted": conf.get("deleted", False),
+            "is_bot": conf.get("is_bot", False),
+            "tz": conf.get("tz", "Europe/Berlin"),
+            "tz_offset": conf.get("tz_offset", 3600),
+            "profile": profile,
+        }
+        return _Reply.ok({"user": user})
+
+    def _conversations_info(self, args: dict[str, Any]) -> _Reply:
+        channel_id = args.get("channel", "")
+        with self._lock:
+            conf = self.channels.get(channel_id)
+        if conf is None:
+            return _Reply.error("channel_not_found")
+        is_im = bool(conf.get("is_im", False))
+        channel = {
+            "id": channel_id,
+            "name": conf.get("name", channel_id.lower()),
+            "is_channel": not is_im,
+            "is_private": bool(conf.get("is_private", False)),
+            "is_im": is_im,
+            "is_member": True,
+        }
+        return _Reply.ok({"channel": channel})
+
+    def _view(self, view: Any, view_id: str) -> dict[str, Any]:
+        result = dict(view) if isinstance(view, dict) else {}
+        result.update(
+            {
+                "id": view_id,
+                "team_id": TEAM_ID,
+                "app_id": "A0001",
+                "bot_id": BOT_ID,
+                "hash": f"{time.time_ns()}.{view_id}",
+            }
+        )
+        return result
+
+    def _views_open(self, args: dict[str, Any]) -> _Reply:
+        if not args.get("trigger_id"):
+            return _Reply.error("invalid_arguments")
+        if not isinstance(args.get("view"), dict):
+            return _Reply.error("invalid_arguments")
+        view = self._view(args["view"], self._next_id("V"))
+        with self._lock:
+            self.views[view["id"]] = view
+        return _Reply.ok({"view": view})
+
+    def _views_update(self, args: dict[str, Any]) -> _Reply:
+        if not isinstance(args.get("view"), dict):
+            return _Reply.error("invalid_arguments")
+        with self._lock:
+            view_id = args.get("view_id")
+            if not view_id and args.get("external_id"):
+                view_id = next(
+                    (v["id"] for v in self.views.values() if v.get("external_id") == args["external_id"]),
+                    None,
+                )
+            if not view_id or view_id not in self.views:
+                return _Reply.error("not_found")
+            view = self._view(args["view"], view_id)
+            self.views[view_id] = view
+        return _Reply.ok({"view": view})
+
+    def _views_publish(self, args: dict[str, Any]) -> _Reply:
+        if not args.get("user_id") or not isinstance(args.get("view"), dict):
+            return _Reply.error("invalid_arguments")
+        view = self._view(args["view"], self._next_id("V"))
+        with self._lock:
+            self.views[view["id"]] = view
+        return _Reply.ok({"view": view})
+
+    def _files_get_upload_url(self, args: dict[str, Any]) -> _Reply:
+        filename = args.get("filename")
+        length = args.get("length")
+        if not filename or length in (None, ""):
+            return _Reply.error("invalid_arguments")
+        try:
+            length_int = int(length)
+        except (TypeError, ValueError):
+            return _Reply.error("invalid_arguments")
+        file_id = self._next_id("F")
+        with self._lock:
+            self._state.pending_uploads[file_id] = _PendingUpload(filename=filename, length=length_int)
+        return _Reply.ok({"upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id})
+
+    def _files_complete_upload(self, args: dict[str, Any]) -> _Reply:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return _Reply.error("invalid_arguments")
+        result = []
+        with self._lock:
+            for entry in files:
+                file_id = entry.get("id") if isinstance(entry, dict) else None
+                pending = self._state.pending_uploads.get(file_id or "")
+                if pending is None or pending.upload is None or pending.completed:
+                    return _Reply.error("file_not_found")
+            for entry in files:
+                pending = self._state.pending_uploads[entry["id"]]
+                upload = pending.upload
+                assert upload is not None
+                pending.completed = upload.completed = True
+                upload.title = entry.get("title") or upload.filename
+                upload.channel_id = args.get("channel_id") or None
+                upload.initial_comment = args.get("initial_comment") or None
+                upload.thread_ts = args.get("thread_ts") or None
+                result.append(
+                    {
+                        "id": upload.file_id,
+                        "name": upload.filename,
+                        "title": upload.title,
+                        "size": len(upload.content),
+                        "user": BOT_USER_ID,
+                        "channels": [upload.channel_id] if upload.channel_id else [],
+                    }
+                )
+        return _Reply.ok({"files": result})
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json; charset=utf-8"
+
+    @classmethod
+    def ok(cls, data: dict[str, Any]) -> _Reply:
+        return cls(200, {"ok": True, **data})
+
+    @classmethod
+    def error(cls, error: str) -> _Reply:
+        return cls(200, {"ok": False, "error": error})
+
+    def encode(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body).encode("utf-8")
+
+
+def _fault_reply(fault: _Fault) -> _Reply:
+    if fault.error is not None:
+        error = fault.error
+    elif fault.status == 429:
+        error = "ratelimited"
+    else:
+        error = "internal_error"
+    headers = {}
+    if fault.status == 429 and fault.retry_after is not None:
+        headers["Retry-After"] = str(fault.retry_after)
+    return _Reply(fault.status, {"ok": False, "error": error}, headers=headers)
+
+
+_BUILTINS: dict[str, Callable[[FakeSlack, dict[str, Any]], _Reply]] = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._chat_post_message,
+    "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
+    "chat.update": FakeSlack._chat_update,
+    "chat.delete": FakeSlack._chat_delete,
+    "users.info": FakeSlack._users_info,
+    "conversations.info": FakeSlack._conversations_info,
+    "views.open": FakeSlack._views_open,
+    "views.update": FakeSlack._views_update,
+    "views.publish": FakeSlack._views_publish,
+    "files.getUploadURLExternal": FakeSlack._files_get_upload_url,
+    "files.completeUploadExternal": FakeSlack._files_complete_upload,
+}
+
+
+# ---------------------------------------------------------------------- body parsing
+
+
+def _form_to_dict(query: str) -> dict[str, Any]:
+    parsed = parse_qs(query, keep_blank_values=True)
+    return {k: (v[0] if len(v) == 1 else v) for k, v in parsed.items()}
+
+
+def _multipart_to_dict(body: bytes, content_type: str) -> dict[str, Any]:
+    parser = email.parser.BytesParser(policy=email.policy.HTTP)
+    message = parser.parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    result: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is None:
+            result[name] = payload.decode("utf-8", errors="replace")
+        else:
+            result[name] = payload
+    return result
+
+
+def _parse_args(query: str, body: bytes, content_type: str) -> dict[str, Any]:
+    args = _form_to_dict(query) if query else {}
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if not body:
+        pass
+    elif ctype == "application/json":
+        data = json.loads(body.decode("utf-8"))
+        if isinstance(data, dict):
+            args.update(data)
+        else:
+            args["_json"] = data
+    elif ctype == "multipart/form-data":
+        args.update(_multipart_to_dict(body, content_type))
+    else:
+        args.update(_form_to_dict(body.decode("utf-8")))
+    for key in _JSON_FIELDS & args.keys():
+        value = args[key]
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):
+                args[key] = json.loads(value)
+    return args
+
+
+def _iter_path(path: str) -> Iterator[str]:
+    return (unquote(p) for p in path.strip("/").split("/"))
+
+
+def _make_handler_class(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        server_version = "FakeSlack/1.0"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """No access log (it would be noise, and we never want tokens near a log)."""
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            content_type = self.headers.get("Content-Type", "")
+            parts = list(_iter_path(split.path))
+            try:
+                if len(parts) == 2 and parts[0] == "api":
+                    reply = fake._handle_api(parts[1], _parse_args(split.query, body, content_type), headers)
+                elif len(parts) == 3 and parts[:2] == ["upload", "v1"] and self.command == "POST":
+                    reply = fake._handle_upload(parts[2], body, headers)
+                elif len(parts) == 2 and parts[0] == "response":
+                    reply = fake._handle_response_url(
+                        parts[1], _parse_args(split.query, body, content_type), headers
+                    )
+                else:
+                    reply = _Reply(404, "not found", content_type="text/plain")
+            except ValueError as exc:  # undecodable body
+                reply = _Reply(400, {"ok": False, "error": "invalid_form_data", "detail": str(exc)})
+            payload = reply.encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return _Handler
