@@ -1,0 +1,104 @@
+"""The local console: the same bot and database, driven from a terminal or a pipe.
+
+Each line is a command as it would be typed in Slack: ``/review start ...``, ``/note ...``;
+``@name /note ...`` acts as that user; ``#`` lines are comments. Replies are printed as the bot
+would post them, and the minutes are printed in full when a meeting ends.
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from reviewbot.core import Caller
+from reviewbot.core.commands import CommandHandler
+from reviewbot.core.replies import Reply
+
+WORKSPACE = "console"
+CHANNEL = "console"
+
+BANNER = """reviewbot local console: no Slack credentials are set, so commands are read here.
+Type Slack commands (`/review help` lists them); start a line with @name to act as that user.
+To connect to Slack set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or
+SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), in the environment or in .env."""
+
+
+def _plain(text: str) -> str:
+    """Slack mrkdwn as a terminal shows it: entities decoded."""
+    return html.unescape(text)
+
+
+class Console:
+    """Reads command lines, runs them through the command handler and prints the replies."""
+
+    def __init__(self, handler: CommandHandler, out: TextIO = sys.stdout, user: str | None = None) -> None:
+        self.handler = handler
+        self.out = out
+        self.default_user = user or _login_name()
+
+    def run(self, lines: Iterable[str], echo: bool = False) -> int:
+        """Run every line; returns how many commands were answered with a mistake."""
+        mistakes = 0
+        for line in lines:
+            reply = self.run_line(line, echo=echo)
+            if reply is not None and not reply.public and reply.text.startswith(("I don't", "⚠️")):
+                mistakes += 1
+        return mistakes
+
+    def run_line(self, line: str, echo: bool = False) -> Reply | None:
+        """Run one line and print what the bot answers."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return None
+        user = self.default_user
+        if line.startswith("@"):
+            name, _, line = line.partition(" ")
+            user = name[1:] or user
+            line = line.strip()
+        if echo:
+            self._print(f"@{user} {line}")
+        if not line.startswith("/"):
+            self._print("  (type a command starting with /, e.g. /review help or /note <text>)")
+            return None
+        command, _, text = line.partition(" ")
+        caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
+        reply = self.handler.handle(command, text, caller)
+        self.show(reply)
+        return reply
+
+    def show(self, reply: Reply) -> None:
+        """Print a reply: channel messages plainly, private ones marked as only visible to you."""
+        prefix = "  " if reply.public else "  (only you) "
+        for i, row in enumerate(_plain(reply.text).splitlines()):
+            self._print((prefix if i == 0 else " " * len(prefix)) + row)
+        if reply.minutes is not None:
+            self._print(f"----- {reply.minutes.filename} -----")
+            self.out.write(reply.minutes.content)
+            self._print(f"----- end of {reply.minutes.filename} -----")
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+def interactive_lines(prompt: str = "reviewbot> ") -> Iterable[str]:
+    """Lines typed at a prompt, until end of input."""
+    while True:
+        try:
+            yield input(prompt)
+        except EOFError:
+            print()
+            return
+        except KeyboardInterrupt:
+            print()
+            return
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "you"

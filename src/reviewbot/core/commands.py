@@ -1,0 +1,297 @@
+"""The text commands people type, ``/review ...`` and ``/note ...``: one documented method each.
+
+:meth:`CommandHandler.handle` takes the command and its text as the person typed them (Slack's
+escaping already undone by the adapter) and answers with a :class:`Reply`. Mistakes come back as
+short private replies that say what to type instead; nothing already recorded is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from reviewbot.core import agenda
+from reviewbot.core.context import Caller, UserError
+from reviewbot.core.meetings import MeetingView, Meetings, NoteView, SectionView
+from reviewbot.core.minutes import (
+    MeetingRecord,
+    Wording,
+    page_title,
+    render_markdown,
+    render_wikitext,
+)
+from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, esc
+from reviewbot.database import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes the minutes.
+*Prepare*
+• `/review agenda add <Title>` adds a section; `/review agenda add - <Title>` a subsection under the last one
+• `/review agenda` shows the agenda; `/review agenda remove <number>` removes an empty section
+• `/review present <names>` / `/review remote <names>` records attendance (comma-separated)
+• `/review slides <link>` records the presentation slides
+*Run*
+• `/review start <meeting title>` starts at the first section
+• `/review next`, `/review prev`, `/review goto <number | title>` move between sections
+• `/review section <Title>` inserts an unplanned section (`- <Title>` for a subsection) and moves to it
+• `/note [Speaker:] <text>` records a note; `/note > Speaker: <text>` replies to the one before
+• `/note action <Owner>: <text>` records an action item; `/note decision <text>` a decision
+• `/note undo` removes your own last note
+• `/review status` shows where the meeting is; `/review end` ends it and posts the wiki draft
+*Afterwards*
+• `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again"""
+
+
+class CommandHandler:
+    """Turns ``/review`` and ``/note`` text into meeting operations and replies."""
+
+    def __init__(self, meetings: Meetings, wording: Wording | None = None, page_pattern: str = "") -> None:
+        self.meetings = meetings
+        self.wording = wording or Wording()
+        self.page_pattern = page_pattern or "{title}"
+        self._review: dict[str, Callable[[Caller, str], Reply]] = {
+            "agenda": self.agenda,
+            "start": self.start,
+            "present": self.present,
+            "remote": self.remote,
+            "next": self.next,
+            "prev": self.prev,
+            "previous": self.prev,
+            "back": self.prev,
+            "goto": self.goto,
+            "section": self.section,
+            "status": self.status,
+            "slides": self.slides,
+            "end": self.end,
+            "history": self.history,
+            "export": self.export,
+            "help": self.help,
+        }
+
+    def handle(self, command: str, text: str, caller: Caller) -> Reply:
+        """Run one command (``/review`` or ``/note``) and answer; never raises for bad input."""
+        try:
+            if command.lstrip("/") == "note":
+                return self.note(caller, text)
+            if command.lstrip("/") == "review":
+                sub, _, rest = text.strip().partition(" ")
+                handler = self._review.get(sub.lower())
+                if handler is None:
+                    return self._unknown(sub)
+                return handler(caller, rest.strip())
+            return _private(f"I don't know the command `{esc(command)}`. Try `/review help`.")
+        except UserError as error:
+            return _private(str(error))
+        except DatabaseUnavailable:
+            what = "The note was *not* saved" if command.lstrip("/") == "note" else "Nothing was changed"
+            return _private(f"⚠️ The database is not answering right now. {what}; please try again in a moment.")
+
+    # -- /review subcommands: each takes the caller and the rest of the text ---------------------
+
+    def agenda(self, caller: Caller, text: str) -> Reply:
+        """``/review agenda`` shows the agenda; ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
+        verb, _, rest = text.partition(" ")
+        if verb.lower() == "add":
+            section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
+            kind = "subsection" if section.level == 2 else "section"
+            return Reply(
+                f"Added {kind} {section.number} *{esc(section.title)}*{_duration(section)} to the agenda.",
+                event=Event.AGENDA_CHANGED,
+            )
+        if verb.lower() in ("remove", "rm", "delete"):
+            section = self.meetings.remove_agenda_item(caller, rest)
+            return Reply(f"Removed {section.number} *{esc(section.title)}* from the agenda.",
+                         event=Event.AGENDA_CHANGED)
+        if verb:
+            raise UserError("Use `/review agenda`, `/review agenda add [-] <Title>` or `/review agenda remove <n>`.")
+        view = self.meetings.meeting_view(caller)
+        if view is None or not view.sections:
+            return _private("The agenda is empty. Add sections with `/review agenda add <Title>` "
+                            "and subsections with `/review agenda add - <Title>`.")
+        return _private(format_agenda(view))
+
+    def start(self, caller: Caller, text: str) -> Reply:
+        """``/review start <meeting title>``: start the meeting at the first section."""
+        view = self.meetings.start(caller, text)
+        lines = [f"▶️ *Meeting started:* {esc(view.title or '')}"]
+        if view.current is not None:
+            lines.append(f"Now at {_section_line(view.current)}")
+        else:
+            lines.append("The agenda is empty: add sections as you go with `/review section <Title>`.")
+        lines.append("Take notes with `/note [Speaker:] <text>`; `/review help` lists every command.")
+        return Reply("\n".join(lines), Visibility.CHANNEL, Event.MEETING_STARTED, meeting_id=view.id)
+
+    def present(self, caller: Caller, text: str) -> Reply:
+        """``/review present <names>``: people in the room (comma-separated)."""
+        return self._attendance(caller, text, remote=False)
+
+    def remote(self, caller: Caller, text: str) -> Reply:
+        """``/review remote <names>``: people participating remotely."""
+        return self._attendance(caller, text, remote=True)
+
+    def next(self, caller: Caller, text: str) -> Reply:
+        """``/review next``: move to the next section."""
+        return self._moved(self.meetings.move(caller, "next"))
+
+    def prev(self, caller: Caller, text: str) -> Reply:
+        """``/review prev``: move back to the previous section."""
+        return self._moved(self.meetings.move(caller, "prev"))
+
+    def goto(self, caller: Caller, text: str) -> Reply:
+        """``/review goto <number | title>``: move to any section."""
+        return self._moved(self.meetings.move(caller, "goto", text))
+
+    def section(self, caller: Caller, text: str) -> Reply:
+        """``/review section [-] <Title>``: insert an unplanned section and move to it."""
+        section = self.meetings.insert_section(caller, agenda.parse_item(text))
+        return self._moved(section, added=True)
+
+    def status(self, caller: Caller, text: str) -> Reply:
+        """``/review status``: where the meeting is."""
+        view = self.meetings.meeting_view(caller)
+        if view is None:
+            return _private("No meeting is running or being prepared here. "
+                            "Prepare one with `/review agenda add <Title>` or start with `/review start <title>`.")
+        if view.started_at is None:
+            return _private(f"The next meeting is being prepared: {len(view.sections)} sections on the agenda, "
+                            f"{len(view.present) + len(view.remote)} attendees. Start it with `/review start <title>`.")
+        current = _section_line(view.current) if view.current else "no section yet"
+        elapsed = _duration_text(self.meetings.clock.now() - view.started_at)
+        return _private(
+            f"*{esc(view.title or '')}* running for {elapsed}.\nNow at {current}\n"
+            f"{view.note_count} notes in {len(view.sections)} sections; "
+            f"{len(view.present)} present, {len(view.remote)} remote."
+        )
+
+    def slides(self, caller: Caller, text: str) -> Reply:
+        """``/review slides <link>``: record the presentation slides."""
+        self.meetings.set_slides(caller, text)
+        return _private(f"Slides recorded: {esc(text.strip())}")
+
+    def end(self, caller: Caller, text: str) -> Reply:
+        """``/review end``: end the meeting and post the minutes as a wiki draft."""
+        view = self.meetings.end(caller)
+        minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
+        return Reply(
+            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file.",
+            Visibility.CHANNEL, Event.MEETING_ENDED, meeting_id=view.id, minutes=minutes,
+        )
+
+    def history(self, caller: Caller, text: str) -> Reply:
+        """``/review history``: the channel's past meetings."""
+        meetings = self.meetings.history(caller)
+        if not meetings:
+            return _private("No meeting has ended in this channel yet.")
+        lines = ["*Past meetings* (`/review export <number>` posts a draft again):"]
+        for view in meetings:
+            when = view.started_at.strftime("%Y-%m-%d") if view.started_at else "?"
+            lines.append(f"• #{view.id} {when} *{esc(view.title or '')}*: {view.note_count} notes")
+        return _private("\n".join(lines))
+
+    def export(self, caller: Caller, text: str) -> Reply:
+        """``/review export [number|last] [wiki|markdown]``: post a meeting's draft again."""
+        words = text.split()
+        fmt = "wiki"
+        if words and words[-1].lower() in ("wiki", "wikitext", "markdown", "md"):
+            fmt = "markdown" if words.pop().lower() in ("markdown", "md") else "wiki"
+        meeting_id = self.meetings.find_meeting(caller, " ".join(words))
+        minutes = self.minutes_file(self.meetings.record(meeting_id), fmt)
+        return Reply(f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes)
+
+    def help(self, caller: Caller, text: str) -> Reply:
+        """``/review help``: every command."""
+        return _private(HELP)
+
+    # -- /note ----------------------------------------------------------------------------------
+
+    def note(self, caller: Caller, text: str) -> Reply:
+        """``/note [>...] [action|decision] [Speaker:] <text>``, or ``/note undo``."""
+        if text.strip().lower() == "undo":
+            removed = self.meetings.undo_note(caller)
+            where = f" from {removed.section.number} {esc(removed.section.title)}" if removed.section else ""
+            return Reply(f"Removed your note{where}: “{esc(removed.text)}”", event=Event.NOTE_REMOVED)
+        if not text.strip():
+            raise UserError("The note is empty. Type `/note <text>` or `/note Speaker: <text>`.")
+        note = self.meetings.add_note(caller, text)
+        return Reply(_note_line(note), event=Event.NOTE_ADDED, extra={"note": note})
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def minutes_file(self, record: MeetingRecord, fmt: str = "wiki") -> MinutesFile:
+        """Render a meeting's minutes as a file to post."""
+        content = render_markdown(record, self.wording) if fmt == "markdown" else render_wikitext(record, self.wording)
+        title = page_title(record, self.page_pattern)
+        stem = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:80] or "minutes"
+        notes = sum(1 for _ in record.all_notes())
+        duration = ""
+        if record.started_at and record.ended_at:
+            duration = f", {_duration_text(record.ended_at - record.started_at)}"
+        summary = f"{len(record.sections)} sections, {notes} notes{duration}."
+        return MinutesFile(
+            meeting_id=record.meeting_id or 0,
+            filename=f"{stem}.{'md' if fmt == 'markdown' else 'wiki'}",
+            title=title, content=content, summary=summary,
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _attendance(self, caller: Caller, text: str, remote: bool) -> Reply:
+        names = [n for n in re.split(r"[,;\n]", text) if n.strip()]
+        view = self.meetings.set_attendance(caller, names, remote)
+        present = ", ".join(esc(n) for n in view.present) or "nobody yet"
+        remotes = ", ".join(esc(n) for n in view.remote) or "nobody yet"
+        return Reply(f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED)
+
+    def _moved(self, section: SectionView, added: bool = False) -> Reply:
+        verb = "Added and moved to" if added else "Now at"
+        return Reply(f"➡️ {verb} {_section_line(section)}", Visibility.CHANNEL, Event.SECTION_CHANGED)
+
+    @staticmethod
+    def _unknown(sub: str) -> Reply:
+        if not sub:
+            return _private(HELP)
+        return _private(f"I don't know `/review {esc(sub)}`. " "Type `/review help` for the list of commands.")
+
+
+def format_agenda(view: MeetingView) -> str:
+    """The agenda, numbered, with the current section marked."""
+    heading = f"*Agenda of {esc(view.title)}*" if view.title else "*Agenda of the next meeting*"
+    lines = [heading]
+    for section in view.sections:
+        indent = "    " if section.level == 2 else ""
+        marker = "▶ " if section.current else ""
+        notes = f" ({section.note_count} notes)" if section.note_count else ""
+        unplanned = " _(added)_" if not section.planned else ""
+        lines.append(f"{indent}{marker}{section.number}. {esc(section.title)}{_duration(section)}{unplanned}{notes}")
+    return "\n".join(lines)
+
+
+def _section_line(section: SectionView) -> str:
+    return f"*{section.number} {esc(section.title)}*{_duration(section)}"
+
+
+def _duration(section: SectionView) -> str:
+    return f" [{section.duration_minutes}m]" if section.duration_minutes else ""
+
+
+def _note_line(note: NoteView) -> str:
+    where = f" in {note.section.number} {esc(note.section.title)}" if note.section else ""
+    kind = {"action": "Action item", "decision": "Decision"}.get(note.kind, "Noted")
+    return f"✓ {kind} #{note.seq}{where}: {esc(note.text)}"
+
+
+def _duration_text(delta: object) -> str:
+    seconds = int(getattr(delta, "total_seconds", lambda: 0)())
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes = rest // 60
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes} min"
+
+
+def _private(text: str) -> Reply:
+    return Reply(text, Visibility.PRIVATE)
+
+
+__all__ = ["HELP", "CommandHandler", "datetime", "format_agenda"]

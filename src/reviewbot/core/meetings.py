@@ -1,0 +1,523 @@
+"""Meetings as stored: the rules of preparing, running and ending one, in transactions.
+
+Every change to a channel's meetings takes that channel's row lock first, so commands for one
+meeting apply one at a time in the order they arrive, on SQLite and PostgreSQL alike, and in
+any number of bot processes. A note is committed before its command returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from reviewbot.core import agenda, notes
+from reviewbot.core.context import Caller, Clock, SystemClock, UserError
+from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord
+from reviewbot.database import Database
+from reviewbot.models import Attendee, Channel, Meeting, MeetingStatus, Note, NoteKind, Section
+
+MAX_MEETING_TITLE = 300
+MAX_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """A section with its outline number, as shown to people."""
+
+    id: int
+    number: str
+    title: str
+    level: int
+    planned: bool
+    duration_minutes: int | None
+    note_count: int
+    current: bool
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    """A meeting as shown to people: its state, agenda and attendance."""
+
+    id: int
+    status: MeetingStatus
+    title: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    sections: tuple[SectionView, ...]
+    present: tuple[str, ...]
+    remote: tuple[str, ...]
+    note_count: int
+    timezone: str | None
+
+    @property
+    def current(self) -> SectionView | None:
+        """The section the meeting is at, if any."""
+        return next((s for s in self.sections if s.current), None)
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A stored note, as shown back to the person who took it."""
+
+    id: int
+    seq: int
+    text: str
+    depth: int
+    kind: str
+    speaker: str | None
+    section: SectionView | None
+
+
+class Meetings:
+    """Prepare, run and end meetings; one method per thing people do."""
+
+    def __init__(self, db: Database, timezone: str, clock: Clock | None = None) -> None:
+        self.db = db
+        self.timezone = timezone
+        self.clock = clock or SystemClock()
+
+    # -- agenda -------------------------------------------------------------------------------
+
+    def add_agenda_item(self, caller: Caller, item: agenda.AgendaItem) -> SectionView:
+        """Append a section to the running meeting's agenda, or else to the next meeting's."""
+        with self.db.write() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller, create=True)
+            assert meeting is not None
+            sections = self._sections(session, meeting)
+            if item.level == 2 and not any(s.level == 1 for s in sections):
+                raise UserError(
+                    "A subsection goes under a top-level section: add one first with "
+                    "`/review agenda add <Title>`."
+                )
+            section = self._insert_section(session, meeting, len(sections), item, planned=True)
+            return self._view_of(session, meeting, section.id)
+
+    def remove_agenda_item(self, caller: Caller, target: str) -> SectionView:
+        """Remove a section that has no notes from the agenda."""
+        with self.db.write() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller)
+            if meeting is None:
+                raise UserError("There is no agenda yet. Add sections with `/review agenda add <Title>`.")
+            sections = self._sections(session, meeting)
+            index = agenda.find(sections, target, self._current_index(meeting, sections))
+            section = sections[index]
+            if section.id == meeting.current_section_id:
+                raise UserError("That is the current section; move to another one before removing it.")
+            if self._note_count(session, meeting.id, section.id):
+                raise UserError("That section already has notes, so it stays in the minutes.")
+            view = self._view_of(session, meeting, section.id)
+            session.delete(section)
+            session.flush()
+            session.execute(
+                update(Section)
+                .where(Section.meeting_id == meeting.id, Section.position > section.position)
+                .values(position=Section.position - 1)
+            )
+            return view
+
+    def meeting_view(self, caller: Caller) -> MeetingView | None:
+        """The running meeting, or else the next meeting being prepared, or None."""
+        with self.db.read() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller)
+            return None if meeting is None else self._meeting_view(session, meeting)
+
+    # -- running a meeting --------------------------------------------------------------------
+
+    def start(self, caller: Caller, title: str) -> MeetingView:
+        """Start the channel's meeting at the first section of its prepared agenda."""
+        title = " ".join(title.split())
+        if len(title) > MAX_MEETING_TITLE:
+            raise UserError(f"Meeting titles can be at most {MAX_MEETING_TITLE} characters long.")
+        with self.db.write() as session:
+            running = self._running(session, caller)
+            if running is not None:
+                raise UserError(
+                    f"A meeting is already running here ({running.title}). "
+                    "End it with `/review end` before starting another."
+                )
+            meeting = self._planned(session, caller, create=True)
+            assert meeting is not None
+            if not title:
+                raise UserError("Give the meeting a title: `/review start <title>`.")
+            sections = self._sections(session, meeting)
+            meeting.status = MeetingStatus.RUNNING
+            meeting.title = title
+            meeting.started_at = self.clock.now()
+            meeting.started_by = caller.user_id
+            meeting.timezone = self.timezone
+            meeting.current_section_id = sections[0].id if sections else None
+            session.flush()
+            return self._meeting_view(session, meeting)
+
+    def set_attendance(self, caller: Caller, names: Sequence[str], remote: bool) -> MeetingView:
+        """Add people to the attendance, in the office or remote (moving them if listed)."""
+        cleaned = [" ".join(n.split()).lstrip("@") for n in names]
+        cleaned = [n for n in cleaned if n]
+        if not cleaned:
+            kind = "remote" if remote else "present"
+            raise UserError(f"Name the people: `/review {kind} Heather, Gabriel, Ori`.")
+        if too_long := [n for n in cleaned if len(n) > MAX_NAME_LENGTH]:
+            raise UserError(f"Names can be at most {MAX_NAME_LENGTH} characters (“{too_long[0][:40]}…”).")
+        with self.db.write() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller, create=True)
+            assert meeting is not None
+            existing = {a.name_key: a for a in session.scalars(
+                select(Attendee).where(Attendee.meeting_id == meeting.id)
+            )}
+            seq = max((a.seq for a in existing.values()), default=0)
+            for name in cleaned:
+                key = notes.name_key(name)
+                if key in existing:
+                    existing[key].remote = remote
+                    continue
+                seq += 1
+                attendee = Attendee(meeting_id=meeting.id, name=name, name_key=key[:255], remote=remote, seq=seq)
+                session.add(attendee)
+                existing[key] = attendee
+            session.flush()
+            return self._meeting_view(session, meeting)
+
+    def move(self, caller: Caller, where: str, target: str = "") -> SectionView:
+        """Move the running meeting to the ``next``, ``prev`` or a ``goto`` target section."""
+        with self.db.write() as session:
+            meeting = self._require_running(session, caller)
+            sections = self._sections(session, meeting)
+            if not sections:
+                raise UserError(
+                    "The agenda is empty. Add a section with `/review section <Title>`."
+                )
+            index = self._current_index(meeting, sections)
+            labels = agenda.numbers(sections)
+            if where == "next":
+                new = 0 if index is None else index + 1
+                if new >= len(sections):
+                    raise UserError(
+                        f"This is the last section ({labels[index or 0]} {sections[index or 0].title}). "
+                        "Add one with `/review section <Title>` or end with `/review end`."
+                    )
+            elif where == "prev":
+                if not index:
+                    raise UserError("This is the first section; there is no previous one.")
+                new = index - 1
+            else:
+                new = agenda.find(sections, target, index)
+            meeting.current_section_id = sections[new].id
+            session.flush()
+            return self._view_of(session, meeting, sections[new].id)
+
+    def insert_section(self, caller: Caller, item: agenda.AgendaItem) -> SectionView:
+        """Insert an unplanned section after the current block (or subsection after the current
+        section) of the running meeting and move to it."""
+        with self.db.write() as session:
+            meeting = self._require_running(session, caller)
+            sections = self._sections(session, meeting)
+            index = self._current_index(meeting, sections)
+            if item.level == 2:
+                if index is None:
+                    raise UserError(
+                        "There is no section to put a subsection under yet; "
+                        "use `/review section <Title>` first."
+                    )
+                position = index + 1
+            else:
+                position = len(sections) if index is None else agenda.block_end(sections, index)
+            section = self._insert_section(session, meeting, position, item, planned=False)
+            meeting.current_section_id = section.id
+            session.flush()
+            return self._view_of(session, meeting, section.id)
+
+    def add_note(self, caller: Caller, raw: str) -> NoteView:
+        """Record a note in the current section; committed when this returns."""
+        parsed = notes.parse(raw)
+        with self.db.write() as session:
+            meeting = self._running(session, caller)
+            if meeting is None:
+                raise UserError(
+                    "No meeting is running in this channel, so the note was not recorded. "
+                    "Start one with `/review start <title>`."
+                )
+            section_id = meeting.current_section_id
+            last = session.execute(
+                select(Note.seq, Note.depth, Note.section_id)
+                .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
+                .order_by(Note.seq.desc())
+                .limit(1)
+            ).first()
+            if parsed.depth and (last is None or last.section_id != section_id):
+                raise UserError("There is no note in this section to reply to yet; drop the `>`.")
+            if last is not None and parsed.depth > last.depth + 1:
+                raise UserError(f"A reply can only go one level below the note before it (`{'>' * (last.depth + 1)}`).")
+            people = self._people(session, meeting.id)
+            speaker = notes.speaker_of(parsed.text, lambda key: key in people)
+            max_seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
+            note = Note(
+                meeting_id=meeting.id,
+                section_id=section_id,
+                seq=max_seq + 1,
+                depth=parsed.depth,
+                kind=NoteKind(parsed.kind),
+                speaker=speaker,
+                owner=parsed.owner.lstrip("@").strip() if parsed.owner else None,
+                text=parsed.text,
+                author_id=caller.user_id,
+                author_name=caller.user_name,
+                created_at=self.clock.now(),
+            )
+            session.add(note)
+            session.flush()
+            return self._note_view(session, meeting, note)
+
+    def undo_note(self, caller: Caller) -> NoteView:
+        """Remove the caller's own last note in the running meeting."""
+        with self.db.write() as session:
+            meeting = self._require_running(session, caller)
+            note = session.scalars(
+                select(Note)
+                .where(Note.meeting_id == meeting.id, Note.author_id == caller.user_id, Note.deleted_at.is_(None))
+                .order_by(Note.seq.desc())
+                .limit(1)
+            ).first()
+            if note is None:
+                raise UserError("You have no notes in this meeting to undo.")
+            note.deleted_at = self.clock.now()
+            note.deleted_by = caller.user_id
+            session.flush()
+            return self._note_view(session, meeting, note)
+
+    def set_slides(self, caller: Caller, url: str) -> MeetingView:
+        """Record the link to the presentation slides."""
+        from reviewbot.core.minutes import safe_url
+
+        if safe_url(url) is None:
+            raise UserError("Give the slides as a web link: `/review slides https://example.org/slides.pdf`.")
+        with self.db.write() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller, create=True)
+            assert meeting is not None
+            meeting.slides_url = url.strip()
+            session.flush()
+            return self._meeting_view(session, meeting)
+
+    def end(self, caller: Caller) -> MeetingView:
+        """End the running meeting."""
+        with self.db.write() as session:
+            meeting = self._require_running(session, caller)
+            meeting.status = MeetingStatus.ENDED
+            meeting.ended_at = self.clock.now()
+            meeting.current_section_id = None
+            session.flush()
+            return self._meeting_view(session, meeting)
+
+    # -- past meetings ------------------------------------------------------------------------
+
+    def history(self, caller: Caller, limit: int = 20) -> list[MeetingView]:
+        """The channel's ended meetings, newest first."""
+        with self.db.read() as session:
+            channel = self._channel(session, caller, lock=False)
+            if channel is None:
+                return []
+            meetings = session.scalars(
+                select(Meeting)
+                .where(Meeting.channel_pk == channel.id, Meeting.status == MeetingStatus.ENDED)
+                .order_by(Meeting.ended_at.desc(), Meeting.id.desc())
+                .limit(limit)
+            ).all()
+            return [self._meeting_view(session, m) for m in meetings]
+
+    def record(self, meeting_id: int) -> MeetingRecord:
+        """The stored meeting as plain data, for rendering its minutes."""
+        with self.db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                raise UserError(f"There is no meeting {meeting_id}.")
+            return load_record(session, meeting)
+
+    def find_meeting(self, caller: Caller, target: str = "") -> int:
+        """The id of a meeting of this channel: by id, ``last``/empty for the latest ended one, or
+        the running one."""
+        with self.db.read() as session:
+            channel = self._channel(session, caller, lock=False)
+            if channel is None:
+                raise UserError("This channel has no meetings yet.")
+            query = select(Meeting).where(Meeting.channel_pk == channel.id)
+            target = target.strip().lstrip("#")
+            if target.isdigit():
+                meeting = session.scalars(query.where(Meeting.id == int(target))).first()
+            elif target in ("", "last", "latest"):
+                meeting = session.scalars(
+                    query.where(Meeting.status != MeetingStatus.PLANNED).order_by(
+                        (Meeting.status == MeetingStatus.ENDED).desc(), Meeting.started_at.desc()
+                    )
+                ).first()
+            else:
+                raise UserError("Name the meeting by its number (see `/review history`) or `last`.")
+            if meeting is None or meeting.status == MeetingStatus.PLANNED:
+                raise UserError("No such meeting in this channel; `/review history` lists them.")
+            return meeting.id
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _channel(self, session: Session, caller: Caller, lock: bool = True) -> Channel | None:
+        query = select(Channel).where(
+            Channel.workspace_id == caller.workspace_id, Channel.channel_id == caller.channel_id
+        )
+        if not lock:
+            return session.scalars(query).first()
+        dialect = session.get_bind().dialect.name
+        values = {"workspace_id": caller.workspace_id, "channel_id": caller.channel_id,
+                  "created_at": self.clock.now()}
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(Channel).values(**values).on_conflict_do_nothing())
+        return session.scalars(query.with_for_update()).one()
+
+    def _meeting_query(self, session: Session, caller: Caller, status: MeetingStatus) -> Select[tuple[Meeting]]:
+        channel = self._channel(session, caller)
+        assert channel is not None
+        return (
+            select(Meeting)
+            .where(Meeting.channel_pk == channel.id, Meeting.status == status)
+            .order_by(Meeting.id.desc())
+            .limit(1)
+        )
+
+    def _running(self, session: Session, caller: Caller) -> Meeting | None:
+        return session.scalars(self._meeting_query(session, caller, MeetingStatus.RUNNING)).first()
+
+    def _require_running(self, session: Session, caller: Caller) -> Meeting:
+        meeting = self._running(session, caller)
+        if meeting is None:
+            raise UserError("No meeting is running in this channel. Start one with `/review start <title>`.")
+        return meeting
+
+    def _planned(self, session: Session, caller: Caller, create: bool = False) -> Meeting | None:
+        meeting = session.scalars(self._meeting_query(session, caller, MeetingStatus.PLANNED)).first()
+        if meeting is None and create:
+            channel = self._channel(session, caller)
+            assert channel is not None
+            meeting = Meeting(channel_pk=channel.id, status=MeetingStatus.PLANNED, created_at=self.clock.now())
+            session.add(meeting)
+            session.flush()
+        return meeting
+
+    def _sections(self, session: Session, meeting: Meeting) -> list[Section]:
+        return list(session.scalars(
+            select(Section).where(Section.meeting_id == meeting.id).order_by(Section.position)
+        ))
+
+    @staticmethod
+    def _current_index(meeting: Meeting, sections: Sequence[Section]) -> int | None:
+        for i, section in enumerate(sections):
+            if section.id == meeting.current_section_id:
+                return i
+        return None
+
+    def _insert_section(
+        self, session: Session, meeting: Meeting, position: int, item: agenda.AgendaItem, planned: bool
+    ) -> Section:
+        session.execute(
+            update(Section)
+            .where(Section.meeting_id == meeting.id, Section.position >= position)
+            .values(position=Section.position + 1)
+        )
+        section = Section(
+            meeting_id=meeting.id, position=position, level=item.level, title=item.title,
+            planned=planned, duration_minutes=item.duration_minutes, created_at=self.clock.now(),
+        )
+        session.add(section)
+        session.flush()
+        return section
+
+    def _people(self, session: Session, meeting_id: int) -> set[str]:
+        names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
+        authors = session.scalars(
+            select(Note.author_name).where(Note.meeting_id == meeting_id).distinct()
+        )
+        names.update(notes.name_key(a) for a in authors)
+        return names
+
+    @staticmethod
+    def _note_count(session: Session, meeting_id: int, section_id: int | None = None) -> int:
+        query = select(func.count(Note.id)).where(Note.meeting_id == meeting_id, Note.deleted_at.is_(None))
+        if section_id is not None:
+            query = query.where(Note.section_id == section_id)
+        return session.scalar(query) or 0
+
+    def _section_views(self, session: Session, meeting: Meeting) -> tuple[SectionView, ...]:
+        sections = self._sections(session, meeting)
+        counts = dict(session.execute(
+            select(Note.section_id, func.count(Note.id))
+            .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
+            .group_by(Note.section_id)
+        ).tuples().all())
+        return tuple(
+            SectionView(
+                id=s.id, number=number, title=s.title, level=s.level, planned=s.planned,
+                duration_minutes=s.duration_minutes, note_count=counts.get(s.id, 0),
+                current=s.id == meeting.current_section_id,
+            )
+            for s, number in zip(sections, agenda.numbers(sections), strict=True)
+        )
+
+    def _view_of(self, session: Session, meeting: Meeting, section_id: int | None) -> SectionView:
+        views = self._section_views(session, meeting)
+        return next(v for v in views if v.id == section_id)
+
+    def _meeting_view(self, session: Session, meeting: Meeting) -> MeetingView:
+        attendees = session.scalars(
+            select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
+        ).all()
+        return MeetingView(
+            id=meeting.id, status=meeting.status, title=meeting.title,
+            started_at=meeting.started_at, ended_at=meeting.ended_at,
+            sections=self._section_views(session, meeting),
+            present=tuple(a.name for a in attendees if not a.remote),
+            remote=tuple(a.name for a in attendees if a.remote),
+            note_count=self._note_count(session, meeting.id), timezone=meeting.timezone,
+        )
+
+    def _note_view(self, session: Session, meeting: Meeting, note: Note) -> NoteView:
+        section = None
+        if note.section_id is not None:
+            section = next((v for v in self._section_views(session, meeting) if v.id == note.section_id), None)
+        return NoteView(
+            id=note.id, seq=note.seq, text=note.text, depth=note.depth, kind=note.kind.value,
+            speaker=note.speaker, section=section,
+        )
+
+
+def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
+    """Read a meeting's minutes from the database as a :class:`MeetingRecord`."""
+    sections = session.scalars(
+        select(Section).where(Section.meeting_id == meeting.id).order_by(Section.position)
+    ).all()
+    stored = session.scalars(
+        select(Note).where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None)).order_by(Note.seq)
+    ).all()
+    by_section: dict[int | None, list[NoteRecord]] = {}
+    for note in stored:
+        by_section.setdefault(note.section_id, []).append(
+            NoteRecord(text=note.text, depth=note.depth, kind=note.kind.value, owner=note.owner,
+                       speaker=note.speaker)
+        )
+    attendees = session.scalars(
+        select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
+    ).all()
+    return MeetingRecord(
+        meeting_id=meeting.id,
+        title=meeting.title or "",
+        timezone=meeting.timezone or "UTC",
+        started_at=meeting.started_at,
+        ended_at=meeting.ended_at,
+        present=tuple(a.name for a in attendees if not a.remote),
+        remote=tuple(a.name for a in attendees if a.remote),
+        slides_url=meeting.slides_url,
+        preamble=tuple(by_section.get(None, [])),
+        sections=tuple(
+            SectionRecord(title=s.title, level=s.level, notes=tuple(by_section.get(s.id, [])))
+            for s in sections
+        ),
+    )

@@ -1,0 +1,239 @@
+"""The minutes of a meeting, rendered as MediaWiki wikitext or Markdown.
+
+Rendering is a pure function of a :class:`MeetingRecord`, the stored meeting as plain data, so
+any past meeting renders again to the same text. Everything people typed is escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from reviewbot import wikitext
+from reviewbot.config import DEFAULT_DISCLAIMER, DEFAULT_INTRO
+
+# Generic abbreviations, as people write them in minutes ("PT", not "PDT"/"PST").
+_GENERIC_ZONES = {
+    "America/Los_Angeles": "PT", "US/Pacific": "PT", "America/Vancouver": "PT",
+    "America/Denver": "MT", "US/Mountain": "MT", "America/Edmonton": "MT",
+    "America/Chicago": "CT", "US/Central": "CT", "America/Winnipeg": "CT",
+    "America/New_York": "ET", "US/Eastern": "ET", "America/Toronto": "ET",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    """A note as stored: reply depth, kind (note, action, decision), owner and typed text."""
+
+    text: str
+    depth: int = 0
+    kind: str = "note"
+    owner: str | None = None
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    """A section as stored, with its notes in order."""
+
+    title: str
+    level: int = 1
+    notes: tuple[NoteRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """Everything the minutes are made of."""
+
+    title: str
+    timezone: str
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    present: tuple[str, ...] = ()
+    remote: tuple[str, ...] = ()
+    slides_url: str | None = None
+    preamble: tuple[NoteRecord, ...] = ()
+    sections: tuple[SectionRecord, ...] = ()
+    meeting_id: int | None = None
+
+    def all_notes(self) -> Iterable[NoteRecord]:
+        """Every note, in the order of the minutes."""
+        yield from self.preamble
+        for section in self.sections:
+            yield from section.notes
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The fixed texts of the minutes; the defaults are the seed page's."""
+
+    intro: str = DEFAULT_INTRO
+    disclaimer: str = DEFAULT_DISCLAIMER
+    present_label: str = "Present (in the office)"
+    remote_label: str = "participating remotely"
+    slides_label: str = "Slides"
+    action_items_heading: str = "Action items"
+    decisions_heading: str = "Decisions"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def zone_abbreviation(zone_name: str, moment: datetime) -> str:
+    """``PT`` for America/Los_Angeles; otherwise the zone's own abbreviation at *moment*."""
+    if zone_name in _GENERIC_ZONES:
+        return _GENERIC_ZONES[zone_name]
+    return moment.astimezone(ZoneInfo(zone_name)).strftime("%Z") or zone_name
+
+
+def _clock(moment: datetime, with_meridiem: bool) -> str:
+    text = f"{moment.hour % 12 or 12}:{moment.minute:02d}"
+    return f"{text} {moment.strftime('%p')}" if with_meridiem else text
+
+
+def time_fields(record: MeetingRecord) -> dict[str, str]:
+    """``date``, ``start``, ``end``, ``tz``, ``month``, ``year`` of the meeting, in its timezone."""
+    if record.started_at is None:
+        return {"date": "(not started)", "start": "", "end": "", "tz": "", "month": "", "year": ""}
+    zone = ZoneInfo(record.timezone)
+    start = record.started_at.astimezone(zone)
+    end = (record.ended_at or record.started_at).astimezone(zone)
+    same_meridiem = start.strftime("%p") == end.strftime("%p") and start.date() == end.date()
+    return {
+        "date": f"{start:%B} {start.day}",
+        "start": _clock(start, with_meridiem=not same_meridiem),
+        "end": _clock(end, with_meridiem=True) if record.ended_at else "(in progress)",
+        "tz": zone_abbreviation(record.timezone, start),
+        "month": f"{start:%B}",
+        "year": str(start.year),
+    }
+
+
+def _fill(template: str, fields: dict[str, str]) -> str:
+    """Fill ``{name}`` fields of a wording template; unknown fields are left as typed."""
+    return re.sub(r"\{(\w+)\}", lambda m: fields.get(m.group(1), m.group(0)), template)
+
+
+def page_title(record: MeetingRecord, pattern: str) -> str:
+    """The wiki page title for the meeting, from a pattern such as the seed's."""
+    title = _fill(pattern, {**time_fields(record), "title": wikitext.normalize(record.title)})
+    return re.sub(r"[\[\]{}|#<>]", "", title).strip()
+
+
+def safe_url(url: str) -> str | None:
+    """*url* fit for an external link (http or https, no characters that end a link), or None."""
+    url = url.strip()
+    if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
+        return None
+    return quote(url, safe="/:?&=%#@!$()*+,;~-._")
+
+
+def _wiki_note(note: NoteRecord, wording: Wording) -> str:
+    marker = {"action": "'''Action:''' ", "decision": "'''Decision:''' "}.get(note.kind, "")
+    return "*" * (note.depth + 1) + " " + marker + wikitext.inline(note.text)
+
+
+def render_wikitext(record: MeetingRecord, wording: Wording | None = None) -> str:
+    """The minutes as MediaWiki wikitext, in the shape of the seed page."""
+    wording = wording or Wording()
+    fields = {**time_fields(record), "title": wikitext.inline(record.title)}
+    lines = [_fill(wording.intro, fields), "", wording.disclaimer, ""]
+    attendance = []
+    if record.present:
+        names = ", ".join(wikitext.inline(n) for n in record.present)
+        attendance.append(f"'''{wording.present_label}''': {names}")
+    if record.remote:
+        names = ", ".join(wikitext.inline(n) for n in record.remote)
+        attendance.append(f"'''{wording.remote_label}''': {names}")
+    if attendance:
+        lines += ["; ".join(attendance), ""]
+    if record.slides_url and (url := safe_url(record.slides_url)):
+        lines += [f"'''{wording.slides_label}''': [{url} presentation slides]", ""]
+    lines += [_wiki_note(note, wording) for note in record.preamble]
+    if record.preamble:
+        lines.append("")
+    for section in record.sections:
+        marks = "=" * (section.level + 1)
+        lines.append(f"{marks} {wikitext.heading(section.title)} {marks}")
+        lines += [_wiki_note(note, wording) for note in section.notes]
+        lines.append("")
+    actions = [n for n in record.all_notes() if n.kind == "action"]
+    decisions = [n for n in record.all_notes() if n.kind == "decision"]
+    if actions:
+        lines.append(f"== {wording.action_items_heading} ==")
+        for owner, items in _group_by_owner(actions):
+            lines.append(f"* {wikitext.inline(owner)}")
+            lines += [f"** {wikitext.inline(_after_owner(n))}" for n in items]
+        lines.append("")
+    if decisions:
+        lines.append(f"== {wording.decisions_heading} ==")
+        lines += [f"* {wikitext.inline(n.text)}" for n in decisions]
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _group_by_owner(actions: list[NoteRecord]) -> list[tuple[str, list[NoteRecord]]]:
+    groups: dict[str, tuple[str, list[NoteRecord]]] = {}
+    for note in actions:
+        owner = note.owner or "Unassigned"
+        key = " ".join(owner.lstrip("@").split()).casefold()
+        groups.setdefault(key, (owner.lstrip("@").strip(), []))[1].append(note)
+    return list(groups.values())
+
+
+def _after_owner(note: NoteRecord) -> str:
+    return note.text.partition(":")[2].strip() if note.owner else note.text
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Escape *text* so Markdown shows it literally, on one line."""
+    text = wikitext.normalize(text).replace("&", "&amp;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def render_markdown(record: MeetingRecord, wording: Wording | None = None) -> str:
+    """The same minutes as Markdown (CommonMark), for teams that keep notes elsewhere."""
+    wording = wording or Wording()
+    fields = {**time_fields(record), "title": md_escape(record.title)}
+    lines = [_fill(wording.intro, fields), "", md_escape(wording.disclaimer), ""]
+    attendance = []
+    if record.present:
+        attendance.append(f"**{wording.present_label}**: " + ", ".join(md_escape(n) for n in record.present))
+    if record.remote:
+        attendance.append(f"**{wording.remote_label}**: " + ", ".join(md_escape(n) for n in record.remote))
+    if attendance:
+        lines += ["; ".join(attendance), ""]
+    if record.slides_url and (url := safe_url(record.slides_url)):
+        lines += [f"**{wording.slides_label}**: <{url}>", ""]
+
+    def md_note(note: NoteRecord) -> str:
+        marker = {"action": "**Action:** ", "decision": "**Decision:** "}.get(note.kind, "")
+        return "  " * note.depth + "- " + marker + md_escape(note.text)
+
+    lines += [md_note(n) for n in record.preamble]
+    if record.preamble:
+        lines.append("")
+    for section in record.sections:
+        lines.append("#" * (section.level + 1) + " " + md_escape(section.title))
+        if section.notes:
+            lines.append("")
+        lines += [md_note(n) for n in section.notes]
+        lines.append("")
+    actions = [n for n in record.all_notes() if n.kind == "action"]
+    decisions = [n for n in record.all_notes() if n.kind == "decision"]
+    if actions:
+        lines += [f"## {wording.action_items_heading}", ""]
+        for owner, items in _group_by_owner(actions):
+            lines.append(f"- {md_escape(owner)}")
+            lines += [f"  - {md_escape(_after_owner(n))}" for n in items]
+        lines.append("")
+    if decisions:
+        lines += [f"## {wording.decisions_heading}", ""]
+        lines += [f"- {md_escape(n.text)}" for n in decisions]
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,77 @@
+"""Reading a typed note: reply depth, action items and decisions, and the speaker prefix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reviewbot.core.context import UserError
+
+MAX_DEPTH = 2
+MAX_NOTE_LENGTH = 4000
+MAX_SPEAKER_LENGTH = 64
+_ACTION = re.compile(r"^action\b\s*:?\s*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+_DECISION = re.compile(r"^decision\b\s*:?\s*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ParsedNote:
+    """A note as typed, taken apart: ``text`` is what the minutes show, as it was typed."""
+
+    depth: int
+    kind: str
+    text: str
+    owner: str | None = None
+
+
+def name_key(name: str) -> str:
+    """How names are compared: case-insensitive, without surrounding space or a leading ``@``."""
+    return " ".join(name.strip().lstrip("@").split()).casefold()
+
+
+def split_speaker(text: str) -> tuple[str, str] | None:
+    """Split ``Speaker: text`` into its two parts, if the part before the colon can be a name."""
+    prefix, colon, rest = text.partition(":")
+    name = prefix.strip()
+    if not colon or not name or not rest.strip() or len(name) > MAX_SPEAKER_LENGTH:
+        return None
+    if "//" in rest[:2]:  # a URL such as https://..., not a speaker
+        return None
+    return name, rest.strip()
+
+
+def parse(raw: str) -> ParsedNote:
+    """Parse the text of ``/note``: leading ``>`` per reply level, then ``action``/``decision``."""
+    text = raw.strip()
+    depth = 0
+    while text.startswith(">"):
+        depth += 1
+        text = text[1:].lstrip()
+    if depth > MAX_DEPTH:
+        raise UserError(f"Replies nest at most {MAX_DEPTH} levels deep (`/note >> ...`).")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise UserError(f"That note is {len(text)} characters long; the limit is {MAX_NOTE_LENGTH}.")
+    kind, owner = "note", None
+    if match := _ACTION.match(text):
+        rest = match.group("rest").strip()
+        parts = split_speaker(rest)
+        if parts is None:
+            raise UserError("Write an action item as `/note action <Owner>: <what they will do>`.")
+        kind, owner, text = "action", parts[0], rest
+    elif (match := _DECISION.match(text)) and match.group("rest").strip():
+        kind, text = "decision", match.group("rest").strip()
+    if not text or (split_speaker(text) is None and text.rstrip().endswith(":") and ":" not in text[:-1]):
+        raise UserError("The note is empty. Type `/note <text>` or `/note Speaker: <text>`.")
+    return ParsedNote(depth=depth, kind=kind, text=text, owner=owner)
+
+
+def speaker_of(text: str, is_person: Callable[[str], bool]) -> str | None:
+    """The speaker of a note, when its prefix names a person (``is_person``) or is a mention."""
+    parts = split_speaker(text)
+    if parts is None:
+        return None
+    name = parts[0]
+    if name.startswith("@") or is_person(name_key(name)):
+        return name.lstrip("@").strip()
+    return None

@@ -1,0 +1,173 @@
+"""The database schema: every table reviewbot keeps, as SQLAlchemy models.
+
+The schema itself is created and upgraded by the Alembic migrations in ``migrations/``; these
+models are what the code reads and writes. Timestamps are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and always read back as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of all models."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MeetingStatus(enum.StrEnum):
+    """Life cycle of a meeting: its agenda is prepared, then it runs, then it has ended."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    ENDED = "ended"
+
+
+class NoteKind(enum.StrEnum):
+    """What a note records: something said, an action item, or a decision."""
+
+    NOTE = "note"
+    ACTION = "action"
+    DECISION = "decision"
+
+
+class Channel(Base):
+    """A Slack channel (or the console) that holds meetings; its row serialises their commands."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Meeting(Base):
+    """One review meeting of a channel, from the prepared agenda to the ended minutes."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_channel_status", "channel_pk", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    status: Mapped[MeetingStatus] = mapped_column(
+        Enum(MeetingStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    title: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_by: Mapped[str | None] = mapped_column(String(64))
+    current_section_id: Mapped[int | None] = mapped_column(Integer)
+    slides_url: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+
+    channel: Mapped[Channel] = relationship()
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="meeting",
+        order_by="Section.position",
+        foreign_keys="Section.meeting_id",
+        cascade="all, delete-orphan",
+    )
+
+
+class Section(Base):
+    """A heading of the minutes: level 1 (``==``) or 2 (``===``), in agenda order."""
+
+    __tablename__ = "sections"
+    __table_args__ = (Index("ix_sections_meeting_position", "meeting_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    planned: Mapped[bool] = mapped_column(Boolean, default=True)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    meeting: Mapped[Meeting] = relationship(back_populates="sections", foreign_keys=[meeting_id])
+
+
+class Note(Base):
+    """One line of the minutes, recorded by a Slack user (its author) in a section."""
+
+    __tablename__ = "notes"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "seq"),
+        Index("ix_notes_meeting_author", "meeting_id", "author_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
+    seq: Mapped[int] = mapped_column(Integer)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[NoteKind] = mapped_column(
+        Enum(NoteKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    speaker: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Attendee(Base):
+    """A person at the meeting, in the office or participating remotely."""
+
+    __tablename__ = "attendees"
+    __table_args__ = (UniqueConstraint("meeting_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(String(255))
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    seq: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,40 @@
+"""Wiring: settings, database and core objects, shared by every way of running the bot."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from reviewbot.config import Settings
+from reviewbot.core import Clock
+from reviewbot.core.commands import CommandHandler
+from reviewbot.core.meetings import Meetings
+from reviewbot.core.minutes import Wording
+from reviewbot.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The objects a running bot is made of."""
+
+    settings: Settings
+    db: Database
+    meetings: Meetings
+    commands: CommandHandler
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
+    """Connect to the database (applying migrations) and build the core."""
+    db = Database(settings.database_url)
+    if migrate:
+        db.upgrade()
+    meetings = Meetings(db, settings.timezone, clock)
+    wording = Wording(intro=settings.minutes_intro, disclaimer=settings.minutes_disclaimer)
+    commands = CommandHandler(meetings, wording, settings.wiki_page_title)
+    return Runtime(settings=settings, db=db, meetings=meetings, commands=commands)
