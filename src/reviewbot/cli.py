@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from reviewbot import logs
 from reviewbot.config import ConfigError, Settings, load_settings
 from reviewbot.database import DatabaseUnavailable, redact_url
 
@@ -31,10 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"reviewbot: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level)
     try:
         return _dispatch(args, settings)
     except DatabaseUnavailable as error:
@@ -86,7 +84,7 @@ def _run_console(settings: Settings) -> int:
         print(BANNER)
         console.run(interactive_lines())
     else:
-        print(BANNER.splitlines()[0])
+        print(BANNER)
         console.run(sys.stdin, echo=True)
     runtime.close()
     return 0

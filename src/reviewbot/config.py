@@ -12,9 +12,7 @@ from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite:///reviewbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_INTRO = (
-    "Notes from the Quarterly Review meeting with {title}, {date}, {start} - {end} {tz}."
-)
+DEFAULT_INTRO = "Notes from the Quarterly Review meeting with {title}, {date}, {start} - {end} {tz}."
 DEFAULT_DISCLAIMER = (
     "Please keep in mind that these minutes are mostly a rough paraphrase of what was said at the "
     "meeting, rather than a source of authoritative information. Consider referring to the "
@@ -83,9 +81,7 @@ def _redact_url(url: str) -> str:
     return url
 
 
-def load_settings(
-    env: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
-) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
     """Build :class:`Settings` from *env* (default ``os.environ``) over the ``.env`` file."""
     values: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():

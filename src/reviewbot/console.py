@@ -34,9 +34,9 @@ def _plain(text: str) -> str:
 class Console:
     """Reads command lines, runs them through the command handler and prints the replies."""
 
-    def __init__(self, handler: CommandHandler, out: TextIO = sys.stdout, user: str | None = None) -> None:
+    def __init__(self, handler: CommandHandler, out: TextIO | None = None, user: str | None = None) -> None:
         self.handler = handler
-        self.out = out
+        self.out = out or sys.stdout
         self.default_user = user or _login_name()
 
     def run(self, lines: Iterable[str], echo: bool = False) -> int:
@@ -100,5 +100,5 @@ def interactive_lines(prompt: str = "reviewbot> ") -> Iterable[str]:
 def _login_name() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:
         return "you"

@@ -33,7 +33,7 @@ def redact_url(url: str) -> str:
     """*url* with its password hidden, for logs and error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as a placeholder
+    except Exception:
         return "<unparsable DATABASE_URL>"
 
 

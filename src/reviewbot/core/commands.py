@@ -14,7 +14,7 @@ from datetime import datetime
 
 from reviewbot.core import agenda
 from reviewbot.core.context import Caller, UserError
-from reviewbot.core.meetings import MeetingView, Meetings, NoteView, SectionView
+from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.core.minutes import (
     MeetingRecord,
     Wording,
@@ -87,7 +87,9 @@ class CommandHandler:
             return _private(str(error))
         except DatabaseUnavailable:
             what = "The note was *not* saved" if command.lstrip("/") == "note" else "Nothing was changed"
-            return _private(f"⚠️ The database is not answering right now. {what}; please try again in a moment.")
+            return _private(
+                f"⚠️ The database is not answering right now. {what}; please try again in a moment."
+            )
 
     # -- /review subcommands: each takes the caller and the rest of the text ---------------------
 
@@ -103,14 +105,20 @@ class CommandHandler:
             )
         if verb.lower() in ("remove", "rm", "delete"):
             section = self.meetings.remove_agenda_item(caller, rest)
-            return Reply(f"Removed {section.number} *{esc(section.title)}* from the agenda.",
-                         event=Event.AGENDA_CHANGED)
+            return Reply(
+                f"Removed {section.number} *{esc(section.title)}* from the agenda.",
+                event=Event.AGENDA_CHANGED,
+            )
         if verb:
-            raise UserError("Use `/review agenda`, `/review agenda add [-] <Title>` or `/review agenda remove <n>`.")
+            raise UserError(
+                "Use `/review agenda`, `/review agenda add [-] <Title>` or `/review agenda remove <n>`."
+            )
         view = self.meetings.meeting_view(caller)
         if view is None or not view.sections:
-            return _private("The agenda is empty. Add sections with `/review agenda add <Title>` "
-                            "and subsections with `/review agenda add - <Title>`.")
+            return _private(
+                "The agenda is empty. Add sections with `/review agenda add <Title>` "
+                "and subsections with `/review agenda add - <Title>`."
+            )
         return _private(format_agenda(view))
 
     def start(self, caller: Caller, text: str) -> Reply:
@@ -153,11 +161,15 @@ class CommandHandler:
         """``/review status``: where the meeting is."""
         view = self.meetings.meeting_view(caller)
         if view is None:
-            return _private("No meeting is running or being prepared here. "
-                            "Prepare one with `/review agenda add <Title>` or start with `/review start <title>`.")
+            return _private(
+                "No meeting is running or being prepared here. "
+                "Prepare one with `/review agenda add <Title>` or start with `/review start <title>`."
+            )
         if view.started_at is None:
-            return _private(f"The next meeting is being prepared: {len(view.sections)} sections on the agenda, "
-                            f"{len(view.present) + len(view.remote)} attendees. Start it with `/review start <title>`.")
+            return _private(
+                f"The next meeting is being prepared: {len(view.sections)} sections on the agenda, "
+                f"{len(view.present) + len(view.remote)} attendees. Start it with `/review start <title>`."
+            )
         current = _section_line(view.current) if view.current else "no section yet"
         elapsed = _duration_text(self.meetings.clock.now() - view.started_at)
         return _private(
@@ -177,7 +189,10 @@ class CommandHandler:
         minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
         return Reply(
             f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file.",
-            Visibility.CHANNEL, Event.MEETING_ENDED, meeting_id=view.id, minutes=minutes,
+            Visibility.CHANNEL,
+            Event.MEETING_ENDED,
+            meeting_id=view.id,
+            minutes=minutes,
         )
 
     def history(self, caller: Caller, text: str) -> Reply:
@@ -199,7 +214,9 @@ class CommandHandler:
             fmt = "markdown" if words.pop().lower() in ("markdown", "md") else "wiki"
         meeting_id = self.meetings.find_meeting(caller, " ".join(words))
         minutes = self.minutes_file(self.meetings.record(meeting_id), fmt)
-        return Reply(f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes)
+        return Reply(
+            f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes
+        )
 
     def help(self, caller: Caller, text: str) -> Reply:
         """``/review help``: every command."""
@@ -222,7 +239,11 @@ class CommandHandler:
 
     def minutes_file(self, record: MeetingRecord, fmt: str = "wiki") -> MinutesFile:
         """Render a meeting's minutes as a file to post."""
-        content = render_markdown(record, self.wording) if fmt == "markdown" else render_wikitext(record, self.wording)
+        content = (
+            render_markdown(record, self.wording)
+            if fmt == "markdown"
+            else render_wikitext(record, self.wording)
+        )
         title = page_title(record, self.page_pattern)
         stem = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:80] or "minutes"
         notes = sum(1 for _ in record.all_notes())
@@ -233,7 +254,9 @@ class CommandHandler:
         return MinutesFile(
             meeting_id=record.meeting_id or 0,
             filename=f"{stem}.{'md' if fmt == 'markdown' else 'wiki'}",
-            title=title, content=content, summary=summary,
+            title=title,
+            content=content,
+            summary=summary,
         )
 
     # -- helpers --------------------------------------------------------------------------------
@@ -253,7 +276,7 @@ class CommandHandler:
     def _unknown(sub: str) -> Reply:
         if not sub:
             return _private(HELP)
-        return _private(f"I don't know `/review {esc(sub)}`. " "Type `/review help` for the list of commands.")
+        return _private(f"I don't know `/review {esc(sub)}`. Type `/review help` for the list of commands.")
 
 
 def format_agenda(view: MeetingView) -> str:
@@ -265,7 +288,9 @@ def format_agenda(view: MeetingView) -> str:
         marker = "▶ " if section.current else ""
         notes = f" ({section.note_count} notes)" if section.note_count else ""
         unplanned = " _(added)_" if not section.planned else ""
-        lines.append(f"{indent}{marker}{section.number}. {esc(section.title)}{_duration(section)}{unplanned}{notes}")
+        lines.append(
+            f"{indent}{marker}{section.number}. {esc(section.title)}{_duration(section)}{unplanned}{notes}"
+        )
     return "\n".join(lines)
 
 

@@ -166,9 +166,10 @@ class Meetings:
         with self.db.write() as session:
             meeting = self._running(session, caller) or self._planned(session, caller, create=True)
             assert meeting is not None
-            existing = {a.name_key: a for a in session.scalars(
-                select(Attendee).where(Attendee.meeting_id == meeting.id)
-            )}
+            existing = {
+                a.name_key: a
+                for a in session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id))
+            }
             seq = max((a.seq for a in existing.values()), default=0)
             for name in cleaned:
                 key = notes.name_key(name)
@@ -176,7 +177,9 @@ class Meetings:
                     existing[key].remote = remote
                     continue
                 seq += 1
-                attendee = Attendee(meeting_id=meeting.id, name=name, name_key=key[:255], remote=remote, seq=seq)
+                attendee = Attendee(
+                    meeting_id=meeting.id, name=name, name_key=key[:255], remote=remote, seq=seq
+                )
                 session.add(attendee)
                 existing[key] = attendee
             session.flush()
@@ -188,9 +191,7 @@ class Meetings:
             meeting = self._require_running(session, caller)
             sections = self._sections(session, meeting)
             if not sections:
-                raise UserError(
-                    "The agenda is empty. Add a section with `/review section <Title>`."
-                )
+                raise UserError("The agenda is empty. Add a section with `/review section <Title>`.")
             index = self._current_index(meeting, sections)
             labels = agenda.numbers(sections)
             if where == "next":
@@ -251,7 +252,9 @@ class Meetings:
             if parsed.depth and (last is None or last.section_id != section_id):
                 raise UserError("There is no note in this section to reply to yet; drop the `>`.")
             if last is not None and parsed.depth > last.depth + 1:
-                raise UserError(f"A reply can only go one level below the note before it (`{'>' * (last.depth + 1)}`).")
+                raise UserError(
+                    f"A reply can only go one level below the note before it (`{'>' * (last.depth + 1)}`)."
+                )
             people = self._people(session, meeting.id)
             speaker = notes.speaker_of(parsed.text, lambda key: key in people)
             max_seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
@@ -278,7 +281,9 @@ class Meetings:
             meeting = self._require_running(session, caller)
             note = session.scalars(
                 select(Note)
-                .where(Note.meeting_id == meeting.id, Note.author_id == caller.user_id, Note.deleted_at.is_(None))
+                .where(
+                    Note.meeting_id == meeting.id, Note.author_id == caller.user_id, Note.deleted_at.is_(None)
+                )
                 .order_by(Note.seq.desc())
                 .limit(1)
             ).first()
@@ -368,13 +373,18 @@ class Meetings:
         if not lock:
             return session.scalars(query).first()
         dialect = session.get_bind().dialect.name
-        values = {"workspace_id": caller.workspace_id, "channel_id": caller.channel_id,
-                  "created_at": self.clock.now()}
+        values = {
+            "workspace_id": caller.workspace_id,
+            "channel_id": caller.channel_id,
+            "created_at": self.clock.now(),
+        }
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(insert(Channel).values(**values).on_conflict_do_nothing())
         return session.scalars(query.with_for_update()).one()
 
-    def _meeting_query(self, session: Session, caller: Caller, status: MeetingStatus) -> Select[tuple[Meeting]]:
+    def _meeting_query(
+        self, session: Session, caller: Caller, status: MeetingStatus
+    ) -> Select[tuple[Meeting]]:
         channel = self._channel(session, caller)
         assert channel is not None
         return (
@@ -398,15 +408,19 @@ class Meetings:
         if meeting is None and create:
             channel = self._channel(session, caller)
             assert channel is not None
-            meeting = Meeting(channel_pk=channel.id, status=MeetingStatus.PLANNED, created_at=self.clock.now())
+            meeting = Meeting(
+                channel_pk=channel.id, status=MeetingStatus.PLANNED, created_at=self.clock.now()
+            )
             session.add(meeting)
             session.flush()
         return meeting
 
     def _sections(self, session: Session, meeting: Meeting) -> list[Section]:
-        return list(session.scalars(
-            select(Section).where(Section.meeting_id == meeting.id).order_by(Section.position)
-        ))
+        return list(
+            session.scalars(
+                select(Section).where(Section.meeting_id == meeting.id).order_by(Section.position)
+            )
+        )
 
     @staticmethod
     def _current_index(meeting: Meeting, sections: Sequence[Section]) -> int | None:
@@ -424,8 +438,13 @@ class Meetings:
             .values(position=Section.position + 1)
         )
         section = Section(
-            meeting_id=meeting.id, position=position, level=item.level, title=item.title,
-            planned=planned, duration_minutes=item.duration_minutes, created_at=self.clock.now(),
+            meeting_id=meeting.id,
+            position=position,
+            level=item.level,
+            title=item.title,
+            planned=planned,
+            duration_minutes=item.duration_minutes,
+            created_at=self.clock.now(),
         )
         session.add(section)
         session.flush()
@@ -433,9 +452,7 @@ class Meetings:
 
     def _people(self, session: Session, meeting_id: int) -> set[str]:
         names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
-        authors = session.scalars(
-            select(Note.author_name).where(Note.meeting_id == meeting_id).distinct()
-        )
+        authors = session.scalars(select(Note.author_name).where(Note.meeting_id == meeting_id).distinct())
         names.update(notes.name_key(a) for a in authors)
         return names
 
@@ -448,15 +465,22 @@ class Meetings:
 
     def _section_views(self, session: Session, meeting: Meeting) -> tuple[SectionView, ...]:
         sections = self._sections(session, meeting)
-        counts = dict(session.execute(
-            select(Note.section_id, func.count(Note.id))
-            .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
-            .group_by(Note.section_id)
-        ).tuples().all())
+        counts = dict(
+            session.execute(
+                select(Note.section_id, func.count(Note.id))
+                .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
+                .group_by(Note.section_id)
+            ).all()
+        )
         return tuple(
             SectionView(
-                id=s.id, number=number, title=s.title, level=s.level, planned=s.planned,
-                duration_minutes=s.duration_minutes, note_count=counts.get(s.id, 0),
+                id=s.id,
+                number=number,
+                title=s.title,
+                level=s.level,
+                planned=s.planned,
+                duration_minutes=s.duration_minutes,
+                note_count=counts.get(s.id, 0),
                 current=s.id == meeting.current_section_id,
             )
             for s, number in zip(sections, agenda.numbers(sections), strict=True)
@@ -471,21 +495,32 @@ class Meetings:
             select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
         ).all()
         return MeetingView(
-            id=meeting.id, status=meeting.status, title=meeting.title,
-            started_at=meeting.started_at, ended_at=meeting.ended_at,
+            id=meeting.id,
+            status=meeting.status,
+            title=meeting.title,
+            started_at=meeting.started_at,
+            ended_at=meeting.ended_at,
             sections=self._section_views(session, meeting),
             present=tuple(a.name for a in attendees if not a.remote),
             remote=tuple(a.name for a in attendees if a.remote),
-            note_count=self._note_count(session, meeting.id), timezone=meeting.timezone,
+            note_count=self._note_count(session, meeting.id),
+            timezone=meeting.timezone,
         )
 
     def _note_view(self, session: Session, meeting: Meeting, note: Note) -> NoteView:
         section = None
         if note.section_id is not None:
-            section = next((v for v in self._section_views(session, meeting) if v.id == note.section_id), None)
+            section = next(
+                (v for v in self._section_views(session, meeting) if v.id == note.section_id), None
+            )
         return NoteView(
-            id=note.id, seq=note.seq, text=note.text, depth=note.depth, kind=note.kind.value,
-            speaker=note.speaker, section=section,
+            id=note.id,
+            seq=note.seq,
+            text=note.text,
+            depth=note.depth,
+            kind=note.kind.value,
+            speaker=note.speaker,
+            section=section,
         )
 
 
@@ -500,8 +535,9 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
     by_section: dict[int | None, list[NoteRecord]] = {}
     for note in stored:
         by_section.setdefault(note.section_id, []).append(
-            NoteRecord(text=note.text, depth=note.depth, kind=note.kind.value, owner=note.owner,
-                       speaker=note.speaker)
+            NoteRecord(
+                text=note.text, depth=note.depth, kind=note.kind.value, owner=note.owner, speaker=note.speaker
+            )
         )
     attendees = session.scalars(
         select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)

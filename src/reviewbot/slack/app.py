@@ -1,0 +1,62 @@
+"""The Bolt app: Slack's signature check, the workspace check, and the listeners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from reviewbot.runtime import Runtime
+from reviewbot.slack import listeners
+from reviewbot.slack.users import UserDirectory
+
+log = logging.getLogger(__name__)
+
+
+def web_client(token: str, base_url: str) -> WebClient:
+    """A Web API client that retries on rate limits (honouring Retry-After), 5xx and resets."""
+    client = WebClient(token=token, base_url=base_url, timeout=15)
+    client.retry_handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
+
+
+def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
+    """Build the Bolt app for *runtime*'s settings (token and signing secret required)."""
+    settings = runtime.settings
+    client = client or web_client(settings.slack_bot_token or "", settings.slack_api_url)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=False,
+        logger=logging.getLogger("reviewbot.bolt"),
+    )
+    installed_team = client.auth_test().get("team_id")
+
+    @app.middleware
+    def only_installed_workspace(
+        body: dict[str, Any], next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        team = (
+            body.get("team_id")
+            or (body.get("team") or {}).get("id")
+            or (body.get("user") or {}).get("team_id")
+        )
+        if installed_team and team and team != installed_team:
+            log.warning("refused a request from workspace %s (installed in %s)", team, installed_team)
+            return BoltResponse(status=403, body="This app is not installed in that workspace.")
+        return next()
+
+    listeners.register(app, runtime, UserDirectory(client))
+    return app

@@ -1,0 +1,77 @@
+"""Serving the Bolt app: Socket Mode, or HTTP on a production WSGI server (waitress)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from reviewbot import __version__
+from reviewbot.config import Settings
+from reviewbot.database import redact_url
+from reviewbot.runtime import build_runtime
+from reviewbot.slack.app import build_app
+
+log = logging.getLogger("reviewbot")
+
+EVENTS_PATH = "/slack/events"
+
+
+def wsgi_app(bolt_handler: SlackRequestHandler) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application: Slack requests at ``/slack/events``, a health check at ``/healthz``."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        return bolt_handler(environ, start_response)
+
+    return application
+
+
+def create_http_server(settings: Settings, **build: Any) -> Any:
+    """Build the runtime, the Bolt app and a waitress server for them (not yet serving)."""
+    from waitress import create_server
+
+    runtime = build_runtime(settings, **build)
+    app = build_app(runtime)
+    server = create_server(
+        wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)),
+        host=settings.host,
+        port=settings.port,
+        threads=settings.http_threads,
+        ident="reviewbot",
+    )
+    server.runtime = runtime
+    return server
+
+
+def serve(settings: Settings) -> int:
+    """Run the bot in Socket Mode or HTTP mode until interrupted."""
+    where = f"database {redact_url(settings.database_url)}, Slack API {settings.slack_api_url}"
+    if settings.mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        runtime = build_runtime(settings)
+        app = build_app(runtime)
+        log.info("reviewbot %s: Socket Mode, %s", __version__, where)
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+    server = create_http_server(settings)
+    port = server.effective_port
+    log.info(
+        "reviewbot %s: HTTP mode at http://%s:%s%s (%d threads), %s",
+        __version__,
+        settings.host,
+        port,
+        EVENTS_PATH,
+        settings.http_threads,
+        where,
+    )
+    try:
+        server.run()
+    finally:
+        server.runtime.close()
+    return 0

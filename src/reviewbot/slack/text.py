@@ -1,0 +1,50 @@
+"""Slack's message text format, turned back into what the person typed.
+
+Slack escapes ``&``, ``<`` and ``>`` in slash-command text and writes mentions, channels and
+links as ``<...>`` tokens; the core wants the plain text, with mentions as ``@Display Name``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_TOKEN = re.compile(r"<([^<>]*)>")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of ``&``, ``<`` and ``>`` (and nothing else)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def to_plain(text: str, user_name: Callable[[str], str | None] = lambda _: None) -> str:
+    """Turn Slack command text into plain text; ``user_name`` resolves a user id to a name."""
+
+    def token(match: re.Match[str]) -> str:
+        body = match.group(1)
+        target, _, label = body.partition("|")
+        if target.startswith("@"):
+            name = label or user_name(target[1:]) or target[1:]
+            return "@" + unescape(name).lstrip("@")
+        if target.startswith("#"):
+            return "#" + unescape(label or target[1:])
+        if target.startswith("!"):
+            special = target[1:]
+            if special.startswith("subteam^"):
+                return unescape(label) if label else "@team"
+            if special.startswith("date^"):
+                return unescape(label or special)
+            return "@" + special
+        url = unescape(target)
+        if label and unescape(label) != url and not url.endswith(unescape(label)):
+            return f"{unescape(label)} ({url})"
+        return unescape(label) if label and not url.startswith("mailto:") else url.removeprefix("mailto:")
+
+    parts = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        parts.append(unescape(text[position : match.start()]))
+        parts.append(token(match))
+        position = match.end()
+    parts.append(unescape(text[position:]))
+    return "".join(parts)

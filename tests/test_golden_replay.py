@@ -1,0 +1,106 @@
+"""The seed meeting, replayed through the bot, gives back the seed page's structure."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPLAY, ROOT, SEED
+from minutes_structure import parse_seed, parse_wikitext
+from reviewbot.console import Console
+
+
+def replay_lines() -> list[tuple[str, str, str]]:
+    """(user, command, text) for every command line of the replay file."""
+    rows = []
+    for line in REPLAY.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        user, command, *rest = line.split(" ", 2)
+        rows.append((user.lstrip("@"), command, rest[0] if rest else ""))
+    return rows
+
+
+def assert_same_structure(wikitext: str) -> None:
+    seed = parse_seed(SEED.read_text())
+    ours = parse_wikitext(wikitext)
+    assert len(seed.sections) == 35 and sum(len(n) for _, n in seed.sections) == 98
+    assert ours.title == seed.title
+    assert ours.present == seed.present
+    assert ours.remote == seed.remote
+    assert [title for title, _ in ours.sections] == [title for title, _ in seed.sections]
+    for (title, notes), (_, seed_notes) in zip(ours.sections, seed.sections, strict=True):
+        assert notes == seed_notes, title
+    assert sum(len(n) for _, n in ours.sections) == sum(len(n) for _, n in seed.sections)
+
+
+def test_replay_through_the_core_gives_the_seed(runtime, clock, capsys):
+    console = Console(runtime.commands)
+    for line in REPLAY.read_text().splitlines():
+        clock.advance(seconds=30)
+        console.run_line(line)
+    out = capsys.readouterr().out
+    wiki = out.split("-----\n", 1)[1].rsplit("----- end of", 1)[0]
+    assert_same_structure(wiki)
+    assert "I don't" not in out and "⚠️" not in out
+    # 30 s a command from 8:00 AM PT; ends about 9:25.
+    assert "July 14, 8:" in wiki and "AM PT." in wiki
+
+
+def test_rerendering_a_past_meeting_gives_the_same_text(runtime, clock, capsys):
+    console = Console(runtime.commands)
+    for line in REPLAY.read_text().splitlines():
+        console.run_line(line)
+    out = capsys.readouterr().out
+    at_end = out.split("-----\n", 1)[1].rsplit("----- end of", 1)[0]
+    meeting = runtime.meetings.history(console_caller())[0]
+    again = runtime.commands.minutes_file(runtime.meetings.record(meeting.id)).content
+    assert again == at_end
+
+
+def console_caller():
+    from reviewbot.console import CHANNEL, WORKSPACE
+    from reviewbot.core import Caller
+
+    return Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_console_reads_the_replay_from_a_pipe(tmp_path, database_url):
+    """`python bot.py < replay` prints the meeting's replies and the final wiki draft."""
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "HOME": str(tmp_path)}
+    with REPLAY.open() as replay:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bot.py")],
+            stdin=replay, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "local console" in out
+    assert "@tilman /review start the Wikimedia Foundation's Technology II" in out
+    assert "Meeting started" in out and "Meeting ended" in out
+    wiki = out.split(".wiki -----\n", 1)[1].rsplit("----- end of", 1)[0]
+    assert_same_structure(wiki)
+    assert "SLACK_BOT_TOKEN" in out  # the banner says how to connect to Slack
+    assert "xoxb" not in result.stderr
+
+
+def test_console_banner_and_help_interactively(tmp_path):
+    """Typed at a terminal-less pipe, a mistake gets a hint and nothing crashes."""
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "HOME": str(tmp_path)}
+    script = "hello\n/review bogus\n/note no meeting yet\n/review help\n"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")], input=script, capture_output=True, text=True,
+        cwd=tmp_path, env=env, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "type a command starting with /" in result.stdout
+    assert "I don't know `/review bogus`" in result.stdout
+    assert "No meeting is running" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+__all__ = ["shlex"]

@@ -1,0 +1,178 @@
+"""The real Bolt app over HTTP, with Slack-signed requests, against the fake Slack Web API."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import SIGNING_SECRET
+from slack_client import SlackUser
+from slack_signing import post, slash_command_body
+
+
+def test_a_meeting_runs_end_to_end(bot, fake_slack):
+    tilman = SlackUser(bot, fake_slack, "U100", "Tilman")
+    katherine = SlackUser(bot, fake_slack, "U200", "Katherine")
+    reply = tilman.ok("/review", "agenda add Backup Datacenter")
+    assert reply["response_type"] == "ephemeral" and "Added section 1" in reply["text"]
+    tilman.ok("/review", "agenda add Architecture")
+    tilman.ok("/review", "agenda add - Document RFC")
+    reply = tilman.ok("/review", "start Tech II")
+    assert reply["response_type"] == "in_channel"
+    assert "Backup Datacenter" in reply["text"]
+    tilman.ok("/review", "present Heather, Gabriel")
+    tilman.ok("/review", "remote Darian")
+    reply = katherine.ok("/note", "congrats on the failover")
+    assert reply["response_type"] == "ephemeral" and "#1" in reply["text"]
+    tilman.ok("/note", "Katherine: <b>thanks</b> & more")
+    assert tilman.ok("/review", "next")["text"].startswith("➡️ Now at *2 Architecture*")
+    tilman.ok("/review", "goto Document RFC")
+    reply = tilman.ok("/review", "end")
+    assert "Meeting ended" in reply["text"] and reply["response_type"] == "in_channel"
+
+    fake_slack.wait_for("files.completeUploadExternal")
+    upload = fake_slack.uploads[-1]
+    assert upload.channel_id == "C0001"
+    assert upload.filename.endswith(".wiki")
+    wiki = upload.content.decode()
+    assert "'''Present (in the office)''': Heather, Gabriel; '''participating remotely''': Darian" in wiki
+    assert "* congrats on the failover" in wiki
+    # What the user typed, stored as typed (Slack sent &lt;b&gt; ... &amp;), escaped for the wiki.
+    assert "* Katherine: &lt;b&gt;thanks&lt;/b&gt; & more" in wiki
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Note
+
+        texts = [n.text for n in session.query(Note).order_by(Note.seq)]
+    assert texts == ["congrats on the failover", "Katherine: <b>thanks</b> & more"]
+
+
+def test_note_authors_and_speakers(bot, fake_slack):
+    tilman = SlackUser(bot, fake_slack, "U100", "Tilman")
+    fake_slack.users["U300"] = {"name": "zack", "display_name": "Zack", "real_name": "Zack M"}
+    tilman.ok("/review", "start Review")
+    tilman.ok("/review", "present Katherine")
+    tilman.ok("/note", "Katherine: hello")
+    # A real mention arrives as a <@U...> token; what the user typed around it is escaped.
+    status, _ = tilman.command("/note", "&gt; <@U300>: we will share findings", escape=False)
+    assert status == 200
+    tilman.ok("/note", "Background: not a speaker")
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Note
+
+        notes = session.query(Note).order_by(Note.seq)
+        rows = [(n.speaker, n.text, n.depth, n.author_id, n.author_name) for n in notes]
+    assert rows == [
+        ("Katherine", "Katherine: hello", 0, "U100", "Tilman"),
+        ("Zack", "@Zack: we will share findings", 1, "U100", "Tilman"),
+        (None, "Background: not a speaker", 0, "U100", "Tilman"),
+    ]
+
+
+def test_mistakes_get_private_help_not_errors(bot, fake_slack):
+    tilman = SlackUser(bot, fake_slack, "U100", "Tilman")
+    cases = [
+        ("/note", "too early", "No meeting is running"),
+        ("/review", "frobnicate", "I don't know `/review frobnicate`"),
+        ("/review", "next", "No meeting is running"),
+        ("/review", "agenda add -  ", "Give the section a title"),
+        ("/review", "agenda add - Orphan", "A subsection goes under a top-level section"),
+        ("/review", "start", "Give the meeting a title"),
+    ]
+    for command, text, expected in cases:
+        reply = tilman.ok(command, text)
+        assert reply["response_type"] == "ephemeral", (text, reply)
+        assert expected in reply["text"], (text, reply)
+    tilman.ok("/review", "agenda add Only")
+    tilman.ok("/review", "start Now")
+    tilman.ok("/note", "kept")
+    for command, text, expected in [
+        ("/note", "", "The note is empty"),
+        ("/note", "   ", "The note is empty"),
+        ("/review", "next", "This is the last section"),
+        ("/review", "prev", "This is the first section"),
+        ("/review", "goto 9", "There is no section 9"),
+        ("/review", "goto Nowhere", "No section is called"),
+        ("/review", "start Again", "already running"),
+        ("/note", ">>> too deep", "Replies nest at most"),
+        ("/review", "present", "Name the people"),
+    ]:
+        reply = tilman.ok(command, text)
+        assert reply["response_type"] == "ephemeral" and expected in reply["text"], (text, reply)
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Note
+
+        assert [n.text for n in session.query(Note)] == ["kept"]
+
+
+def test_undo_removes_only_your_own_last_note(bot, fake_slack):
+    a = SlackUser(bot, fake_slack, "U1", "Ann")
+    b = SlackUser(bot, fake_slack, "U2", "Bob")
+    a.ok("/review", "start R")
+    a.ok("/note", "one")
+    a.ok("/note", "two")
+    b.ok("/note", "three")
+    reply = a.ok("/note", "undo")
+    assert "two" in reply["text"]
+    assert "three" in b.ok("/note", "undo")["text"]
+    reply = a.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")
+    wiki = fake_slack.uploads[-1].content.decode()
+    assert "* one" in wiki and "* two" not in wiki and "* three" not in wiki
+
+
+def test_wrong_signature_and_stale_timestamp_are_refused(bot, fake_slack):
+    body = slash_command_body("/review", "agenda add X", user_id="U1", user_name="ann")
+    status, _ = post(bot.url, body, "not-the-secret")
+    assert status == 401
+    status, _ = post(bot.url, body, SIGNING_SECRET, timestamp=int(time.time()) - 6 * 60)
+    assert status == 401
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Section
+
+        assert session.query(Section).count() == 0
+
+
+def test_another_workspace_is_refused(bot, fake_slack):
+    stranger = SlackUser(bot, fake_slack, "U9", "Eve", team="T9999")
+    status, _ = stranger.command("/review", "agenda add Intrusion")
+    assert status == 403
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Section
+
+        assert session.query(Section).count() == 0
+
+
+def test_channels_run_meetings_independently(bot, fake_slack):
+    a = SlackUser(bot, fake_slack, "U1", "Ann", channel="C1")
+    b = SlackUser(bot, fake_slack, "U2", "Bob", channel="C2")
+    a.ok("/review", "start Alpha")
+    b.ok("/review", "start Beta")
+    a.ok("/note", "alpha note")
+    b.ok("/note", "beta note")
+    a.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")
+    wiki = fake_slack.uploads[-1].content.decode()
+    assert "alpha note" in wiki and "beta note" not in wiki
+    assert "Beta" in b.ok("/review", "status")["text"]
+
+
+def test_upload_failure_is_reported_and_minutes_stay_exportable(bot, fake_slack):
+    a = SlackUser(bot, fake_slack, "U1", "Ann")
+    a.ok("/review", "start Alpha")
+    a.ok("/note", "kept")
+    fake_slack.fail_next("files.getUploadURLExternal", error="not_in_channel")
+    a.ok("/review", "end")
+    response = fake_slack.wait_for_response("U1")[-1]
+    assert "could not upload" in response["text"] and "/review export" in response["text"]
+    reply = a.ok("/review", "export last")
+    assert "Draft of meeting" in reply["text"]
+    fake_slack.wait_for("files.completeUploadExternal")
+    assert "* kept" in fake_slack.uploads[-1].content.decode()
+
+
+def test_rate_limited_upload_is_retried(bot, fake_slack):
+    a = SlackUser(bot, fake_slack, "U1", "Ann")
+    a.ok("/review", "start Alpha")
+    fake_slack.fail_next("files.completeUploadExternal", status=429, retry_after=1)
+    a.ok("/review", "end")
+    calls = fake_slack.wait_for("files.completeUploadExternal", count=2, timeout=10)
+    assert [c.status for c in calls] == [429, 200]
