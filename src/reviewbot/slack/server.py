@@ -31,19 +31,24 @@ def wsgi_app(bolt_handler: SlackRequestHandler) -> Callable[..., Iterable[bytes]
     return application
 
 
-def create_http_server(settings: Settings, **build: Any) -> Any:
-    """Build the runtime, the Bolt app and a waitress server for them (not yet serving)."""
+def waitress_server(application: Callable[..., Iterable[bytes]], settings: Settings) -> Any:
+    """The waitress server for *application*, as the bot runs it (the benchmark's baseline too)."""
     from waitress import create_server
 
-    runtime = build_runtime(settings, **build)
-    app = build_app(runtime)
-    server = create_server(
-        wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)),
+    return create_server(
+        application,
         host=settings.host,
         port=settings.port,
         threads=settings.http_threads,
         ident="reviewbot",
     )
+
+
+def create_http_server(settings: Settings, **build: Any) -> Any:
+    """Build the runtime, the Bolt app and a waitress server for them (not yet serving)."""
+    runtime = build_runtime(settings, **build)
+    app = build_app(runtime)
+    server = waitress_server(wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)), settings)
     server.runtime = runtime
     return server
 
