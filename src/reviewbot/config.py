@@ -38,6 +38,7 @@ class Settings:
     port: int = 3000
     timezone: str = "America/Los_Angeles"
     http_threads: int = 16
+    db_timeout_ms: int = 2000
     log_level: str = "INFO"
     minutes_intro: str = DEFAULT_INTRO
     minutes_disclaimer: str = DEFAULT_DISCLAIMER
@@ -124,6 +125,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path 
         port=get_int("PORT", Settings.port, 0, 65535),
         timezone=timezone,
         http_threads=get_int("REVIEWBOT_HTTP_THREADS", Settings.http_threads, 1, 512),
+        db_timeout_ms=get_int("REVIEWBOT_DB_TIMEOUT_MS", Settings.db_timeout_ms, 100, 600_000),
         log_level=(get("LOG_LEVEL") or Settings.log_level).upper(),
         minutes_intro=get("REVIEWBOT_MINUTES_INTRO") or DEFAULT_INTRO,
         minutes_disclaimer=get("REVIEWBOT_MINUTES_DISCLAIMER") or DEFAULT_DISCLAIMER,

@@ -1,14 +1,25 @@
 """Connecting to the database, applying migrations, and read and write transactions.
 
 SQLite is set up for concurrent writers: WAL journal, a busy timeout, ``synchronous=FULL`` so an
-acknowledged note survives a crash, and write transactions that take the write lock up front
-(``BEGIN IMMEDIATE``) so that two writers never deadlock on a lock upgrade. PostgreSQL is used
-through psycopg 3; commands for one channel serialise on its row (``SELECT ... FOR UPDATE``).
+acknowledged note survives a crash (of the process or of the machine), and write transactions that
+take the write lock up front (``BEGIN IMMEDIATE``) so that two writers never deadlock on a lock
+upgrade. Writers of one process also queue on a lock of their own before ``BEGIN IMMEDIATE``: SQLite
+lets a waiting writer poll with growing sleeps, which under load made the slowest acknowledgements
+wait hundreds of milliseconds for a lock that had long been free. PostgreSQL is used through
+psycopg 3; commands for one channel serialise on its row (``SELECT ... FOR UPDATE``).
+
+Every wait for the database (a lock, a connection) is bounded by ``timeout_ms`` (default 2 s, under
+Slack's 3 s to acknowledge), so a command whose database is gone or stuck answers that nothing was
+saved instead of never answering. Errors that mean the database is unreachable or refused the
+operation become :class:`DatabaseUnavailable`; the connection pool checks connections before use,
+so the bot recovers by itself when the database returns.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,13 +27,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_TIMEOUT_MS = 2_000
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -45,24 +57,53 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_db_engine(url: str) -> Engine:
-    """Create an engine for *url*, with the SQLite settings described above."""
+def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
+    """Create an engine for *url*, with the settings described above."""
     url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+    except ArgumentError as error:
+        raise DatabaseUnavailable(f"DATABASE_URL is not a database URL ({error})") from None
+    if backend != "sqlite":
+        try:
+            engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                pool_timeout=timeout_ms / 1000,
+                connect_args={"connect_timeout": max(2, math.ceil(timeout_ms / 1000))}
+                if backend == "postgresql"
+                else {},
+            )
+        except (NoSuchModuleError, ImportError) as error:
+            raise DatabaseUnavailable(f"no driver for {parsed.drivername} ({error})") from None
+        if backend == "postgresql":
+
+            @event.listens_for(engine, "connect")
+            def _on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
+                # A lock held elsewhere makes a command fail in time instead of waiting for ever.
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute(f"SET lock_timeout = {int(timeout_ms)}")
+                dbapi_connection.commit()
+
+        return engine
 
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        try:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnavailable(f"cannot create the folder of {database}: {error.strerror or error}") from None
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -78,13 +119,15 @@ def create_db_engine(url: str) -> Engine:
 class Database:
     """The engine and the two kinds of transaction the bot uses."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         self.url = normalize_url(url)
-        self.engine = create_db_engine(self.url)
+        self.timeout_ms = timeout_ms
+        self.engine = create_db_engine(self.url, timeout_ms)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         writer = self.engine.execution_options(reviewbot_write=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
+        self._writer_lock = threading.Lock() if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -95,16 +138,39 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction, committed when the block ends without an exception."""
-        with self._guard(), self._write() as session, session.begin():
+        with self._guard(), self._writer_turn(), self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """On SQLite, wait (at most the timeout) for this process's previous writer to finish."""
+        if self._writer_lock is None:
+            yield
+            return
+        if not self._writer_lock.acquire(timeout=self.timeout_ms / 1000):
+            raise DatabaseUnavailable("the database is busy (another write did not finish in time)")
+        try:
+            yield
+        finally:
+            self._writer_lock.release()
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            log.warning("database error: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-            raise DatabaseUnavailable(str(exc.orig or exc).strip().splitlines()[0]) from exc
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            raise self._unavailable(exc) from exc
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            raise self._unavailable(exc) from exc
+
+    @staticmethod
+    def _unavailable(exc: Exception) -> DatabaseUnavailable:
+        orig = getattr(exc, "orig", None)
+        log.debug("database unavailable: %r", orig or exc)
+        lines = str(orig or exc).strip().splitlines()
+        return DatabaseUnavailable(lines[0] if lines else exc.__class__.__name__)
 
     def check(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless the database answers."""
@@ -115,7 +181,12 @@ class Database:
         """Apply every Alembic migration not yet applied."""
         from alembic import command
 
-        with self._guard(), self.engine.begin() as connection:
+        writer = self.engine.execution_options(reviewbot_write=True)
+        with self._guard(), writer.begin() as connection:
+            if self.engine.dialect.name == "postgresql":
+                # Bot processes starting together apply the migrations one after the other.
+                connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+                connection.execute(text("SELECT pg_advisory_xact_lock(7305)"))
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -31,7 +31,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
     """Connect to the database (applying migrations) and build the core."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.db_timeout_ms)
     if migrate:
         db.upgrade()
     meetings = Meetings(db, settings.timezone, clock)

@@ -85,7 +85,8 @@ class CommandHandler:
             return _private(f"I don't know the command `{esc(command)}`. Try `/review help`.")
         except UserError as error:
             return _private(str(error))
-        except DatabaseUnavailable:
+        except DatabaseUnavailable as error:
+            log.warning("database unavailable, %s not done: %s", command, error)
             what = "The note was *not* saved" if command.lstrip("/") == "note" else "Nothing was changed"
             return _private(
                 f"⚠️ The database is not answering right now. {what}; please try again in a moment."

@@ -372,6 +372,9 @@ class Meetings:
         )
         if not lock:
             return session.scalars(query).first()
+        channel = session.scalars(query.with_for_update()).first()
+        if channel is not None:
+            return channel
         dialect = session.get_bind().dialect.name
         values = {
             "workspace_id": caller.workspace_id,
