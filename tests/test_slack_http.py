@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
+
+import pytest
 
 from conftest import SIGNING_SECRET
 from slack_client import SlackUser
-from slack_signing import post, slash_command_body
+from slack_signing import FORM_CONTENT_TYPE, post, sign, slash_command_body
 
 
 def test_a_meeting_runs_end_to_end(bot, fake_slack):
@@ -119,6 +123,50 @@ def test_undo_removes_only_your_own_last_note(bot, fake_slack):
     assert "* one" in wiki and "* two" not in wiki and "* three" not in wiki
 
 
+def _state(bot) -> tuple:
+    """Everything a refused request must leave as it was."""
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Attendee, Channel, Meeting, Note, Section
+
+        return (
+            [(c.workspace_id, c.channel_id) for c in session.query(Channel).order_by(Channel.id)],
+            [(m.id, m.status, m.title, m.current_section_id) for m in session.query(Meeting).order_by(Meeting.id)],
+            [(s.id, s.position, s.title) for s in session.query(Section).order_by(Section.id)],
+            [(n.seq, n.text, n.deleted_at) for n in session.query(Note).order_by(Note.seq)],
+            [a.name for a in session.query(Attendee).order_by(Attendee.id)],
+        )
+
+
+def _forged(url: str, command: str, text: str, how: str) -> int:
+    """Send a slash command that Slack did not send (or not now); returns the HTTP status."""
+    body = slash_command_body(command, text, user_id="U1", user_name="ann")
+    now = int(time.time())
+    if how == "wrong secret":
+        return post(url, body, "not-the-secret")[0]
+    if how == "stale":
+        return post(url, body, SIGNING_SECRET, timestamp=now - 5 * 60 - 30)[0]
+    if how == "from the future":
+        return post(url, body, SIGNING_SECRET, timestamp=now + 5 * 60 + 30)[0]
+    if how == "tampered":  # signed for one text, sent with another
+        signed = slash_command_body(command, "harmless", user_id="U1", user_name="ann")
+        headers = sign(signed, SIGNING_SECRET)
+        return post(url, body, "ignored", headers=headers)[0]
+    if how == "garbled":
+        headers = {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": "v0=0"}
+        return post(url, body, "ignored", headers=headers)[0]
+    if how == "unsigned":
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": FORM_CONTENT_TYPE})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+    raise ValueError(how)
+
+
+FORGERIES = ["wrong secret", "stale", "from the future", "tampered", "garbled", "unsigned"]
+
+
 def test_wrong_signature_and_stale_timestamp_are_refused(bot, fake_slack):
     body = slash_command_body("/review", "agenda add X", user_id="U1", user_name="ann")
     status, _ = post(bot.url, body, "not-the-secret")
@@ -131,6 +179,22 @@ def test_wrong_signature_and_stale_timestamp_are_refused(bot, fake_slack):
         assert session.query(Section).count() == 0
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("how", FORGERIES)
+def test_forged_requests_change_nothing_in_a_running_meeting(bot, fake_slack, how):
+    ann = SlackUser(bot, fake_slack, "U1", "Ann")
+    ann.ok("/review", "agenda add One")
+    ann.ok("/review", "start Guarded")
+    ann.ok("/note", "genuine")
+    before = _state(bot)
+    attempts = [("/note", "forged note"), ("/note", "undo"), ("/review", "next"),
+                ("/review", "agenda add Forged"), ("/review", "present Mallory"), ("/review", "end")]  # fmt: skip
+    for command, text in attempts:
+        assert _forged(bot.url, command, text, how) == 401, (command, text)
+    assert _state(bot) == before
+    assert not fake_slack.uploads
+
+
 def test_another_workspace_is_refused(bot, fake_slack):
     stranger = SlackUser(bot, fake_slack, "U9", "Eve", team="T9999")
     status, _ = stranger.command("/review", "agenda add Intrusion")
@@ -139,6 +203,23 @@ def test_another_workspace_is_refused(bot, fake_slack):
         from reviewbot.models import Section
 
         assert session.query(Section).count() == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_another_workspace_changes_nothing_in_a_running_meeting(bot, fake_slack):
+    ann = SlackUser(bot, fake_slack, "U1", "Ann")
+    ann.ok("/review", "agenda add One")
+    ann.ok("/review", "start Guarded")
+    ann.ok("/note", "genuine")
+    before = _state(bot)
+    # Same channel id and user id as the real ones, but another workspace: signed correctly.
+    for user in (SlackUser(bot, fake_slack, "U1", "Ann", team="T9999"),
+                 SlackUser(bot, fake_slack, "U9", "Eve", channel="C9", team="T9999")):  # fmt: skip
+        for command, text in [("/note", "foreign note"), ("/note", "undo"), ("/review", "next"),
+                              ("/review", "start Foreign"), ("/review", "end")]:  # fmt: skip
+            assert user.command(command, text)[0] == 403, (command, text)
+    assert _state(bot) == before
+    assert not fake_slack.uploads
 
 
 def test_channels_run_meetings_independently(bot, fake_slack):
@@ -176,3 +257,79 @@ def test_rate_limited_upload_is_retried(bot, fake_slack):
     a.ok("/review", "end")
     calls = fake_slack.wait_for("files.completeUploadExternal", count=2, timeout=10)
     assert [c.status for c in calls] == [429, 200]
+
+
+# -- Slack's Web API failing: rate limits and server errors are retried, the meeting goes on ----
+
+
+def _author_names(bot) -> list[str]:
+    with bot.runtime.db.read() as session:
+        from reviewbot.models import Note
+
+        return [n.author_name for n in session.query(Note).order_by(Note.seq)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_user_lookup_rate_limited_or_failing_is_retried(bot, fake_slack):
+    SlackUser(bot, fake_slack, "U1", "Ann").ok("/review", "start Flaky Slack")
+    faults = {"U2": (429, "Bea"), "U3": (503, "Cid"), "U4": (502, "Dee"), "U5": (500, "Eve")}
+    for user_id, (status, name) in faults.items():
+        fake_slack.fail_next("users.info", status=status, retry_after=0)
+        assert SlackUser(bot, fake_slack, user_id, name).ok("/note", f"noted by {name}")["text"].startswith("✓")
+    lookups = fake_slack.calls_to("users.info")
+    for user_id, (status, _) in faults.items():
+        assert [c.status for c in lookups if c.args.get("user") == user_id] == [status, 200]
+    assert _author_names(bot) == ["Bea", "Cid", "Dee", "Eve"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_long_rate_limit_does_not_hold_the_acknowledgement(bot, fake_slack):
+    SlackUser(bot, fake_slack, "U1", "Ann").ok("/review", "start Rate limited")
+    fake_slack.fail_next("users.info", status=429, retry_after=120)
+    bea = SlackUser(bot, fake_slack, "U2", "Bea")
+    # Waiting 120 s would miss Slack's 3 s: the note is recorded at once with the payload's name.
+    assert bea.ok("/note", "first")["text"].startswith("✓")
+    assert bea.ok("/note", "second")["text"].startswith("✓")  # the limit is over: looked up again
+    assert [c.status for c in fake_slack.calls_to("users.info") if c.args.get("user") == "U2"] == [429, 200]
+    assert _author_names(bot) == ["bea", "Bea"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_slack_failing_at_start_is_retried(database_url, fake_slack, clock):
+    from conftest import BOT_TOKEN, BotServer
+    from reviewbot.config import Settings
+
+    fake_slack.fail_next("auth.test", status=429, retry_after=0)
+    fake_slack.fail_next("auth.test", status=502)
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=fake_slack.api_url, database_url=database_url, port=0)  # fmt: skip
+    bot = BotServer(settings, clock)
+    try:
+        statuses = [c.status for c in fake_slack.calls_to("auth.test")]
+        assert statuses[:3] == [429, 502, 200] and set(statuses[3:]) <= {200}
+        ann = SlackUser(bot, fake_slack, "U1", "Ann")
+        ann.ok("/review", "start After a bumpy start")
+        assert ann.ok("/note", "works")["text"].startswith("✓")
+        # A stranger is still refused: the installed workspace was learnt despite the failures.
+        assert SlackUser(bot, fake_slack, "U9", "Eve", team="T9999").command("/note", "x")[0] == 403
+    finally:
+        bot.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_minutes_upload_server_errors_are_retried(bot, fake_slack):
+    from fakeslack import UPLOAD
+
+    a = SlackUser(bot, fake_slack, "U1", "Ann")
+    a.ok("/review", "start Alpha")
+    a.ok("/note", "kept")
+    fake_slack.fail_next("files.getUploadURLExternal", status=500)
+    fake_slack.fail_next(UPLOAD, status=502)
+    fake_slack.fail_next("files.completeUploadExternal", status=503)
+    a.ok("/review", "end")
+    calls = fake_slack.wait_for("files.completeUploadExternal", count=2, timeout=20)
+    assert [c.status for c in calls] == [503, 200]
+    assert [c.status for c in fake_slack.calls_to(UPLOAD)] == [502, 200]
+    assert [c.status for c in fake_slack.calls_to("files.getUploadURLExternal")] == [500, 200, 200]
+    assert "* kept" in fake_slack.uploads[-1].content.decode()
+    assert not fake_slack.calls_to("response_url:U1")  # no failure was reported: it went through

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from reviewbot.runtime import Runtime
 from reviewbot.slack import listeners
@@ -21,15 +24,88 @@ from reviewbot.slack.users import UserDirectory
 log = logging.getLogger(__name__)
 
 
+class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
+    """Retries every 5xx answer: Slack's edge answers 502 and 504 too, not only 500 and 503."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and 500 <= response.status_code < 600
+
+
+class ShortRateLimitRetryHandler(RetryHandler):
+    """Retries a 429 after its ``Retry-After`` only when that is at most *max_wait* seconds.
+
+    For calls made before a command is acknowledged: a longer wait would miss Slack's 3 seconds,
+    so the call fails at once and the caller falls back (e.g. to the name in the payload).
+    """
+
+    def __init__(self, max_wait: float = 1.0, max_retry_count: int = 1) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    @staticmethod
+    def _retry_after(response: HttpResponse) -> float | None:
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values:
+                try:
+                    return float(values[0])
+                except ValueError:
+                    return None
+        return None
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = self._retry_after(response)
+        return wait is not None and wait <= self.max_wait
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        wait = self._retry_after(response) if response is not None else None
+        time.sleep(wait or 0.0)
+        state.increment_current_attempt()
+
+
 def web_client(token: str, base_url: str) -> WebClient:
     """A Web API client that retries on rate limits (honouring Retry-After), 5xx and resets."""
     client = WebClient(token=token, base_url=base_url, timeout=15)
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2),
         RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
+        AnyServerErrorRetryHandler(max_retry_count=2),
     ]
     return client
+
+
+def lookup_client(client: WebClient) -> WebClient:
+    """A client for look-ups made before acknowledging (``users.info``): it retries only briefly."""
+    quick = WebClient(token=client.token, base_url=client.base_url, timeout=2)
+    quick.retry_handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.1)),
+        ShortRateLimitRetryHandler(max_wait=1.0),
+        AnyServerErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.2)),
+    ]
+    return quick
 
 
 def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
@@ -58,5 +134,5 @@ def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
             return BoltResponse(status=403, body="This app is not installed in that workspace.")
         return next()
 
-    listeners.register(app, runtime, UserDirectory(client))
+    listeners.register(app, runtime, UserDirectory(lookup_client(client)))
     return app

@@ -26,6 +26,10 @@ def wsgi_app(bolt_handler: SlackRequestHandler) -> Callable[..., Iterable[bytes]
         if environ.get("PATH_INFO") == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
+        if not environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "0").isdigit():
+            # Bolt's signature check fails with a 500 on a timestamp that is not a number.
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"invalid request\n"]
         return bolt_handler(environ, start_response)
 
     return application

@@ -7,11 +7,12 @@ is committed); the minutes file is uploaded after the acknowledgement.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from reviewbot.core import Caller, Reply
 from reviewbot.core.replies import esc
@@ -20,6 +21,7 @@ from reviewbot.slack import text as slack_text
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
+UPLOAD_ATTEMPTS = 3
 
 
 def register(app: App, runtime: Runtime, users: UserDirectory) -> None:
@@ -46,21 +48,31 @@ def upload_minutes(client: WebClient, respond: Respond, channel_id: str, reply: 
     """Upload the reply's minutes as a file to the channel; on failure, say so privately."""
     minutes = reply.minutes
     assert minutes is not None
-    try:
-        client.files_upload_v2(
-            channel=channel_id,
-            content=minutes.content,
-            filename=minutes.filename,
-            title=minutes.title,
-            initial_comment=f"Minutes of meeting #{minutes.meeting_id}: {esc(minutes.summary)}",
-        )
-    except (SlackApiError, OSError) as error:
-        reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-        log.warning("minutes upload failed for meeting %s: %s", minutes.meeting_id, reason)
-        respond(
-            response_type="ephemeral",
-            text=(
-                f"⚠️ I could not upload the minutes ({esc(str(reason))}). They are saved: "
-                f"`/review export {minutes.meeting_id}` posts them again."
-            ),
-        )
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        try:
+            client.files_upload_v2(
+                channel=channel_id,
+                content=minutes.content,
+                filename=minutes.filename,
+                title=minutes.title,
+                initial_comment=f"Minutes of meeting #{minutes.meeting_id}: {esc(minutes.summary)}",
+            )
+            return
+        except (SlackApiError, SlackRequestError, OSError) as error:
+            # The client retries each API call, but not the upload POST between them: a network
+            # error or a 5xx anywhere in the flow starts it again.
+            transient = not isinstance(error, SlackApiError) or error.response.status_code >= 500
+            if transient and attempt < UPLOAD_ATTEMPTS:
+                log.info("minutes upload failed (%s), trying again", type(error).__name__)
+                time.sleep(attempt)
+                continue
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            break
+    log.warning("minutes upload failed for meeting %s: %s", minutes.meeting_id, reason)
+    respond(
+        response_type="ephemeral",
+        text=(
+            f"⚠️ I could not upload the minutes ({esc(str(reason))}). They are saved: "
+            f"`/review export {minutes.meeting_id}` posts them again."
+        ),
+    )
