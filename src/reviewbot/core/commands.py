@@ -73,6 +73,7 @@ class CommandHandler:
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """Run one command (``/review`` or ``/note``) and answer; never raises for bad input."""
+        text = text.replace("\x00", "")  # PostgreSQL cannot store NUL, and nobody means to type it
         try:
             if command.lstrip("/") == "note":
                 return self.note(caller, text)
