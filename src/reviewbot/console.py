@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import html
+import re
 import sys
 from collections.abc import Iterable
 from typing import TextIO
@@ -65,7 +66,9 @@ class Console:
             return None
         command, _, text = line.partition(" ")
         caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
-        reply = self.handler.handle(command, text, caller)
+        # Console users are their names, so ``@name`` mentions them.
+        mentions = {name: name for name in re.findall(r"@([\w.-]+)", text)}
+        reply = self.handler.handle(command, text, caller, mentions)
         self.show(reply)
         return reply
 
