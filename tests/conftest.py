@@ -128,6 +128,7 @@ class BotServer:
 
         self.server = create_http_server(settings, clock=clock)
         self.runtime: Runtime = self.server.runtime
+        self.slack = self.server.slack  # the Bolt app, its posting queue (poster) and live view
         self.url = f"http://127.0.0.1:{self.server.effective_port}/slack/events"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -149,6 +150,7 @@ def bot(database_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[
         host="127.0.0.1",
         port=0,
         timezone="America/Los_Angeles",
+        slack_post_interval=0.0,  # no pacing in tests; tests/test_slack_poster.py checks it
     )
     server = BotServer(settings, clock)
     yield server

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from reviewbot.config import Settings
 from reviewbot.core import Clock
@@ -23,9 +24,20 @@ class Runtime:
     db: Database
     meetings: Meetings
     commands: CommandHandler
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call *closer* (e.g. to drain a queue) when the runtime closes, before the database."""
+        self.closers.append(closer)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Run the closers, then release the database connections."""
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("error while shutting down")
+        self.closers.clear()
         self.db.dispose()
 
 

@@ -199,6 +199,16 @@ class Meetings:
             session.flush()
             return self._meeting_view(session, meeting)
 
+    def editable_agenda(self, caller: Caller) -> MeetingView | None:
+        """The meeting whose agenda an editor opens (the running one, else the next one), if
+        the caller may change it; None when nothing is prepared yet."""
+        with self.db.read() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller)
+            if meeting is None:
+                return None
+            self._require_agenda_editor(session, meeting, caller)
+            return self._meeting_view(session, meeting)
+
     def meeting_view(self, caller: Caller) -> MeetingView | None:
         """The running meeting, or else the next meeting being prepared, or None."""
         with self.db.read() as session:

@@ -12,7 +12,7 @@ from reviewbot import __version__
 from reviewbot.config import Settings
 from reviewbot.database import redact_url
 from reviewbot.runtime import build_runtime
-from reviewbot.slack.app import build_app
+from reviewbot.slack.app import build_adapter
 
 log = logging.getLogger("reviewbot")
 
@@ -36,15 +36,16 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
     from waitress import create_server
 
     runtime = build_runtime(settings, **build)
-    app = build_app(runtime)
+    adapter = build_adapter(runtime)
     server = create_server(
-        wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)),
+        wsgi_app(SlackRequestHandler(adapter.app, path=EVENTS_PATH)),
         host=settings.host,
         port=settings.port,
         threads=settings.http_threads,
         ident="reviewbot",
     )
     server.runtime = runtime
+    server.slack = adapter
     return server
 
 
@@ -55,9 +56,12 @@ def serve(settings: Settings) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         runtime = build_runtime(settings)
-        app = build_app(runtime)
+        adapter = build_adapter(runtime)
         log.info("reviewbot %s: Socket Mode, %s", __version__, where)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        try:
+            SocketModeHandler(adapter.app, settings.slack_app_token).start()
+        finally:
+            runtime.close()
         return 0
     server = create_http_server(settings)
     port = server.effective_port
