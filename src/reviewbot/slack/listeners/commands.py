@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import Caller, Reply
+from reviewbot.core.followups import publish_report
 from reviewbot.core.replies import esc
 from reviewbot.runtime import Runtime
 from reviewbot.slack import text as slack_text
@@ -37,6 +38,12 @@ def register(app: App, runtime: Runtime, users: UserDirectory) -> None:
         ack(response_type="in_channel" if reply.public else "ephemeral", text=reply.text)
         if reply.minutes is not None:
             upload_minutes(client, respond, caller.channel_id, reply)
+        if reply.publish_meeting_id is not None and runtime.publisher is not None:
+            text = publish_report(runtime.publisher, reply.publish_meeting_id, caller.user_id)
+            try:
+                client.chat_postMessage(channel=caller.channel_id, text=text)
+            except (SlackApiError, OSError):
+                respond(response_type="ephemeral", text=text)
 
     app.command("/review")(on_command)
     app.command("/note")(on_command)
