@@ -450,3 +450,27 @@ def test_interactions_from_another_workspace_are_refused(bot, fake_slack):
     assert status == 403
     status, _ = eve.add_to_minutes({"ts": "1.2", "user": "U9", "text": "intrusion"})
     assert status == 403
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_end_button_uploads_then_publishes_in_order(database_url, fake_slack, clock):
+    from conftest import BotServer, bot_settings
+    from test_publishing import FakeWiki
+
+    wiki = FakeWiki()
+    server = BotServer(bot_settings(database_url, fake_slack), clock, wiki=wiki)
+    try:
+        chair, agenda_ts, meeting_id = start_meeting(server, fake_slack)
+        chair.ok("/note", "published")
+        chair.click(blocks.END, agenda_ts, str(meeting_id))
+        idle(server)
+        methods = [c.method for c in fake_slack.calls if c.method.startswith(("chat.", "files."))]
+        # In the channel's order: the final agenda, the minutes file, then the wiki's answer.
+        assert methods[-4:] == [
+            "chat.update", "files.getUploadURLExternal", "files.completeUploadExternal", "chat.postMessage"
+        ]
+        report = fake_slack.calls_to("chat.postMessage")[-1]
+        assert "Minutes published to the wiki" in report.args["text"] and "thread_ts" not in report.args
+        assert any("* published" in text[-1] for text in wiki.pages.values())
+    finally:
+        server.close()

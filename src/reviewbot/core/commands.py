@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
 
 from reviewbot.core import agenda
 from reviewbot.core.context import Caller, UserError
@@ -45,14 +44,18 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/note undo` removes your own last note
 • `/review status` shows where the meeting is; `/review end` ends it and posts the wiki draft
 *Afterwards*
-• `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again"""
+• `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again
+• `/review publish [number|last]` publishes the minutes to the wiki (when set up)"""
 
 
 class CommandHandler:
     """Turns ``/review`` and ``/note`` text into meeting operations and replies."""
 
-    def __init__(self, meetings: Meetings, wording: Wording | None = None, page_pattern: str = "") -> None:
+    def __init__(
+        self, meetings: Meetings, wording: Wording | None = None, page_pattern: str = "", can_publish: bool = False
+    ) -> None:
         self.meetings = meetings
+        self.can_publish = can_publish
         self.wording = wording or Wording()
         self.page_pattern = page_pattern or "{title}"
         self.editor = NoteEditor(meetings)
@@ -72,6 +75,7 @@ class CommandHandler:
             "end": self.end,
             "history": self.history,
             "export": self.export,
+            "publish": self.publish,
             "help": self.help,
         }
 
@@ -286,12 +290,14 @@ class CommandHandler:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
         view = self.meetings.end(caller)
         minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
+        publishing = " and goes to the wiki" if self.can_publish else ""
         return Reply(
-            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file.",
+            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file{publishing}.",
             Visibility.CHANNEL,
             Event.MEETING_ENDED,
             meeting_id=view.id,
             minutes=minutes,
+            publish_meeting_id=view.id if self.can_publish else None,
         )
 
     def history(self, caller: Caller, text: str) -> Reply:
@@ -316,6 +322,17 @@ class CommandHandler:
         return Reply(
             f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes
         )
+
+    def publish(self, caller: Caller, text: str) -> Reply:
+        """``/review publish [number|last]``: publish (again) a meeting's minutes to the wiki."""
+        if not self.can_publish:
+            raise UserError(
+                "Publishing to a wiki is not set up. An admin can set WIKI_API_URL, WIKI_USERNAME and "
+                "WIKI_PASSWORD (a bot password); meanwhile `/review export` gives the wikitext."
+            )
+        meeting_id = self.meetings.find_meeting(caller, text)
+        return Reply(f"Publishing meeting #{meeting_id} to the wiki…", meeting_id=meeting_id,
+                     publish_meeting_id=meeting_id)
 
     def help(self, caller: Caller, text: str) -> Reply:
         """``/review help``: every command."""
@@ -430,4 +447,3 @@ def _private(text: str) -> Reply:
     return Reply(text, Visibility.PRIVATE)
 
 
-__all__ = ["HELP", "CommandHandler", "datetime", "format_agenda"]

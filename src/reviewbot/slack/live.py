@@ -2,8 +2,9 @@
 
 A started meeting gets one agenda message, updated in place (``chat.update``) at every move and
 agenda or attendance change; each section gets a heading message whose thread holds the notes
-taken in it, each echoed with its author; edits and deletions update the echo. All of it is
-posted through the :class:`Poster`, after Slack was acknowledged. Jobs read the meeting's state
+taken in it, each echoed with its author; edits and deletions update the echo; at the end the
+minutes are uploaded (and published to the wiki, when set up). All of it is posted through the
+:class:`Poster`, after Slack was acknowledged. Jobs read the meeting's state
 when they run, so a late or retried job shows what is current, and a note whose echo failed is
 echoed with the next one.
 """
@@ -15,8 +16,10 @@ from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from reviewbot.core.context import Clock
+from reviewbot.core.context import Caller, Clock
+from reviewbot.core.followups import publish_report
 from reviewbot.core.meetings import Meetings, MeetingView, SectionView
+from reviewbot.core.publishing import Publisher
 from reviewbot.core.replies import Event, Reply, esc
 from reviewbot.models import MeetingStatus
 from reviewbot.slack import blocks, messages
@@ -32,21 +35,37 @@ _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Even
 class LiveMeeting:
     """Turns the core's replies into posts and updates in the meeting's channel."""
 
-    def __init__(self, meetings: Meetings, poster: Poster, store: MessageStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        meetings: Meetings,
+        poster: Poster,
+        store: MessageStore,
+        clock: Clock,
+        publisher: Publisher | None = None,
+    ) -> None:
         self.meetings = meetings
         self.poster = poster
         self.store = store
         self.clock = clock
+        self.publisher = publisher
 
-    def react(self, reply: Reply, channel: str, notify: Notify | None = None) -> None:
-        """Schedule what *reply* changes in *channel*; returns at once. *notify* tells the
-        person who acted, privately, when something could not be posted (e.g. the minutes)."""
+    def react(self, reply: Reply, caller: Caller, notify: Notify | None = None) -> None:
+        """Schedule what *reply* (to *caller*) changes in the channel; returns at once. *notify*
+        tells the caller, privately, when something could not be posted (e.g. the minutes)."""
+        channel = caller.channel_id
         meeting_id = reply.meeting_id
         if meeting_id is not None:
             self._schedule(reply.event, meeting_id, channel, reply)
         if reply.minutes is not None:
             self.poster.submit(
                 channel, lambda lane: self._upload(lane, reply, notify), f"upload the minutes of #{meeting_id}"
+            )
+        published = reply.publish_meeting_id
+        if published is not None and self.publisher is not None:
+            self.poster.submit(
+                channel,
+                lambda lane: self._publish(lane, published, caller.user_id, notify),
+                f"publish meeting #{published}",
             )
 
     def _schedule(self, event: Event, meeting_id: int, channel: str, reply: Reply) -> None:
@@ -160,3 +179,14 @@ class LiveMeeting:
             self.store.put(
                 minutes.meeting_id, messages.MINUTES, 0, lane.channel, str(file["id"]), file.get("permalink")
             )
+
+    def _publish(self, lane: Lane, meeting_id: int, user_id: str, notify: Notify | None) -> None:
+        """Publish the minutes to the wiki and say how it went, in the channel."""
+        assert self.publisher is not None
+        text = publish_report(self.publisher, meeting_id, user_id)
+        try:
+            lane.call("chat_postMessage", channel=lane.channel, text=text)
+        except (SlackApiError, SlackClientError, OSError):
+            if notify is None:
+                raise
+            notify(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -17,6 +18,10 @@ from reviewbot.slack.users import UserDirectory
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+SORRY = (
+    "⚠️ Something went wrong on my side and that was not carried out. "
+    "Everything recorded before it is safe; please try again."
+)
 DATABASE_DOWN = "⚠️ The database is not answering right now. Nothing was changed; please try again in a moment."
 
 
@@ -72,3 +77,30 @@ def whisper(client: WebClient, channel: str, user: str, text: str) -> None:
     except (SlackApiError, OSError) as error:
         reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
         log.info("ephemeral to %s failed: %s", user, reason)
+
+
+def teller(client: WebClient, caller: Caller) -> Callable[[str], None]:
+    """A function that tells *caller* something privately in their channel."""
+    return lambda text: whisper(client, caller.channel_id, caller.user_id, text)
+
+
+def apologising(listener: Callable[..., None]) -> Callable[..., None]:
+    """Wrap an interaction listener so that a bug is logged and apologised for, never a 500."""
+
+    @functools.wraps(listener)
+    def wrapped(**kwargs: Any) -> None:
+        try:
+            listener(**kwargs)
+        except Exception:
+            log.exception("%s failed", listener.__name__)
+            ack = kwargs.get("ack")
+            if ack is not None and ack.response is None:
+                ack()
+            body = kwargs.get("body") or {}
+            client = kwargs.get("client")
+            channel = str((body.get("channel") or {}).get("id") or "")
+            user = str((body.get("user") or {}).get("id") or "")
+            if client is not None and channel and user:
+                whisper(client, channel, user, SORRY)
+
+    return wrapped

@@ -1,15 +1,14 @@
 """Buttons and menus (``block_actions``): the agenda message's Previous / Next / End and
 I'm here / I'm remote, and each note echo's Edit / Delete menu.
 
-Each is acknowledged at once; the core call and anything posted follow. A button does what the
-matching command does, with the same rules (only chairs move or end), and whoever may not gets a
-short private explanation.
+A button does what the matching command does, with the same rules (only chairs move or end);
+whoever may not gets a short private explanation. As with commands, the change is committed and
+its posts are queued before Slack is acknowledged; the posts themselves happen afterwards.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -31,11 +30,8 @@ _MOVES = {blocks.PREV: "prev", blocks.NEXT: "next", blocks.END: "end"}
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
     """Listen to the agenda message's buttons and the notes' menus."""
 
-    def tell(client: WebClient, caller: Caller) -> Callable[[str], None]:
-        return lambda text: payloads.whisper(client, caller.channel_id, caller.user_id, text)
-
-    def current_meeting(caller: Caller, action: dict[str, Any]) -> str | None:
-        """Why the button does not belong to the running meeting, if it does not."""
+    def stale(caller: Caller, action: dict[str, Any]) -> str | None:
+        """Why the clicked agenda message is not the running meeting's, if it is not."""
         view, error = payloads.attempt(lambda: runtime.meetings.meeting_view(caller))
         if error is not None:
             return error
@@ -43,58 +39,65 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             return "That agenda belongs to a meeting that is no longer running."
         return None
 
-    def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def finish(ack: Ack, client: WebClient, caller: Caller, reply: Reply, tell_text: bool) -> None:
+        """Queue what the reply changes, acknowledge, then tell the clicker what needs telling."""
+        tell = payloads.teller(client, caller)
+        if reply.event != Event.NONE:
+            live.react(reply, caller, tell)
         ack()
+        if tell_text or reply.event == Event.NONE:
+            tell(reply.text)
+
+    @payloads.apologising
+    def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         caller = payloads.caller_of(body, users)
-        problem = current_meeting(caller, action)
+        problem = stale(caller, action)
         if problem is not None:
-            tell(client, caller)(problem)
+            ack()
+            payloads.teller(client, caller)(problem)
             return
         reply = runtime.commands.handle("/review", _MOVES[action["action_id"]], caller)
-        if reply.event == Event.NONE:
-            tell(client, caller)(reply.text)
-            return
-        live.react(reply, caller.channel_id, tell(client, caller))
+        finish(ack, client, caller, reply, tell_text=False)
 
+    @payloads.apologising
     def on_attend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
         caller = payloads.caller_of(body, users)
-        problem = current_meeting(caller, action)
+        problem = stale(caller, action)
         if problem is not None:
-            tell(client, caller)(problem)
+            ack()
+            payloads.teller(client, caller)(problem)
             return
         remote = action["action_id"] == blocks.REMOTE
         reply = runtime.commands.guard(lambda: runtime.commands.attend(caller, remote))
-        tell(client, caller)(reply.text)
-        live.react(reply, caller.channel_id, tell(client, caller))
+        finish(ack, client, caller, reply, tell_text=True)
 
+    @payloads.apologising
     def on_note_menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
         caller = payloads.caller_of(body, users)
         verb, _, raw_id = str((action.get("selected_option") or {}).get("value") or "").partition(":")
-        if not raw_id.isdigit():
+        if not raw_id.isdigit() or verb not in ("edit", "delete"):
+            ack()
             return
         note_id = int(raw_id)
-        if verb == "edit":
-            note, error = payloads.attempt(lambda: runtime.commands.editor.editable(caller, note_id))
-            if note is None:
-                tell(client, caller)(error or "That note cannot be edited.")
-                return
-            if len(note.text) > blocks.MAX_TEXT:
-                tell(client, caller)("That note is too long to edit here; delete it and take it again.")
-                return
-            meta = blocks.metadata(channel=caller.channel_id, note=note_id)
-            try:
-                client.views_open(trigger_id=body.get("trigger_id"), view=blocks.note_editor(note, meta))
-            except SlackApiError as failure:
-                log.info("could not open the note editor: %s", failure.response.get("error"))
-                tell(client, caller)("I could not open the editor; please try again.")
-        elif verb == "delete":
-            reply: Reply = runtime.commands.guard(lambda: runtime.commands.delete_note(caller, note_id))
-            if reply.event == Event.NONE:
-                tell(client, caller)(reply.text)
-                return
-            live.react(reply, caller.channel_id, tell(client, caller))
+        if verb == "delete":
+            reply = runtime.commands.guard(lambda: runtime.commands.delete_note(caller, note_id))
+            finish(ack, client, caller, reply, tell_text=False)
+            return
+        ack()
+        tell = payloads.teller(client, caller)
+        note, error = payloads.attempt(lambda: runtime.commands.editor.editable(caller, note_id))
+        if note is None:
+            tell(error or "That note cannot be edited.")
+            return
+        if len(note.text) > blocks.MAX_TEXT:
+            tell("That note is too long to edit here; delete it and take it again.")
+            return
+        meta = blocks.metadata(channel=caller.channel_id, note=note_id)
+        try:
+            client.views_open(trigger_id=body.get("trigger_id"), view=blocks.note_editor(note, meta))
+        except SlackApiError as failure:
+            log.info("could not open the note editor: %s", failure.response.get("error"))
+            tell("I could not open the editor; please try again.")
 
     for action_id in _MOVES:
         app.action(action_id)(on_move)

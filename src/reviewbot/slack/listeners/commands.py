@@ -1,9 +1,10 @@
 """Slash commands ``/review`` and ``/note``: translate the payload, call the core, reply.
 
 The reply is the acknowledgement itself (so it arrives within Slack's 3 seconds, after the note
-is committed); the live agenda, section threads, note echoes and the minutes file follow after
-the acknowledgement, through the channel's posting queue. ``/review agenda`` opens the agenda
-editor when Slack sent a trigger for it.
+is committed); the live agenda, section threads, note echoes, the minutes file and the wiki
+publication are queued for the channel and posted after the acknowledgement.
+``/review agenda`` opens the agenda editor when Slack sent a trigger for it. A bug is an
+apology, never a 500.
 """
 
 from __future__ import annotations
@@ -30,28 +31,46 @@ log = logging.getLogger(__name__)
 #: What ``/review`` text opens the agenda editor (when Slack sent a trigger_id).
 EDITOR_TEXTS = frozenset({"agenda", "agenda edit"})
 
+SORRY = (
+    "⚠️ Something went wrong on my side and that command was not carried out. "
+    "Everything recorded before it is safe; please try again."
+)
+
 
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
     """Listen to ``/review`` and ``/note``."""
 
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        caller = Caller(
-            workspace_id=command.get("team_id") or "",
-            channel_id=command.get("channel_id") or "",
-            user_id=command.get("user_id") or "",
-            user_name=users.name(command.get("user_id") or "", command.get("user_name")) or "someone",
-        )
-        raw = command.get("text") or ""
-        typed = slack_text.to_plain(raw, users.name)
-        name = command.get("command") or ""
-        if name == "/review" and " ".join(typed.lower().split()) in EDITOR_TEXTS and command.get("trigger_id"):
-            open_agenda_editor(ack, client, respond, runtime, caller, command["trigger_id"])
-            return
-        reply = runtime.commands.handle(name, typed, caller, slack_text.mentions(raw, users.name))
-        # A move shows in the live agenda and the section's thread; the mover alone gets the text.
-        public = reply.public and reply.event != Event.SECTION_CHANGED
-        ack(response_type="in_channel" if public else "ephemeral", text=reply.text)
-        live.react(reply, caller.channel_id, lambda text: respond(response_type="ephemeral", text=text))
+        acked = False
+
+        def reply_with(**response: Any) -> None:
+            nonlocal acked
+            ack(**response)
+            acked = True
+
+        try:
+            caller = Caller(
+                workspace_id=command.get("team_id") or "",
+                channel_id=command.get("channel_id") or "",
+                user_id=command.get("user_id") or "",
+                user_name=users.name(command.get("user_id") or "", command.get("user_name")) or "someone",
+            )
+            raw = command.get("text") or ""
+            typed = slack_text.to_plain(raw, users.name)
+            name = command.get("command") or ""
+            if name == "/review" and " ".join(typed.lower().split()) in EDITOR_TEXTS and command.get("trigger_id"):
+                open_agenda_editor(reply_with, client, respond, runtime, caller, command["trigger_id"])
+                return
+            reply = runtime.commands.handle(name, typed, caller, slack_text.mentions(raw, users.name))
+            # A move shows in the live agenda and the section's thread; the mover alone gets the text.
+            public = reply.public and reply.event != Event.SECTION_CHANGED
+            # Queued (not posted) before the acknowledgement: posting never holds it up.
+            live.react(reply, caller, lambda text: respond(response_type="ephemeral", text=text))
+            reply_with(response_type="in_channel" if public else "ephemeral", text=reply.text)
+        except Exception:
+            log.exception("command %s failed", command.get("command"))
+            if not acked:
+                ack(response_type="ephemeral", text=SORRY)
 
     app.command("/review")(on_command)
     app.command("/note")(on_command)

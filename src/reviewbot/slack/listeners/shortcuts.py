@@ -2,6 +2,7 @@
 
 The note goes to the section whose thread the message is in, or else to the current section.
 The person who used the shortcut is told privately where it went, or why it could not be added.
+The note is committed and its echo queued before Slack is acknowledged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from reviewbot.core import Caller
 from reviewbot.core.replies import Event
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, messages, payloads
@@ -23,22 +25,21 @@ from reviewbot.slack.users import UserDirectory
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting, store: MessageStore) -> None:
     """Listen to the "Add to minutes" message shortcut."""
 
+    @payloads.apologising
     def on_add(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
         caller = payloads.caller_of(body, users)
-        message = body.get("message") or {}
+        text = add(caller, body.get("message") or {})
+        ack()
+        payloads.whisper(client, caller.channel_id, caller.user_id, text)
+
+    def add(caller: Caller, message: dict[str, Any]) -> str:
+        """Add the message as a note (queueing its echo); what to tell the person."""
         ts = str(message.get("ts") or "")
-
-        def tell(text: str) -> None:
-            payloads.whisper(client, caller.channel_id, caller.user_id, text)
-
         own = store.find(caller.channel_id, ts, [messages.AGENDA, messages.SECTION, messages.NOTE])
         if own is not None:
-            tell("That is one of my own messages about the meeting; it is already part of it.")
-            return
+            return "That is one of my own messages about the meeting; it is already part of it."
         if store.find(caller.channel_id, ts, [messages.SOURCE]) is not None:
-            tell("That message is already in the minutes.")
-            return
+            return "That message is already in the minutes."
         author_id = str(message.get("user") or "")
         fallback = message.get("username") or (message.get("bot_profile") or {}).get("name")
         speaker = (users.name(author_id, fallback) if author_id else fallback) or "Someone"
@@ -51,7 +52,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         if reply.event == Event.NOTE_ADDED and reply.meeting_id is not None:
             note = reply.extra["note"]
             store.put(reply.meeting_id, messages.SOURCE, note.id, caller.channel_id, ts)
-            live.react(reply, caller.channel_id, tell)
-        tell(reply.text)
+            live.react(reply, caller)
+        return reply.text
 
     app.shortcut(blocks.ADD_TO_MINUTES)(on_add)

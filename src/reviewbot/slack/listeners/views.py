@@ -1,7 +1,8 @@
 """Modal submissions (``view_submission``): the agenda editor and the note editor.
 
 A mistake is shown next to the input, in the still-open modal, so nothing typed is lost; a
-successful save closes the modal and updates the channel's live view.
+successful save closes the modal and updates the channel's live view (queued before the
+acknowledgement, posted after it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def inline(error: str) -> str:
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
     """Listen to the agenda editor and the note editor being saved."""
 
+    @payloads.apologising
     def on_agenda(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = payloads.view_metadata(view)
         caller = payloads.caller_of(body, users, channel=str(meta.get("channel") or ""))
@@ -33,10 +35,11 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         if reply is None:
             ack(response_action="errors", errors={blocks.OUTLINE_BLOCK: inline(error or "Not saved.")})
             return
+        live.react(reply, caller)
         ack()
-        live.react(reply, caller.channel_id)
         payloads.whisper(client, caller.channel_id, caller.user_id, reply.text)
 
+    @payloads.apologising
     def on_note(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = payloads.view_metadata(view)
         caller = payloads.caller_of(body, users, channel=str(meta.get("channel") or ""))
@@ -49,8 +52,8 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         if reply is None:
             ack(response_action="errors", errors={blocks.NOTE_BLOCK: inline(error or "Not saved.")})
             return
+        live.react(reply, caller)
         ack()
-        live.react(reply, caller.channel_id)
 
     app.view(blocks.AGENDA_EDITOR)(on_agenda)
     app.view(blocks.NOTE_EDITOR)(on_note)
