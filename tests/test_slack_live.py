@@ -453,7 +453,7 @@ def test_interactions_from_another_workspace_are_refused(bot, fake_slack):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_end_button_uploads_then_publishes_in_order(database_url, fake_slack, clock):
+def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(database_url, fake_slack, clock):
     from conftest import BotServer, bot_settings
     from test_publishing import FakeWiki
 
@@ -472,5 +472,9 @@ def test_end_button_uploads_then_publishes_in_order(database_url, fake_slack, cl
         report = fake_slack.calls_to("chat.postMessage")[-1]
         assert "Minutes published to the wiki" in report.args["text"] and "thread_ts" not in report.args
         assert any("* published" in text[-1] for text in wiki.pages.values())
+        chair.open_home()
+        home = texts(fake_slack.wait_for("views.publish")[-1])
+        assert f"#{meeting_id} *Tech II*" in home and "https://wiki.example/wiki/" in home
+        assert "|📘 On the wiki>" in home
     finally:
         server.close()

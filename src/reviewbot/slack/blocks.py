@@ -304,12 +304,23 @@ def note_editor(note: NoteView, meta: str) -> dict[str, Any]:
 # -- App Home ---------------------------------------------------------------------------------
 
 
+def link(url: str | None, label: str) -> str | None:
+    """A mrkdwn link to an https URL, if the URL is safe to put in one."""
+    if url and url.startswith("https://") and not any(c in url for c in "<>| "):
+        return f"<{url}|{label}>"
+    return None
+
+
 def home(
-    upcoming: Sequence[MeetingView], recent: Sequence[MeetingView], drafts: Mapping[int, str | None]
+    upcoming: Sequence[MeetingView],
+    recent: Sequence[MeetingView],
+    drafts: Mapping[int, str | None],
+    pages: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """The Home tab: the person's upcoming reviews and recent meetings with their drafts.
 
-    *drafts* maps a meeting id to the permalink of its uploaded draft (None when unknown).
+    *drafts* maps a meeting id to the permalink of its uploaded draft file (None when unknown),
+    *pages* to the wiki page it was published to.
     """
     blocks: list[Block] = [
         {"type": "header", "text": plain("Your reviews")},
@@ -338,12 +349,12 @@ def home(
         where = f"<#{view.channel_id}>" if view.channel_id else "its channel"
         when = view.started_at.strftime("%Y-%m-%d") if view.started_at else "?"
         notes = f"{view.note_count} note{'' if view.note_count == 1 else 's'}"
-        url = drafts.get(view.id)
-        if url and url.startswith("https://") and not any(c in url for c in "<>| "):
-            draft = f"<{url}|📄 Wiki draft>"
-        else:
-            draft = f"Draft: `/review export {view.id}` in {where}"
-        blocks.append(section(f"#{view.id} *{esc(view.title or 'Review')}* in {where}, {when} · {notes}\n{draft}"))
+        found = [
+            link(drafts.get(view.id), "📄 Wiki draft"),
+            link((pages or {}).get(view.id), "📘 On the wiki"),
+        ]
+        shown = " · ".join(f for f in found if f) or f"Draft: `/review export {view.id}` in {where}"
+        blocks.append(section(f"#{view.id} *{esc(view.title or 'Review')}* in {where}, {when} · {notes}\n{shown}"))
     if not recent:
         blocks.append(context("No meeting has ended yet."))
     return {"type": "home", "blocks": blocks[:100]}

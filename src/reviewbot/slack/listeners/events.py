@@ -9,6 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from reviewbot.core.publishing import published_pages
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
 from reviewbot.slack.messages import MessageStore
@@ -29,8 +30,9 @@ def register(app: App, runtime: Runtime, store: MessageStore) -> None:
             return
         upcoming, recent = lists
         drafts = {m: posted.url for m, posted in store.minutes(v.id for v in recent).items()}
+        pages, _ = payloads.attempt(lambda: published_pages(runtime.db, (v.id for v in recent)))
         try:
-            client.views_publish(user_id=user, view=blocks.home(upcoming, recent, drafts))
+            client.views_publish(user_id=user, view=blocks.home(upcoming, recent, drafts, pages or {}))
         except SlackApiError as failure:
             log.warning("App Home for %s not published: %s", user, failure.response.get("error"))
 
