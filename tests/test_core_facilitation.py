@@ -210,3 +210,14 @@ def test_migration_0003_upgrades_and_downgrades(database_url):
     db.upgrade()
     assert "slack_messages" in set(inspect(db.engine).get_table_names())
     db.dispose()
+
+
+def test_chair_command_needs_real_mentions(runtime):
+    commands = runtime.commands
+    commands.handle("/review", "start Tech II", TILMAN)
+    reply = commands.handle("/review", "chair @Ann Lee and @Ann", TILMAN, {"Ann": "ann", "Ann Lee": "annlee"})
+    assert reply.public and "made Ann Lee, Ann chairs" in reply.text, reply.text
+    assert runtime.meetings.meeting_view(TILMAN).chairs == ("Tilman", "Ann Lee", "Ann")
+    assert "could not tell who “Bob”" in commands.handle("/review", "chair @Ann, Bob", TILMAN, {"Ann": "ann"}).text
+    assert "already chair" in commands.handle("/review", "chair @Ann", TILMAN, {"Ann": "ann"}).text
+    assert commands.handle("/review", "chair", ANN).text == "Chairs of *Tech II*: Tilman, Ann Lee, Ann."

@@ -167,7 +167,8 @@ class CommandHandler:
             return _private(f"Chairs of *{esc(view.title or '')}*: {', '.join(esc(n) for n in view.chairs)}.")
         people: list[tuple[str, str]] = []
         rest = text
-        for name, user_id in (mentions or {}).items():
+        # Longest names first, so that "@Ann Lee" is not taken for "@Ann" followed by "Lee".
+        for name, user_id in sorted((mentions or {}).items(), key=lambda item: -len(item[0])):
             pattern = re.compile("@" + re.escape(name.lstrip("@")), re.IGNORECASE)
             if pattern.search(rest):
                 rest = pattern.sub(" ", rest)
