@@ -117,7 +117,8 @@ class CommandHandler:
     # -- /review subcommands: each takes the caller and the rest of the text ---------------------
 
     def agenda(self, caller: Caller, text: str) -> Reply:
-        """``/review agenda`` shows the agenda; ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
+        """``/review agenda [show]`` shows the agenda (an adapter may open an editor for plain
+        ``/review agenda`` instead); ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
         verb, _, rest = text.partition(" ")
         if verb.lower() == "add":
             section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
