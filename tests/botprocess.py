@@ -37,6 +37,8 @@ def bot_env(database_url: str, api_url: str, cwd: Path, **extra: str) -> dict[st
         "HOST": "127.0.0.1",
         "PORT": "0",
         "LOG_LEVEL": "INFO",
+        # No pacing of the channel posts (note echoes, the minutes) against the fake Slack.
+        "REVIEWBOT_SLACK_POST_INTERVAL": "0",
     }
     env.update(extra)
     return env

@@ -66,9 +66,17 @@ def in_process_bot(database_url: str, slack: FakeSlack, clock: FakeClock, **over
         "database_url": database_url,
         "host": "127.0.0.1",
         "port": 0,
+        "slack_post_interval": 0.0,
         **overrides,
     }
     return BotServer(Settings(**values), clock)  # type: ignore[arg-type]
+
+
+def known(slack: FakeSlack, takers: list[NoteTaker]) -> list[NoteTaker]:
+    """Make the note-takers known Slack users (``users.info`` answers for them)."""
+    for taker in takers:
+        slack.users[taker.user_id] = {"name": taker.name, "display_name": f"Taker {taker.number}"}
+    return takers
 
 
 def assert_nothing_lost(database_url: str, channel: str, draft: str, *groups: list[NoteTaker]) -> dict[str, int]:
@@ -89,7 +97,9 @@ def test_killed_mid_meeting_resumes_with_every_acknowledged_note(database_url, f
     with BotProcess(env, tmp_path) as bot:
         for line in PREPARE:
             chair(bot.url, fake_slack, channel, line)
-        before = [NoteTaker(n, [bot.url], 100_000, SIGNING_SECRET, channel=channel) for n in range(1, 5)]
+        before = known(
+            fake_slack, [NoteTaker(n, [bot.url], 100_000, SIGNING_SECRET, channel=channel) for n in range(1, 5)]
+        )
         loader = threading.Thread(target=run_together, args=(before,), daemon=True)
         loader.start()
         wait_until(lambda: sum(len(t.acked) for t in before) >= 40, what="40 acknowledged notes")
@@ -263,9 +273,10 @@ def test_postgres_lost_under_load_loses_no_acknowledged_note(database_url, postg
     try:
         for line in PREPARE:
             chair(bot.url, fake_slack, channel, line)
-        takers = [
-            NoteTaker(n, [bot.url], 60, SIGNING_SECRET, channel=channel, stop_on_failure=False) for n in range(1, 5)
-        ]
+        takers = known(
+            fake_slack,
+            [NoteTaker(n, [bot.url], 60, SIGNING_SECRET, channel=channel, stop_on_failure=False) for n in range(1, 5)],
+        )
         loader = threading.Thread(target=run_together, args=(takers,), daemon=True)
         loader.start()
 
@@ -310,10 +321,13 @@ def test_two_processes_take_notes_for_one_meeting(database_url, fake_slack, tmp_
             chair(first.url, fake_slack, channel, line)
         urls = [first.url, second.url]
         # Every note-taker alternates between the two processes, note after note.
-        takers = [
-            NoteTaker(n, urls, 30, SIGNING_SECRET, channel=channel, pick=lambda i, n=n: (i + n) % 2)
-            for n in range(1, 7)
-        ]
+        takers = known(
+            fake_slack,
+            [
+                NoteTaker(n, urls, 30, SIGNING_SECRET, channel=channel, pick=lambda i, n=n: (i + n) % 2)
+                for n in range(1, 7)
+            ],
+        )
         run_together(takers)
         assert all(len(t.acked) == 30 for t in takers)
         assert {s.url for t in takers for s in t.sent} == set(urls)
@@ -324,4 +338,3 @@ def test_two_processes_take_notes_for_one_meeting(database_url, fake_slack, tmp_
         second.stop()
     result = assert_nothing_lost(database_url, channel, draft, takers)
     assert result["acknowledged"] == 180 and result["unacked_stored"] == 0
-

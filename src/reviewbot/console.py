@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import getpass
 import html
+import re
 import sys
 from collections.abc import Iterable
 from typing import TextIO
 
 from reviewbot.core import Caller
 from reviewbot.core.commands import CommandHandler
-from reviewbot.core.replies import Reply
+from reviewbot.core.followups import publish_report
+from reviewbot.core.publishing import Publisher
+from reviewbot.core.replies import Reply, Visibility
 
 WORKSPACE = "console"
 CHANNEL = "console"
@@ -27,15 +30,22 @@ SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), in the environment or in .env
 
 
 def _plain(text: str) -> str:
-    """Slack mrkdwn as a terminal shows it: entities decoded."""
-    return html.unescape(text)
+    """Slack mrkdwn as a terminal shows it: links as ``label (url)``, entities decoded."""
+    return html.unescape(re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text))
 
 
 class Console:
     """Reads command lines, runs them through the command handler and prints the replies."""
 
-    def __init__(self, handler: CommandHandler, out: TextIO | None = None, user: str | None = None) -> None:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        out: TextIO | None = None,
+        user: str | None = None,
+        publisher: Publisher | None = None,
+    ) -> None:
         self.handler = handler
+        self.publisher = publisher
         self.out = out or sys.stdout
         self.default_user = user or _login_name()
 
@@ -65,8 +75,12 @@ class Console:
             return None
         command, _, text = line.partition(" ")
         caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
-        reply = self.handler.handle(command, text, caller)
+        # Console users are their names, so ``@name`` mentions them.
+        mentions = {name: name for name in re.findall(r"@([\w.-]+)", text)}
+        reply = self.handler.handle(command, text, caller, mentions)
         self.show(reply)
+        if reply.publish_meeting_id is not None and self.publisher is not None:
+            self.show(Reply(publish_report(self.publisher, reply.publish_meeting_id, user), Visibility.CHANNEL))
         return reply
 
     def show(self, reply: Reply) -> None:

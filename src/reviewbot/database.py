@@ -178,7 +178,7 @@ class Database:
             session.execute(text("SELECT 1"))
 
     def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied."""
+        """Apply every Alembic migration not yet applied (all heads, so parallel branches apply too)."""
         from alembic import command
 
         writer = self.engine.execution_options(reviewbot_write=True)
@@ -189,7 +189,7 @@ class Database:
                 connection.execute(text("SELECT pg_advisory_xact_lock(7305)"))
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     def dispose(self) -> None:
         """Close every pooled connection."""

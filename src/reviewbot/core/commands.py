@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping
 
 from reviewbot.core import agenda
 from reviewbot.core.context import Caller, UserError
@@ -23,6 +22,7 @@ from reviewbot.core.minutes import (
     render_wikitext,
 )
 from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, esc
+from reviewbot.core.revisions import NoteEditor
 from reviewbot.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,13 @@ log = logging.getLogger(__name__)
 HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes the minutes.
 *Prepare*
 • `/review agenda add <Title>` adds a section; `/review agenda add - <Title>` a subsection under the last one
-• `/review agenda` shows the agenda; `/review agenda remove <number>` removes an empty section
+• `/review agenda` edits the agenda (in Slack, as an outline); `/review agenda show` shows it
+• `/review agenda remove <number>` removes an empty section
 • `/review present <names>` / `/review remote <names>` records attendance (comma-separated)
 • `/review slides <link>` records the presentation slides
 *Run*
-• `/review start <meeting title>` starts at the first section
+• `/review start <meeting title>` starts at the first section; whoever starts the meeting chairs it
+• `/review chair @name` makes someone a chair too: chairs move sections, change the agenda, end
 • `/review next`, `/review prev`, `/review goto <number | title>` move between sections
 • `/review section <Title>` inserts an unplanned section (`- <Title>` for a subsection) and moves to it
 • `/note [Speaker:] <text>` records a note; `/note > Speaker: <text>` replies to the one before
@@ -42,16 +44,21 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/note undo` removes your own last note
 • `/review status` shows where the meeting is; `/review end` ends it and posts the wiki draft
 *Afterwards*
-• `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again"""
+• `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again
+• `/review publish [number|last]` publishes the minutes to the wiki (when set up)"""
 
 
 class CommandHandler:
     """Turns ``/review`` and ``/note`` text into meeting operations and replies."""
 
-    def __init__(self, meetings: Meetings, wording: Wording | None = None, page_pattern: str = "") -> None:
+    def __init__(
+        self, meetings: Meetings, wording: Wording | None = None, page_pattern: str = "", can_publish: bool = False
+    ) -> None:
         self.meetings = meetings
+        self.can_publish = can_publish
         self.wording = wording or Wording()
         self.page_pattern = page_pattern or "{title}"
+        self.editor = NoteEditor(meetings)
         self._review: dict[str, Callable[[Caller, str], Reply]] = {
             "agenda": self.agenda,
             "start": self.start,
@@ -68,27 +75,43 @@ class CommandHandler:
             "end": self.end,
             "history": self.history,
             "export": self.export,
+            "publish": self.publish,
             "help": self.help,
         }
 
-    def handle(self, command: str, text: str, caller: Caller) -> Reply:
-        """Run one command (``/review`` or ``/note``) and answer; never raises for bad input."""
+    def handle(
+        self, command: str, text: str, caller: Caller, mentions: Mapping[str, str] | None = None
+    ) -> Reply:
+        """Run one command (``/review`` or ``/note``) and answer; never raises for bad input.
+
+        *mentions* maps the names of people mentioned in *text* (as ``@Name``) to their user ids.
+        """
         text = text.replace("\x00", "")  # PostgreSQL cannot store NUL, and nobody means to type it
-        try:
+
+        def run() -> Reply:
             if command.lstrip("/") == "note":
                 return self.note(caller, text)
             if command.lstrip("/") == "review":
                 sub, _, rest = text.strip().partition(" ")
+                if sub.lower() == "chair":
+                    return self.chair(caller, rest.strip(), mentions or {})
                 handler = self._review.get(sub.lower())
                 if handler is None:
                     return self._unknown(sub)
                 return handler(caller, rest.strip())
             return _private(f"I don't know the command `{esc(command)}`. Try `/review help`.")
+
+        return self.guard(run, note=command.lstrip("/") == "note")
+
+    def guard(self, action: Callable[[], Reply], note: bool = False) -> Reply:
+        """Run *action*; a mistake or an unreachable database becomes a short private reply."""
+        try:
+            return action()
         except UserError as error:
             return _private(str(error))
         except DatabaseUnavailable as error:
-            log.warning("database unavailable, %s not done: %s", command, error)
-            what = "The note was *not* saved" if command.lstrip("/") == "note" else "Nothing was changed"
+            log.warning("database unavailable, nothing done: %s", error)
+            what = "The note was *not* saved" if note else "Nothing was changed"
             return _private(
                 f"⚠️ The database is not answering right now. {what}; please try again in a moment."
             )
@@ -96,7 +119,8 @@ class CommandHandler:
     # -- /review subcommands: each takes the caller and the rest of the text ---------------------
 
     def agenda(self, caller: Caller, text: str) -> Reply:
-        """``/review agenda`` shows the agenda; ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
+        """``/review agenda [show]`` shows the agenda (an adapter may open an editor for plain
+        ``/review agenda`` instead); ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
         verb, _, rest = text.partition(" ")
         if verb.lower() == "add":
             section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
@@ -104,16 +128,19 @@ class CommandHandler:
             return Reply(
                 f"Added {kind} {section.number} *{esc(section.title)}*{_duration(section)} to the agenda.",
                 event=Event.AGENDA_CHANGED,
+                meeting_id=section.meeting_id,
             )
         if verb.lower() in ("remove", "rm", "delete"):
             section = self.meetings.remove_agenda_item(caller, rest)
             return Reply(
                 f"Removed {section.number} *{esc(section.title)}* from the agenda.",
                 event=Event.AGENDA_CHANGED,
+                meeting_id=section.meeting_id,
             )
-        if verb:
+        if verb and verb.lower() not in ("show", "list"):
             raise UserError(
-                "Use `/review agenda`, `/review agenda add [-] <Title>` or `/review agenda remove <n>`."
+                "Use `/review agenda`, `/review agenda show`, `/review agenda add [-] <Title>` "
+                "or `/review agenda remove <n>`."
             )
         view = self.meetings.meeting_view(caller)
         if view is None or not view.sections:
@@ -133,6 +160,38 @@ class CommandHandler:
             lines.append("The agenda is empty: add sections as you go with `/review section <Title>`.")
         lines.append("Take notes with `/note [Speaker:] <text>`; `/review help` lists every command.")
         return Reply("\n".join(lines), Visibility.CHANNEL, Event.MEETING_STARTED, meeting_id=view.id)
+
+    def chair(self, caller: Caller, text: str, mentions: Mapping[str, str] | None = None) -> Reply:
+        """``/review chair @name [, @name]``: make people chairs; without names, list the chairs."""
+        if not text.strip():
+            view = self.meetings.meeting_view(caller)
+            if view is None or view.started_at is None:
+                return _private("No meeting is running here; whoever starts one with `/review start` chairs it.")
+            return _private(f"Chairs of *{esc(view.title or '')}*: {', '.join(esc(n) for n in view.chairs)}.")
+        people: list[tuple[str, str]] = []
+        rest = text
+        # Longest names first, so that "@Ann Lee" is not taken for "@Ann" followed by "Lee".
+        for name, user_id in sorted((mentions or {}).items(), key=lambda item: -len(item[0])):
+            pattern = re.compile("@" + re.escape(name.lstrip("@")), re.IGNORECASE)
+            if pattern.search(rest):
+                rest = pattern.sub(" ", rest)
+                people.append((user_id, name.lstrip("@")))
+        leftover = " ".join(w for w in re.split(r"[\s,;]+", rest) if w and w.lower() != "and")
+        if leftover or not people:
+            raise UserError(
+                "Mention each person with @ so I know who they are: `/review chair @name`"
+                + (f" (I could not tell who “{esc(leftover)}” is)." if leftover else ".")
+            )
+        added, view = self.meetings.add_chairs(caller, people)
+        if not added:
+            return _private(f"They already chair the meeting. Chairs: {', '.join(esc(n) for n in view.chairs)}.")
+        return Reply(
+            f"🪑 {esc(caller.user_name)} made {', '.join(esc(n) for n in added)} "
+            f"{'a chair' if len(added) == 1 else 'chairs'}. Chairs: {', '.join(esc(n) for n in view.chairs)}.",
+            Visibility.CHANNEL,
+            Event.CHAIR_ADDED,
+            meeting_id=view.id,
+        )
 
     def present(self, caller: Caller, text: str) -> Reply:
         """``/review present <names>``: people in the room (comma-separated)."""
@@ -180,6 +239,52 @@ class CommandHandler:
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
 
+    def save_agenda(self, caller: Caller, outline: str) -> Reply:
+        """Make the agenda the typed outline (an agenda editor's "Save")."""
+        view = self.meetings.replace_agenda(caller, agenda.parse_outline(outline))
+        count = len(view.sections)
+        return Reply(
+            f"Agenda saved: {count} section{'' if count == 1 else 's'}.",
+            event=Event.AGENDA_CHANGED,
+            meeting_id=view.id,
+        )
+
+    def attend(self, caller: Caller, remote: bool) -> Reply:
+        """Add the caller themselves to the attendance (a button's "I'm here" / "I'm remote")."""
+        view = self.meetings.set_attendance(caller, [caller.user_name], remote)
+        where = "remote" if remote else "present"
+        return Reply(
+            f"You're on the attendance as {where}, {esc(caller.user_name)}.",
+            event=Event.ATTENDANCE_CHANGED,
+            meeting_id=view.id,
+        )
+
+    def add_message(self, caller: Caller, speaker: str, said: str, section_id: int | None) -> Reply:
+        """Add what *speaker* said to the minutes (a message shortcut), in *section_id* if it
+        is a section of the running meeting, else in the current section."""
+        note = self.meetings.add_note(caller, said, speaker=speaker, section_id=section_id)
+        return Reply(_note_line(note), event=Event.NOTE_ADDED, meeting_id=note.meeting_id, extra={"note": note})
+
+    def edit_note(self, caller: Caller, note_id: int, text: str) -> Reply:
+        """Change a note's text (its author or a chair)."""
+        note = self.editor.edit(caller, note_id, text)
+        return Reply(
+            f"✏️ Note #{note.seq} now reads: {esc(note.text)}",
+            event=Event.NOTE_EDITED,
+            meeting_id=note.meeting_id,
+            extra={"note": note},
+        )
+
+    def delete_note(self, caller: Caller, note_id: int) -> Reply:
+        """Delete a note from the minutes (its author or a chair); the history keeps it."""
+        note = self.editor.delete(caller, note_id)
+        return Reply(
+            f"🗑️ Deleted note #{note.seq}: “{esc(note.text)}”",
+            event=Event.NOTE_REMOVED,
+            meeting_id=note.meeting_id,
+            extra={"note": note},
+        )
+
     def slides(self, caller: Caller, text: str) -> Reply:
         """``/review slides <link>``: record the presentation slides."""
         self.meetings.set_slides(caller, text)
@@ -189,12 +294,14 @@ class CommandHandler:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
         view = self.meetings.end(caller)
         minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
+        publishing = " and goes to the wiki" if self.can_publish else ""
         return Reply(
-            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file.",
+            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file{publishing}.",
             Visibility.CHANNEL,
             Event.MEETING_ENDED,
             meeting_id=view.id,
             minutes=minutes,
+            publish_meeting_id=view.id if self.can_publish else None,
         )
 
     def history(self, caller: Caller, text: str) -> Reply:
@@ -220,6 +327,17 @@ class CommandHandler:
             f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes
         )
 
+    def publish(self, caller: Caller, text: str) -> Reply:
+        """``/review publish [number|last]``: publish (again) a meeting's minutes to the wiki."""
+        if not self.can_publish:
+            raise UserError(
+                "Publishing to a wiki is not set up. An admin can set WIKI_API_URL, WIKI_USERNAME and "
+                "WIKI_PASSWORD (a bot password); meanwhile `/review export` gives the wikitext."
+            )
+        meeting_id = self.meetings.find_meeting(caller, text)
+        return Reply(f"Publishing meeting #{meeting_id} to the wiki…", meeting_id=meeting_id,
+                     publish_meeting_id=meeting_id)
+
     def help(self, caller: Caller, text: str) -> Reply:
         """``/review help``: every command."""
         return _private(HELP)
@@ -231,11 +349,16 @@ class CommandHandler:
         if text.strip().lower() == "undo":
             removed = self.meetings.undo_note(caller)
             where = f" from {removed.section.number} {esc(removed.section.title)}" if removed.section else ""
-            return Reply(f"Removed your note{where}: “{esc(removed.text)}”", event=Event.NOTE_REMOVED)
+            return Reply(
+                f"Removed your note{where}: “{esc(removed.text)}”",
+                event=Event.NOTE_REMOVED,
+                meeting_id=removed.meeting_id,
+                extra={"note": removed},
+            )
         if not text.strip():
             raise UserError("The note is empty. Type `/note <text>` or `/note Speaker: <text>`.")
         note = self.meetings.add_note(caller, text)
-        return Reply(_note_line(note), event=Event.NOTE_ADDED, extra={"note": note})
+        return Reply(_note_line(note), event=Event.NOTE_ADDED, meeting_id=note.meeting_id, extra={"note": note})
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -268,11 +391,18 @@ class CommandHandler:
         view = self.meetings.set_attendance(caller, names, remote)
         present = ", ".join(esc(n) for n in view.present) or "nobody yet"
         remotes = ", ".join(esc(n) for n in view.remote) or "nobody yet"
-        return Reply(f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED)
+        return Reply(
+            f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED, meeting_id=view.id
+        )
 
     def _moved(self, section: SectionView, added: bool = False) -> Reply:
         verb = "Added and moved to" if added else "Now at"
-        return Reply(f"➡️ {verb} {_section_line(section)}", Visibility.CHANNEL, Event.SECTION_CHANGED)
+        return Reply(
+            f"➡️ {verb} {_section_line(section)}",
+            Visibility.CHANNEL,
+            Event.SECTION_CHANGED,
+            meeting_id=section.meeting_id,
+        )
 
     @staticmethod
     def _unknown(sub: str) -> Reply:
@@ -321,4 +451,3 @@ def _private(text: str) -> Reply:
     return Reply(text, Visibility.PRIVATE)
 
 
-__all__ = ["HELP", "CommandHandler", "datetime", "format_agenda"]

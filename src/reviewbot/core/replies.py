@@ -22,6 +22,8 @@ class Event(StrEnum):
     SECTION_CHANGED = "section_changed"
     NOTE_ADDED = "note_added"
     NOTE_REMOVED = "note_removed"
+    NOTE_EDITED = "note_edited"
+    CHAIR_ADDED = "chair_added"
     ATTENDANCE_CHANGED = "attendance_changed"
     MEETING_ENDED = "meeting_ended"
 
@@ -46,6 +48,7 @@ class Reply:
     event: Event = Event.NONE
     meeting_id: int | None = None
     minutes: MinutesFile | None = None
+    publish_meeting_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,7 +13,7 @@ from reviewbot import __version__
 from reviewbot.config import Settings
 from reviewbot.database import redact_url
 from reviewbot.runtime import build_runtime
-from reviewbot.slack.app import build_app
+from reviewbot.slack.app import SlackUnavailable, build_adapter
 
 log = logging.getLogger("reviewbot")
 
@@ -51,22 +52,39 @@ def waitress_server(application: Callable[..., Iterable[bytes]], settings: Setti
 def create_http_server(settings: Settings, **build: Any) -> Any:
     """Build the runtime, the Bolt app and a waitress server for them (not yet serving)."""
     runtime = build_runtime(settings, **build)
-    app = build_app(runtime)
-    server = waitress_server(wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)), settings)
+    try:
+        adapter = build_adapter(runtime)
+    except Exception:
+        runtime.close()
+        raise
+    server = waitress_server(wsgi_app(SlackRequestHandler(adapter.app, path=EVENTS_PATH)), settings)
     server.runtime = runtime
+    server.slack = adapter
     return server
 
 
 def serve(settings: Settings) -> int:
     """Run the bot in Socket Mode or HTTP mode until interrupted."""
+    try:
+        return _serve(settings)
+    except SlackUnavailable as error:
+        log.error("%s", error)
+        print(f"reviewbot: {error}", file=sys.stderr)
+        return 4
+
+
+def _serve(settings: Settings) -> int:
     where = f"database {redact_url(settings.database_url)}, Slack API {settings.slack_api_url}"
     if settings.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         runtime = build_runtime(settings)
-        app = build_app(runtime)
-        log.info("reviewbot %s: Socket Mode, %s", __version__, where)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        try:
+            adapter = build_adapter(runtime)
+            log.info("reviewbot %s: Socket Mode, %s", __version__, where)
+            SocketModeHandler(adapter.app, settings.slack_app_token).start()
+        finally:
+            runtime.close()
         return 0
     server = create_http_server(settings)
     port = server.effective_port
