@@ -235,6 +235,30 @@ def stored_tokens(database_url: str, channel: str) -> dict[str, list[str]]:
     return stored
 
 
+def rendered_draft(database_url: str, channel: str) -> str:
+    """The wiki draft of *channel*'s latest meeting, rendered from the database as the bot does."""
+    from sqlalchemy import select
+
+    from reviewbot.core.meetings import load_record
+    from reviewbot.core.minutes import render_wikitext
+    from reviewbot.database import Database
+    from reviewbot.models import Channel, Meeting
+
+    db = Database(database_url)
+    try:
+        with db.read() as session:
+            meeting = session.scalars(
+                select(Meeting)
+                .join(Channel, Meeting.channel_pk == Channel.id)
+                .where(Channel.channel_id == channel)
+                .order_by(Meeting.id.desc())
+                .limit(1)
+            ).one()
+            return render_wikitext(load_record(session, meeting))
+    finally:
+        db.dispose()
+
+
 def draft_tokens(draft: str) -> dict[str, list[str]]:
     """Tokens of the notes in a wiki draft, per note-taker, in the draft's order."""
     found: dict[str, list[str]] = {}
