@@ -367,21 +367,22 @@ class Meetings:
             ):
                 section_id = None
             section_id = current if section_id is None else section_id
-            last = session.execute(
-                select(Note.seq, Note.depth, Note.section_id)
-                .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
-                .order_by(Note.seq.desc())
-                .limit(1)
-            ).first()
+            last = None
+            if parsed.depth:  # only a reply needs the note before it
+                last = session.execute(
+                    select(Note.seq, Note.depth, Note.section_id)
+                    .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
+                    .order_by(Note.seq.desc())
+                    .limit(1)
+                ).first()
             if parsed.depth and (last is None or last.section_id != section_id):
                 raise UserError("There is no note in this section to reply to yet; drop the `>`.")
             if last is not None and parsed.depth > last.depth + 1:
                 raise UserError(
                     f"A reply can only go one level below the note before it (`{'>' * (last.depth + 1)}`)."
                 )
-            if speaker is None:
-                people = self._people(session, meeting.id)
-                speaker = notes.speaker_of(parsed.text, lambda key: key in people)
+            if speaker is None:  # asks the database only when the note starts with "Name:"
+                speaker = notes.speaker_of(parsed.text, lambda key: self._is_person(session, meeting.id, key))
             else:
                 speaker = " ".join(speaker.split()).lstrip("@")
             max_seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
@@ -400,7 +401,7 @@ class Meetings:
             )
             session.add(note)
             session.flush()
-            return self._note_view(session, meeting, note)
+            return self.note_views(session, meeting, [note], revisions=False)[0]
 
     def undo_note(self, caller: Caller) -> NoteView:
         """Remove the caller's own last note in the running meeting."""
@@ -563,12 +564,15 @@ class Meetings:
         """Name keys of everyone who counts as a speaker in the meeting."""
         return self._people(session, meeting_id)
 
-    def note_views(self, session: Session, meeting: Meeting, stored: Sequence[Note]) -> list[NoteView]:
-        """Stored notes as shown to people, with their sections and last editor."""
+    def note_views(
+        self, session: Session, meeting: Meeting, stored: Sequence[Note], revisions: bool = True
+    ) -> list[NoteView]:
+        """Stored notes as shown to people, with their sections and last editor (``revisions``
+        False: notes just added, which have none)."""
         sections = {v.id: v for v in self._section_views(session, meeting)}
         ids = [n.id for n in stored]
         editors: dict[int, str] = {}
-        if ids:
+        if ids and revisions:
             for note_id, name in session.execute(
                 select(NoteRevision.note_id, NoteRevision.editor_name)
                 .where(NoteRevision.note_id.in_(ids))
@@ -688,6 +692,16 @@ class Meetings:
         session.add(section)
         session.flush()
         return section
+
+    @staticmethod
+    def _is_person(session: Session, meeting_id: int, key: str) -> bool:
+        """Whether *key* (a :func:`notes.name_key`) names an attendee or a note author."""
+        if session.scalar(
+            select(Attendee.id).where(Attendee.meeting_id == meeting_id, Attendee.name_key == key).limit(1)
+        ):
+            return True
+        authors = session.scalars(select(Note.author_name).where(Note.meeting_id == meeting_id).distinct())
+        return any(notes.name_key(a) == key for a in authors)
 
     def _people(self, session: Session, meeting_id: int) -> set[str]:
         names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
