@@ -68,6 +68,7 @@ POSTGRES_URL = os.environ.get(
     "REVIEWBOT_BENCH_POSTGRES_URL",
     os.environ.get("REVIEWBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
 )
+POST_INTERVAL = 1.0  # seconds between posts to one channel, as in production (--post-interval)
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -210,24 +211,28 @@ def latency_stats(takers: list[NoteTaker], seconds: float) -> dict[str, Any]:
 
 
 def bench_database(
-    kind: str, slack: FakeSlack, notes_per_level: int, levels: tuple[int, ...], rounds: int
+    kind: str, slack: FakeSlack, notes_per_level: int, levels: tuple[int, ...], rounds: int,
+    sizes: tuple[int, ...] = RENDER_SIZES, patience: float = 60.0, post_interval: float = POST_INTERVAL,
 ) -> dict[str, Any]:
     """Start-up, memory, and the load at every concurrency level, on one database."""
     workdir = Path(tempfile.mkdtemp(prefix=f"reviewbot-bench-{kind}-"))
     try:
         with database(kind, workdir) as url:
-            return _bench_database(kind, url, workdir, slack, notes_per_level, levels, rounds)
+            return _bench_database(
+                kind, url, workdir, slack, notes_per_level, levels, rounds, sizes, patience, post_interval
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _bench_database(
-    kind: str, url: str, workdir: Path, slack: FakeSlack, notes_per_level: int, levels: tuple[int, ...], rounds: int
+    kind: str, url: str, workdir: Path, slack: FakeSlack, notes_per_level: int, levels: tuple[int, ...], rounds: int,
+    sizes: tuple[int, ...], patience: float, post_interval: float,
 ) -> dict[str, Any]:
     # Channel posts (note echoes, the agenda) paced as in production; the draft is checked by
     # rendering it from the database with the bot's own renderer rather than waiting for the
     # upload, which queues behind one paced echo per note.
-    env = bot_env(url, slack.api_url, workdir, REVIEWBOT_SLACK_POST_INTERVAL="1")
+    env = bot_env(url, slack.api_url, workdir, REVIEWBOT_SLACK_POST_INTERVAL=str(post_interval))
     result: dict[str, Any] = {"levels": {}}
     first = BotProcess(env, workdir).start()
     result["startup_fresh_s"] = round(first.ready_seconds, 3)
@@ -265,7 +270,7 @@ def _bench_database(
             for _ in range(rounds):
                 share = math.ceil(count / rounds)
                 own = (os.getpid(), bot.pid, bare.pid)
-                wait_for_quiet(own)
+                wait_for_quiet(own, patience=patience)
                 for name, app_url, bare_app in (("bare", bare.url, True), ("reviewbot", bot.url, False)):
                     gc.collect()
                     takers = takers_for(app_url, concurrency, share, channel, bare_app, first=first)
@@ -307,7 +312,7 @@ def _bench_database(
     finally:
         bare.stop()
         bot.stop()
-    result["load_render"] = bench_load_render(url)
+    result["load_render"] = bench_load_render(url, sizes)
     return result
 
 
@@ -437,7 +442,7 @@ def _store_meeting(db: Database, size: int) -> int:
 
 def _render_line(what: str, rows: list[dict[str, Any]], exponent: float) -> str:
     cells = ", ".join(
-        f"{r['notes'] // 1000}k notes {r['seconds'] * 1000:.0f} ms ({r['us_per_note']:.1f} µs/note) "
+        f"{_size(r['notes'])} notes {r['seconds'] * 1000:.0f} ms ({r['us_per_note']:.1f} µs/note) "
         f"peak {r['peak_mib']:.1f} MiB"
         for r in rows
     )
@@ -556,18 +561,32 @@ def markdown(results: dict[str, Any]) -> str:
     lines.append("| resident memory idle / after load | "
                  + " | ".join(f"{d['rss_idle_kib'] / 1024:.0f} / {d['rss_after_load_kib'] / 1024:.0f} MiB" for d in dbs)
                  + " |")  # fmt: skip
-    for size_index, size in enumerate(RENDER_SIZES):
+    for size_index, first_row in enumerate(dbs[0]["load_render"]["rows"]):
         cells = []
         for d in dbs:
             row = d["load_render"]["rows"][size_index]
             cells.append(f"{row['seconds'] * 1000:.0f} ms, peak {row['peak_mib']:.0f} MiB")
-        lines.append(f"| load + render minutes of {size // 1000}k notes | " + " | ".join(cells) + " |")
+        lines.append(f"| load + render minutes of {_size(first_row['notes'])} notes | " + " | ".join(cells) + " |")
     render = results["render"]
     pure = ", ".join(
-        f"{r['notes'] // 1000}k {r['seconds'] * 1000:.0f} ms / {r['peak_mib']:.0f} MiB" for r in render["rows"]
+        f"{_size(r['notes'])} {r['seconds'] * 1000:.0f} ms / {r['peak_mib']:.0f} MiB" for r in render["rows"]
     )
-    lines += ["", f"Rendering alone: {pure}; growth exponent {render['growth_exponent']:.2f} (1.00 is linear)."]
+    growths = ", ".join(f"{kind} {d['load_render']['growth_exponent']:.2f}" for kind, d in results["databases"].items())
+    other = max(
+        (level[app]["other_cpu_pct"] for d in dbs for level in d["levels"].values() for app in ("reviewbot", "bare")),
+        default=0.0,
+    )
+    lines += [
+        "",
+        f"Rendering alone: {pure}; growth exponent {render['growth_exponent']:.2f} (1.00 is linear; "
+        f"load + render: {growths}). Other processes on the machine used up to {other:.0f}% of its CPU "
+        "during a measured run.",
+    ]
     return "\n".join(lines)
+
+
+def _size(notes: int) -> str:
+    return f"{notes // 1000}k" if notes % 1000 == 0 else str(notes)
 
 
 def update_readme(table: str) -> None:
@@ -587,6 +606,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes-per-level", type=int, default=1024,
                         help="notes sent at each concurrency level, to each app (default 1024)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=4, help="turns bare/reviewbot take at each level (default 4)")
+    parser.add_argument("--render-sizes", default=",".join(map(str, RENDER_SIZES)),
+                        help="meeting sizes (notes) for the rendering figures")  # fmt: skip
+    parser.add_argument("--quiet-wait", type=float, default=60.0,
+                        help="seconds to wait for other processes to quieten before each round")  # fmt: skip
+    parser.add_argument("--post-interval", type=float, default=POST_INTERVAL,
+                        help="REVIEWBOT_SLACK_POST_INTERVAL for the bot (default 1, as in production)")  # fmt: skip
     parser.add_argument("--levels", default=",".join(map(str, CONCURRENCY)), help="concurrency levels")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latency.png go")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
@@ -594,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     levels = tuple(int(c) for c in args.levels.split(","))
+    sizes = tuple(int(n) for n in args.render_sizes.split(","))
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git_commit(),
@@ -608,8 +634,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"PostgreSQL at {POSTGRES_URL} is not reachable (use --db sqlite to skip it)")
     with FakeSlack() as slack:
         for kind in kinds:
-            results["databases"][kind] = bench_database(kind, slack, args.notes_per_level, levels, args.rounds)
-    results["render"] = bench_render()
+            results["databases"][kind] = bench_database(
+                kind, slack, args.notes_per_level, levels, args.rounds, sizes, args.quiet_wait, args.post_interval
+            )
+    results["render"] = bench_render(sizes)
     lost = sum(d["totals"]["lost_db"] + d["totals"]["lost_draft"] for d in results["databases"].values())
     say(f"lost {lost}")
     for kind, data in results["databases"].items():

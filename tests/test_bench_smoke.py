@@ -1,0 +1,30 @@
+"""The benchmark (``make bench``) still runs end to end: a tiny run on SQLite, no figures checked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_a_tiny_benchmark_run_completes_and_loses_nothing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--db", "sqlite", "--levels", "1,4", "--rounds", "1",
+         "--notes-per-level", "8", "--render-sizes", "50,100", "--quiet-wait", "0", "--post-interval", "0",
+         "--no-chart",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\nlost 0\n" in result.stdout
+    results = json.loads((tmp_path / "latest.json").read_text())
+    sqlite = results["databases"]["sqlite"]
+    assert set(sqlite["levels"]) == {"1", "4"}
+    for level in sqlite["levels"].values():
+        assert level["check"]["lost_db"] == level["check"]["lost_draft"] == 0
+        assert level["reviewbot"]["failed"] == level["bare"]["failed"] == 0
+        assert set(level["ratio"]) == {"p50_ms", "p95_ms", "p99_ms", "notes_per_s"}
+    assert [row["notes"] for row in results["render"]["rows"]] == [50, 100]
+    assert sqlite["rss_idle_kib"] > 0 and sqlite["startup_s"] > 0
