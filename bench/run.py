@@ -493,7 +493,7 @@ def git_commit() -> str:
     """The commit the figures were measured at."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "bench"], cwd=ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench"], cwd=ROOT,
                                capture_output=True, text=True).stdout.strip()  # fmt: skip
         return out.stdout.strip() + ("+changes" if dirty else "")
     except OSError:
