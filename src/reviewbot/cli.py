@@ -74,7 +74,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_console(settings: Settings) -> int:
-    from reviewbot.console import BANNER, Console, interactive_lines
+    from reviewbot.console import BANNER, Console, ConsolePoster, interactive_lines
     from reviewbot.runtime import build_runtime
 
     runtime = build_runtime(settings)
@@ -82,6 +82,7 @@ def _run_console(settings: Settings) -> int:
     console = Console(runtime.commands)
     if sys.stdin.isatty():
         print(BANNER)
+        runtime.start_scheduler(ConsolePoster())  # reminders and timebox notices, printed
         console.run(interactive_lines())
     else:
         print(BANNER)

@@ -386,7 +386,7 @@ class Meetings:
             ).first()
             if meeting is None:
                 return []
-            boxes = load_timeboxes(session, meeting, self.clock.now())
+            boxes = [box for _, box in load_timeboxes(session, meeting, self.clock.now())]
             return list(zip(self._section_views(session, meeting), boxes, strict=True))
 
     def next_agenda(self, channel_pk: int) -> MeetingView | None:
@@ -638,8 +638,8 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
     )
 
 
-def load_timeboxes(session: Session, meeting: Meeting, now: datetime) -> list[timeboxes.Timebox]:
-    """The timebox of every section of *meeting*, in agenda order, as of *now*."""
+def load_timeboxes(session: Session, meeting: Meeting, now: datetime) -> list[tuple[Section, timeboxes.Timebox]]:
+    """Every section of *meeting* with its timebox, in agenda order, as of *now*."""
     sections = session.scalars(
         select(Section).where(Section.meeting_id == meeting.id).order_by(Section.position)
     ).all()
@@ -647,4 +647,5 @@ def load_timeboxes(session: Session, meeting: Meeting, now: datetime) -> list[ti
         timeboxes.Visit(v.section_id, v.started_at, v.ended_at)
         for v in session.scalars(select(SectionVisit).where(SectionVisit.meeting_id == meeting.id))
     ]
-    return timeboxes.timeboxes(sections, visits, meeting.current_section_id, now)
+    boxes = timeboxes.timeboxes(sections, visits, meeting.current_section_id, now)
+    return list(zip(sections, boxes, strict=True))

@@ -213,8 +213,10 @@ def offsets_text(offsets: Sequence[int]) -> str:
 
 def parse_pattern(words: Sequence[str], default_zone: str) -> Pattern:
     """Parse ``<YYYY-MM-DD> <HH:MM> [<IANA timezone>] [quarterly|once]``."""
-    usage = "`/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]`, e.g. " \
+    usage = (
+        "`/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]`, e.g. "
         "`/review schedule 2016-10-13 08:00 America/Los_Angeles`"
+    )
     if len(words) < 2:
         raise UserError(f"Give the first meeting's date and time: {usage}.")
     day = _parse_date(words[0])

@@ -13,6 +13,7 @@ from reviewbot.config import Settings
 from reviewbot.database import redact_url
 from reviewbot.runtime import build_runtime
 from reviewbot.slack.app import build_app
+from reviewbot.slack.poster import SlackPoster
 
 log = logging.getLogger("reviewbot")
 
@@ -37,6 +38,7 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
 
     runtime = build_runtime(settings, **build)
     app = build_app(runtime)
+    runtime.start_scheduler(SlackPoster(app.client))
     server = create_server(
         wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)),
         host=settings.host,
@@ -56,8 +58,12 @@ def serve(settings: Settings) -> int:
 
         runtime = build_runtime(settings)
         app = build_app(runtime)
+        runtime.start_scheduler(SlackPoster(app.client))
         log.info("reviewbot %s: Socket Mode, %s", __version__, where)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        try:
+            SocketModeHandler(app, settings.slack_app_token).start()
+        finally:
+            runtime.close()
         return 0
     server = create_http_server(settings)
     port = server.effective_port
