@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -194,9 +193,10 @@ class Scheduler:
         self._aps: BackgroundScheduler | None = None
         self._lock = threading.RLock()
         self._ran = threading.Condition()
+        self._running = self._rerun = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        _JOBS[self.token] = job
+        _JOBS[self.token] = self._run_job
 
     @property
     def is_leader(self) -> bool:
@@ -226,11 +226,15 @@ class Scheduler:
         with self._lock:
             if self._aps is None:
                 return False
+            with self._ran:
+                if self._running:  # it runs now: have it run once more when it is done
+                    self._rerun = True
+                    return True
             self._aps.modify_job(SWEEP_JOB_ID, next_run_time=datetime.now(UTC))
             return True
 
     def wait_for_runs(self, count: int, timeout: float = 10.0) -> bool:
-        """Wait until the sweep has run *count* times in this process (for tests and tools)."""
+        """Wait until the job has run *count* times in this process (for tests and tools)."""
         with self._ran:
             return self._ran.wait_for(lambda: self.runs >= count, timeout)
 
@@ -250,6 +254,22 @@ class Scheduler:
             self.leadership.release()
         _JOBS.pop(self.token, None)
 
+    def _run_job(self) -> None:
+        """Run the job, and once more if :meth:`run_now` was called while it ran."""
+        while True:
+            with self._ran:
+                self._running, self._rerun = True, False
+            try:
+                self._job()
+            except Exception:
+                log.exception("the scheduled job failed")
+            with self._ran:
+                self.runs += 1
+                self._ran.notify_all()
+                if not self._rerun:
+                    self._running = False
+                    return
+
     def _elect_forever(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -266,7 +286,6 @@ class Scheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
-        aps.add_listener(self._on_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         # Added before start: at start it replaces the job a previous run left in the store.
         aps.add_job(
             run_registered,
@@ -286,10 +305,3 @@ class Scheduler:
         if aps is not None:
             with contextlib.suppress(Exception):
                 aps.shutdown(wait=True)
-
-    def _on_run(self, event: JobExecutionEvent) -> None:
-        if event.exception is not None:
-            log.error("the notice sweep failed: %s", event.exception)
-        with self._ran:
-            self.runs += 1
-            self._ran.notify_all()

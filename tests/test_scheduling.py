@@ -1,0 +1,104 @@
+"""APScheduler wiring: the stored sweep job, the election of one scheduler process, fail-over,
+and two bot processes on PostgreSQL sending each reminder exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import RecordingPoster
+from reviewbot.core import Caller
+from reviewbot.runtime import build_runtime
+from reviewbot.scheduling import SWEEP_JOB_ID, FileLeadership, Scheduler, leadership_for
+
+ANN = Caller("T0001", "C0001", "U1", "Ann")
+MEETING = datetime(2016, 10, 13, 15, 0, tzinfo=UTC)
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+def kill_connection(scheduler: Scheduler, database_url: str) -> None:
+    """What PostgreSQL sees when a process dies: its connection ends (waits until it has)."""
+    pid = scheduler.leadership.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    admin = create_engine(database_url)
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+    admin.dispose()
+
+
+def test_the_sweep_job_is_stored_once_and_replaced_on_restart(runtime):
+    calls = []
+    first = Scheduler(runtime.db, lambda: calls.append("first"), interval=3600, election_interval=3600)
+    assert first.elect() and first.is_leader
+    assert first.wait_for_runs(1)  # at once on start, then every interval
+    assert first.stored_job_ids() == [SWEEP_JOB_ID]
+    first.stop()
+    assert first.stored_job_ids() == [SWEEP_JOB_ID]  # the job store keeps it across the restart
+
+    second = Scheduler(runtime.db, lambda: calls.append("second"), interval=3600, election_interval=3600)
+    assert second.elect()
+    assert second.wait_for_runs(1)
+    assert second.stored_job_ids() == [SWEEP_JOB_ID]  # replaced, not duplicated
+    assert second.run_now() and second.wait_for_runs(2)
+    assert calls == ["first", "second", "second"]
+    second.stop()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_on_sqlite_a_lock_file_elects_one_process(runtime, tmp_path):
+    leadership = leadership_for(runtime.db)
+    assert isinstance(leadership, FileLeadership)
+    one = Scheduler(runtime.db, lambda: None, interval=3600, election_interval=3600)
+    two = Scheduler(runtime.db, lambda: None, interval=3600, election_interval=3600)
+    assert one.elect() and not two.elect() and one.elect()
+    one.stop()  # (or the process dies: the OS drops its lock)
+    assert two.elect() and two.is_leader
+    two.stop()
+
+
+@postgresql_only
+def test_on_postgresql_an_advisory_lock_elects_one_process_with_failover(settings, clock, database_url):
+    a_rt, b_rt = build_runtime(settings, clock=clock), build_runtime(settings, clock=clock)
+    a = Scheduler(a_rt.db, lambda: None, interval=3600, election_interval=3600)
+    b = Scheduler(b_rt.db, lambda: None, interval=3600, election_interval=3600)
+    assert a.elect() and not b.elect()
+    assert a.elect() and not b.elect() and a.is_leader and not b.is_leader
+    kill_connection(a, database_url)
+    assert b.elect() and b.is_leader  # PostgreSQL released the dead connection's lock
+    assert not a.elect() and not a.is_leader  # and the old process, if alive, stands down
+    b.stop()
+    assert a.elect()  # a clean stop hands over too
+    a.stop()
+    a_rt.close()
+    b_rt.close()
+
+
+@postgresql_only
+def test_two_bot_processes_on_postgresql_send_each_reminder_once(settings, clock, database_url):
+    poster = RecordingPoster()
+    one, two = build_runtime(settings, clock=clock), build_runtime(settings, clock=clock)
+    one.commands.handle("/review", "schedule 2016-07-14 08:00", ANN)
+    clock.current = MEETING - timedelta(days=14)
+    schedulers = [one.start_scheduler(poster), two.start_scheduler(poster)]
+    elected = [s.elect() for s in schedulers]
+    assert sorted(elected) == [False, True]
+    leader, follower = (schedulers[0], schedulers[1]) if elected[0] else (schedulers[1], schedulers[0])
+    follower_runtime = two if elected[0] else one
+
+    assert leader.wait_for_runs(1)
+    assert leader.run_now() and leader.wait_for_runs(2)
+    assert len(poster.posts) == 1 and "in 14 days" in poster.texts[0]
+    assert follower.runs == 0
+    follower_runtime.notices.sweep(poster)  # even a process that sweeps out of turn sends nothing again
+    assert len(poster.posts) == 1
+
+    kill_connection(leader, database_url)  # the scheduler process dies...
+    assert follower.elect()  # ...and the other one takes over at its next election round
+    assert follower.wait_for_runs(1)
+    clock.current = MEETING - timedelta(days=1)
+    assert follower.run_now() and follower.wait_for_runs(2)
+    assert not leader.elect()
+    assert [t.split("*")[1] for t in poster.texts] == ["Quarterly review in 14 days", "Quarterly review in 24 hours"]
+    one.close()
+    two.close()
