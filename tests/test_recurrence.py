@@ -155,6 +155,7 @@ def test_pattern_parsing():
         (["2016-10-13"], "date and time"),
         (["13.10.2016", "08:00"], "is not a date"),
         (["2016-02-30", "08:00"], "is not a date"),
+        (["9999-12-01", "08:00"], "between 2000 and 2100"),
         (["2016-10-13", "8am"], "is not a time"),
         (["2016-10-13", "25:00"], "is not a time"),
         (["2016-10-13", "08:00", "Mars/Olympus"], "is not a timezone"),

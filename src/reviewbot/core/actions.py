@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -133,6 +132,3 @@ class Actions:
             .order_by(Meeting.started_at, Meeting.id)
         ).all()
         return open_items(session, meetings)
-
-
-__all__ = ["CARRIED_SECTION_TITLE", "ActionItem", "Actions", "datetime", "open_from_previous"]

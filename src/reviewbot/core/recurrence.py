@@ -24,6 +24,7 @@ MONTHS_APART = 3
 MAX_REMINDERS = 6
 MAX_OFFSET_MINUTES = 60 * 24 * 60  # 60 days: well inside one quarter
 DEFAULT_OFFSETS = (14 * 24 * 60, 24 * 60, 15)
+MIN_YEAR, MAX_YEAR = 2000, 2100
 _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", LAST: "last"}
 _OFFSET = re.compile(r"^(\d{1,4})(w|d|h|m)$")
 _UNIT_MINUTES = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
@@ -237,9 +238,12 @@ def _parse_date(word: str) -> date:
     try:
         if match is None:
             raise ValueError
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise UserError(f"“{word}” is not a date: write it as YYYY-MM-DD, e.g. `2016-10-13`.") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise UserError(f"Give a date between {MIN_YEAR} and {MAX_YEAR}.")
+    return day
 
 
 def _parse_time(word: str) -> time:
