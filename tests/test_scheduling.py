@@ -3,12 +3,16 @@ and two bot processes on PostgreSQL sending each reminder exactly once."""
 
 from __future__ import annotations
 
+import selectors
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import RecordingPoster
+from conftest import FakeClock, RecordingPoster
 from reviewbot.core import Caller
 from reviewbot.runtime import build_runtime
 from reviewbot.scheduling import SWEEP_JOB_ID, FileLeadership, Scheduler, leadership_for
@@ -102,3 +106,46 @@ def test_two_bot_processes_on_postgresql_send_each_reminder_once(settings, clock
     assert [t.split("*")[1] for t in poster.texts] == ["Quarterly review in 14 days", "Quarterly review in 24 hours"]
     one.close()
     two.close()
+
+
+def _line(process, timeout: float = 30.0) -> str:
+    ready = selectors.DefaultSelector()
+    ready.register(process.stdout, selectors.EVENT_READ)
+    assert ready.select(timeout), "the scheduler process said nothing"
+    return process.stdout.readline().strip()
+
+
+@postgresql_only
+def test_two_real_processes_one_killed_send_the_reminder_exactly_once(settings, database_url, tmp_path):
+    """Real processes: one is elected and posts; it is killed (SIGKILL); the other takes over and,
+    finding the reminder in the send log, posts nothing."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    meeting = now + timedelta(days=10)
+    setup = build_runtime(settings, clock=FakeClock(now - timedelta(days=1)))
+    setup.commands.handle("/review", f"schedule {meeting:%Y-%m-%d %H:%M} UTC once", ANN)
+    setup.commands.handle("/review", "schedule remind 252h", ANN)  # due 12 hours ago: missed, sent late
+    setup.close()
+    out = tmp_path / "posts.txt"
+    script = Path(__file__).with_name("scheduler_process.py")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(script), database_url, str(out)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    try:
+        said = [_line(p) for p in processes]
+        assert sorted(said) == ["follower", "leader"]
+        leader, follower = processes if said[0] == "leader" else processes[::-1]
+        leader.kill()
+        leader.wait(timeout=10)
+        assert _line(follower) == "leader"  # took over after the kill...
+        follower.stdin.close()
+        assert follower.wait(timeout=30) == 0
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("C0001 🗓️ *Review in 10 days*: <!date^")
