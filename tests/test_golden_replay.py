@@ -104,3 +104,17 @@ def test_console_banner_and_help_interactively(tmp_path):
 
 
 __all__ = ["shlex"]
+
+
+def test_replay_through_slack_over_http_gives_the_seed(bot, fake_slack):
+    """Every replay line as a Slack-signed, Slack-escaped slash command to the real Bolt app."""
+    from slack_client import SlackUser
+
+    people: dict[str, SlackUser] = {}
+    for number, (user, command, text) in enumerate(replay_lines()):
+        if user not in people:
+            people[user] = SlackUser(bot, fake_slack, f"U{len(people) + 100}", user)
+        reply = people[user].ok(command, text)
+        assert not reply["text"].startswith(("I don't", "⚠️")), (number, text, reply)
+    fake_slack.wait_for("files.completeUploadExternal")
+    assert_same_structure(fake_slack.uploads[-1].content.decode())

@@ -176,3 +176,69 @@ def test_rate_limited_upload_is_retried(bot, fake_slack):
     a.ok("/review", "end")
     calls = fake_slack.wait_for("files.completeUploadExternal", count=2, timeout=10)
     assert [c.status for c in calls] == [429, 200]
+
+
+def test_a_bug_in_a_command_is_an_apology_not_a_500(bot, fake_slack, monkeypatch):
+    a = SlackUser(bot, fake_slack, "U1", "Ann")
+    a.ok("/review", "start Alpha")
+    a.ok("/note", "kept")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bot.runtime.commands, "handle", broken)
+    reply = a.ok("/note", "during the bug")
+    assert reply["response_type"] == "ephemeral" and "Something went wrong on my side" in reply["text"]
+    assert [n.text for n in bot.runtime.meetings.record(1).all_notes()] == ["kept"]
+
+
+def test_bot_refuses_to_start_with_a_bad_token(fake_slack, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    fake_slack.invalid_token = True
+    env = {
+        "PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-bad-token", "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "PORT": "0",
+    }
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py")], env=env, capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert result.returncode == 4
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.stderr
+    assert "Traceback" not in result.stderr and "xoxb-bad-token" not in result.stderr
+
+
+def test_http_mode_logs_its_mode_in_one_line_and_serves_health(fake_slack, tmp_path):
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from conftest import ROOT
+
+    env = {
+        "PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-good-token", "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "PORT": "38517",
+    }
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py")], env=env, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    try:
+        line = proc.stderr.readline()
+        while "reviewbot 0.1.0" not in line and line:
+            line = proc.stderr.readline()
+        assert "HTTP mode at http://127.0.0.1:38517/slack/events (16 threads)" in line
+        assert "xoxb" not in line
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:38517/healthz", timeout=2) as response:
+                    assert response.read() == b"ok\n"
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("no answer on /healthz")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -79,7 +79,7 @@ def _run_console(settings: Settings) -> int:
 
     runtime = build_runtime(settings)
     log.info("mode: local console (database %s)", redact_url(settings.database_url))
-    console = Console(runtime.commands)
+    console = Console(runtime.commands, publisher=runtime.publisher)
     if sys.stdin.isatty():
         print(BANNER)
         runtime.start_scheduler(ConsolePoster())  # reminders and timebox notices, printed

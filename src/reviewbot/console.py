@@ -17,7 +17,9 @@ from typing import TextIO
 
 from reviewbot.core import Caller
 from reviewbot.core.commands import CommandHandler
-from reviewbot.core.replies import Reply
+from reviewbot.core.followups import publish_report
+from reviewbot.core.publishing import Publisher
+from reviewbot.core.replies import Reply, Visibility
 
 WORKSPACE = "console"
 CHANNEL = "console"
@@ -32,8 +34,10 @@ _DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 
 
 def _plain(text: str) -> str:
-    """Slack mrkdwn as a terminal shows it: date tokens as their fallback text, entities decoded."""
-    return html.unescape(_DATE_TOKEN.sub(r"\1", text))
+    """Slack mrkdwn as a terminal shows it: date tokens as their fallback text, links as
+    ``label (url)``, entities decoded."""
+    text = _DATE_TOKEN.sub(r"\1", text)
+    return html.unescape(re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text))
 
 
 class ConsolePoster:
@@ -54,8 +58,15 @@ class ConsolePoster:
 class Console:
     """Reads command lines, runs them through the command handler and prints the replies."""
 
-    def __init__(self, handler: CommandHandler, out: TextIO | None = None, user: str | None = None) -> None:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        out: TextIO | None = None,
+        user: str | None = None,
+        publisher: Publisher | None = None,
+    ) -> None:
         self.handler = handler
+        self.publisher = publisher
         self.out = out or sys.stdout
         self.default_user = user or _login_name()
 
@@ -87,6 +98,8 @@ class Console:
         caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
         reply = self.handler.handle(command, text, caller)
         self.show(reply)
+        if reply.publish_meeting_id is not None and self.publisher is not None:
+            self.show(Reply(publish_report(self.publisher, reply.publish_meeting_id, user), Visibility.CHANNEL))
         return reply
 
     def show(self, reply: Reply) -> None:

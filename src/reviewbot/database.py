@@ -112,13 +112,13 @@ class Database:
             session.execute(text("SELECT 1"))
 
     def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied."""
+        """Apply every Alembic migration not yet applied (all heads, so parallel branches apply too)."""
         from alembic import command
 
         with self._guard(), self.engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -180,6 +180,23 @@ class Attendee(Base):
     seq: Mapped[int] = mapped_column(Integer)
 
 
+class Publication(Base):
+    """A successful publish of a meeting's minutes to a wiki page (or to its draft subpage)."""
+
+    __tablename__ = "publications"
+    __table_args__ = (Index("ix_publications_page", "wiki", "page_title"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    wiki: Mapped[str] = mapped_column(String(255))
+    page_title: Mapped[str] = mapped_column(Text)
+    revision_id: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class Recurrence(enum.StrEnum):
     """How a review series repeats."""
 

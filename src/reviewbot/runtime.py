@@ -12,6 +12,7 @@ from reviewbot.core.commands import CommandHandler
 from reviewbot.core.meetings import Meetings
 from reviewbot.core.minutes import Wording
 from reviewbot.core.notices import Notices
+from reviewbot.core.publishing import Publisher, WikiClient
 from reviewbot.core.schedules import Schedules
 from reviewbot.database import Database
 from reviewbot.scheduling import Scheduler
@@ -29,6 +30,7 @@ class Runtime:
     commands: CommandHandler
     schedules: Schedules
     notices: Notices
+    publisher: Publisher | None = None
     scheduler: Scheduler | None = None
 
     def start_scheduler(self, poster: Poster) -> Scheduler | None:
@@ -50,8 +52,13 @@ class Runtime:
         self.db.dispose()
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
-    """Connect to the database (applying migrations) and build the core."""
+def build_runtime(
+    settings: Settings, clock: Clock | None = None, migrate: bool = True, wiki: WikiClient | None = None
+) -> Runtime:
+    """Connect to the database (applying migrations) and build the core.
+
+    Publishing is enabled when the wiki settings are complete (or a *wiki* client is given).
+    """
     db = Database(settings.database_url)
     if migrate:
         db.upgrade()
@@ -59,15 +66,27 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
     meetings = Meetings(db, settings.timezone, clock)
     schedules = Schedules(meetings, clock)
     wording = Wording(intro=settings.minutes_intro, disclaimer=settings.minutes_disclaimer)
+    if wiki is None and settings.wiki_api_url and settings.wiki_username and settings.wiki_password:
+        from reviewbot.wiki import MediaWikiClient
+
+        wiki = MediaWikiClient(settings.wiki_api_url, settings.wiki_username, settings.wiki_password)
+    publisher = Publisher(db, wiki, settings.wiki_page_title, wording, clock) if wiki is not None else None
     commands = CommandHandler(
         meetings,
         wording,
         settings.wiki_page_title,
+        can_publish=publisher is not None,
         schedules=schedules,
         action_items=Actions(meetings, clock),
         fiscal_year_start_month=settings.fiscal_year_start_month,
     )
     notices = Notices(meetings, schedules, clock, fiscal_year_start_month=settings.fiscal_year_start_month)
     return Runtime(
-        settings=settings, db=db, meetings=meetings, commands=commands, schedules=schedules, notices=notices
+        settings=settings,
+        db=db,
+        meetings=meetings,
+        commands=commands,
+        schedules=schedules,
+        notices=notices,
+        publisher=publisher,
     )

@@ -48,6 +48,7 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/review status` shows where the meeting is; `/review end` ends it and posts the wiki draft
 *Afterwards*
 • `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again
+• `/review publish [number|last]` publishes the minutes to the wiki (when set up)
 • `/review actions` lists open action items; `/review actions done <n>` closes one
 *Schedule*
 • `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]` sets the channel's review series
@@ -66,8 +67,10 @@ class CommandHandler:
         schedules: Schedules | None = None,
         action_items: Actions | None = None,
         fiscal_year_start_month: int = 7,
+        can_publish: bool = False,
     ) -> None:
         self.meetings = meetings
+        self.can_publish = can_publish
         self.wording = wording or Wording()
         self.page_pattern = page_pattern or "{title}"
         self.schedules = schedules or Schedules(meetings, meetings.clock)
@@ -91,6 +94,7 @@ class CommandHandler:
             "export": self.export,
             "actions": self.actions,
             "schedule": self.schedule,
+            "publish": self.publish,
             "help": self.help,
         }
 
@@ -211,12 +215,14 @@ class CommandHandler:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
         view = self.meetings.end(caller)
         minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
+        publishing = " and goes to the wiki" if self.can_publish else ""
         return Reply(
-            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file.",
+            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file{publishing}.",
             Visibility.CHANNEL,
             Event.MEETING_ENDED,
             meeting_id=view.id,
             minutes=minutes,
+            publish_meeting_id=view.id if self.can_publish else None,
         )
 
     def history(self, caller: Caller, text: str) -> Reply:
@@ -326,6 +332,17 @@ class CommandHandler:
                 state = "" if due > now else " _(past)_"
                 lines.append(f"• {recurrence.format_offset(offset)} before: {date_token(due, zone)}{state}")
         return "\n".join(lines)
+
+    def publish(self, caller: Caller, text: str) -> Reply:
+        """``/review publish [number|last]``: publish (again) a meeting's minutes to the wiki."""
+        if not self.can_publish:
+            raise UserError(
+                "Publishing to a wiki is not set up. An admin can set WIKI_API_URL, WIKI_USERNAME and "
+                "WIKI_PASSWORD (a bot password); meanwhile `/review export` gives the wikitext."
+            )
+        meeting_id = self.meetings.find_meeting(caller, text)
+        return Reply(f"Publishing meeting #{meeting_id} to the wiki…", meeting_id=meeting_id,
+                     publish_meeting_id=meeting_id)
 
     def help(self, caller: Caller, text: str) -> Reply:
         """``/review help``: every command."""
@@ -456,4 +473,3 @@ def _private(text: str) -> Reply:
     return Reply(text, Visibility.PRIVATE)
 
 
-__all__ = ["HELP", "CommandHandler", "datetime", "format_agenda"]

@@ -48,6 +48,7 @@ class Reply:
     event: Event = Event.NONE
     meeting_id: int | None = None
     minutes: MinutesFile | None = None
+    publish_meeting_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -32,17 +33,33 @@ def web_client(token: str, base_url: str) -> WebClient:
     return client
 
 
+class SlackUnavailable(RuntimeError):
+    """Slack's Web API could not be reached, or refused the token, at start."""
+
+
+def check_token(client: WebClient) -> str | None:
+    """Call ``auth.test``; return the workspace id, or raise SlackUnavailable with a clear reason."""
+    try:
+        return client.auth_test().get("team_id")
+    except SlackApiError as error:
+        reason = error.response.get("error", "error")
+        raise SlackUnavailable(f"Slack refused SLACK_BOT_TOKEN ({reason}); check the bot token") from None
+    except OSError as error:
+        where = client.base_url
+        raise SlackUnavailable(f"cannot reach the Slack Web API at {where} ({type(error).__name__})") from None
+
+
 def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
     """Build the Bolt app for *runtime*'s settings (token and signing secret required)."""
     settings = runtime.settings
     client = client or web_client(settings.slack_bot_token or "", settings.slack_api_url)
+    installed_team = check_token(client)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,
         logger=logging.getLogger("reviewbot.bolt"),
     )
-    installed_team = client.auth_test().get("team_id")
 
     @app.middleware
     def only_installed_workspace(

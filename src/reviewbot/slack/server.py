@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,7 +13,7 @@ from reviewbot import __version__
 from reviewbot.config import Settings
 from reviewbot.database import redact_url
 from reviewbot.runtime import build_runtime
-from reviewbot.slack.app import build_app
+from reviewbot.slack.app import SlackUnavailable, build_app
 from reviewbot.slack.poster import SlackPoster
 
 log = logging.getLogger("reviewbot")
@@ -37,7 +38,11 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
     from waitress import create_server
 
     runtime = build_runtime(settings, **build)
-    app = build_app(runtime)
+    try:
+        app = build_app(runtime)
+    except Exception:
+        runtime.close()
+        raise
     runtime.start_scheduler(SlackPoster(app.client))
     server = create_server(
         wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)),
@@ -52,6 +57,15 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
 
 def serve(settings: Settings) -> int:
     """Run the bot in Socket Mode or HTTP mode until interrupted."""
+    try:
+        return _serve(settings)
+    except SlackUnavailable as error:
+        log.error("%s", error)
+        print(f"reviewbot: {error}", file=sys.stderr)
+        return 4
+
+
+def _serve(settings: Settings) -> int:
     where = f"database {redact_url(settings.database_url)}, Slack API {settings.slack_api_url}"
     if settings.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -1,0 +1,28 @@
+"""Work an adapter does after acknowledging a command: publishing minutes to the wiki."""
+
+from __future__ import annotations
+
+import logging
+
+from reviewbot.core.context import UserError
+from reviewbot.core.publishing import Publisher, WikiError
+from reviewbot.core.replies import esc
+from reviewbot.database import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def publish_report(publisher: Publisher, meeting_id: int, user_id: str | None) -> str:
+    """Publish a meeting's minutes and say what happened, in one message; never raises."""
+    try:
+        return publisher.publish(meeting_id, user_id).text
+    except WikiError as error:
+        log.warning("publishing meeting %s failed: %s", meeting_id, error)
+        return (
+            f"⚠️ Could not publish meeting #{meeting_id} to the wiki: {esc(str(error))}. "
+            f"The draft is kept; `/review publish {meeting_id}` tries again."
+        )
+    except UserError as error:
+        return str(error)
+    except DatabaseUnavailable:
+        return f"⚠️ The database is not answering, so meeting #{meeting_id} was not published; try again soon."

@@ -1,0 +1,154 @@
+"""The meeting core on a real database (SQLite and PostgreSQL): rules, rendering, concurrency."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+
+from conftest import ROOT
+from minutes_structure import parse_wikitext
+from reviewbot.console import CHANNEL, WORKSPACE, Console
+from reviewbot.core import Caller
+from reviewbot.core.minutes import MeetingRecord, SectionRecord, render_wikitext, time_fields
+
+TILMAN = Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
+
+
+def run(console: Console, *lines: str) -> None:
+    for line in lines:
+        console.run_line(line)
+
+
+def test_action_items_and_decisions_are_marked_and_collected(runtime, capsys):
+    console = Console(runtime.commands)
+    run(console, "/review agenda add Ops", "/review start Ops review", "/review present Greg, Wes",
+        "/note action Greg: file the Gerrit task", "/note decision Move to Scap3 next quarter",
+        "/note action @Wes: share the survey", "/note action greg: write the postmortem", "/review end")
+    wiki = capsys.readouterr().out.split(".wiki -----\n", 1)[1]
+    assert "* '''Action:''' Greg: file the Gerrit task" in wiki
+    assert "* '''Decision:''' Move to Scap3 next quarter" in wiki
+    tail = wiki.split("== Action items ==", 1)[1]
+    assert tail.splitlines()[1:7] == [
+        "* Greg", "** file the Gerrit task", "** write the postmortem", "* Wes", "** share the survey", "",
+    ]
+    assert "== Decisions ==\n* Move to Scap3 next quarter" in tail
+
+
+def test_minutes_without_actions_keep_the_seed_shape(runtime, capsys):
+    console = Console(runtime.commands)
+    run(console, "/review start Plain", "/note hello", "/review end")
+    wiki = capsys.readouterr().out.split(".wiki -----\n", 1)[1]
+    assert "Action items" not in wiki and "Decisions" not in wiki
+
+
+def test_slides_and_markdown_export(runtime, capsys):
+    console = Console(runtime.commands)
+    run(console, "/review agenda add Intro", "/review slides https://example.org/deck.pdf",
+        "/review start Q1 *review*", "/note Katherine: see [this] & that", "/review end")
+    wiki = capsys.readouterr().out
+    assert "'''Slides''': [https://example.org/deck.pdf presentation slides]" in wiki
+    run(console, "/review export last markdown")
+    markdown = capsys.readouterr().out
+    assert "## Intro" in markdown
+    assert r"- Katherine: see \[this\] &amp; that" in markdown
+    assert r"Q1 \*review\*" in markdown
+    assert "**Slides**: <https://example.org/deck.pdf>" in markdown
+    run(console, "/review slides javascript:alert(1)")
+    assert "Give the slides as a web link" in capsys.readouterr().out
+
+
+def test_sections_inserted_during_the_meeting(runtime):
+    m = runtime.meetings
+    console = Console(runtime.commands)
+    run(console, "/review agenda add A", "/review agenda add - A1", "/review agenda add B", "/review start T")
+    run(console, "/review section - A0", "/review section Between", "/review goto A1", "/review section - A2",
+        "/review section After A")
+    view = m.meeting_view(TILMAN)
+    assert [(s.number, s.title) for s in view.sections] == [
+        ("1", "A"), ("1.1", "A0"), ("1.2", "A1"), ("1.3", "A2"), ("2", "After A"), ("3", "Between"), ("4", "B"),
+    ]
+    assert view.current.title == "After A"
+    assert [s.planned for s in view.sections] == [True, False, True, False, False, False, True]
+
+
+def test_agenda_remove_and_status(runtime, capsys):
+    console = Console(runtime.commands)
+    run(console, "/review agenda add A", "/review agenda add B", "/review agenda remove 1", "/review agenda")
+    out = capsys.readouterr().out
+    assert "Removed 1 *A*" in out and "1. B" in out
+    run(console, "/review status", "/review start T", "/note x", "/review agenda remove B", "/review status")
+    out = capsys.readouterr().out
+    assert "being prepared" in out and "That is the current section" in out
+    assert "running for 0 min" in out and "1 notes in 1 sections" in out
+
+
+def test_history_and_cli_export(runtime, capsys, database_url, tmp_path):
+    console = Console(runtime.commands)
+    run(console, "/review history")
+    assert "No meeting has ended" in capsys.readouterr().out
+    run(console, "/review start First", "/note one", "/review end", "/review start Second", "/note two",
+        "/review end", "/review history", "/review export 99")
+    out = capsys.readouterr().out
+    assert "#2" in out and "#1" in out and out.index("#2 2016") < out.index("#1 2016")
+    assert "No such meeting" in out
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "export", "1", "--format", "wiki"],
+        capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == runtime.commands.minutes_file(runtime.meetings.record(1)).content
+    assert parse_wikitext(result.stdout).sections == []
+
+
+def test_concurrent_note_takers_lose_nothing_and_keep_order(runtime):
+    console = Console(runtime.commands)
+    run(console, "/review agenda add Only", "/review start Busy")
+    takers, per_taker = 8, 25
+    acknowledged: dict[str, list[str]] = {f"u{i}": [] for i in range(takers)}
+    errors: list[str] = []
+
+    def take_notes(user: str) -> None:
+        caller = Caller(WORKSPACE, CHANNEL, user, user)
+        for n in range(per_taker):
+            reply = runtime.commands.handle("/note", f"{user} note {n}", caller)
+            if reply.text.startswith("✓"):
+                acknowledged[user].append(f"{user} note {n}")
+            else:
+                errors.append(reply.text)
+
+    threads = [threading.Thread(target=take_notes, args=(u,)) for u in acknowledged]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stored = [n.text for n in runtime.meetings.record(1).all_notes()]
+    assert len(stored) == takers * per_taker
+    for user, notes in acknowledged.items():
+        assert [s for s in stored if s.startswith(user + " ")] == notes
+
+
+def test_time_window_formats():
+    def record(start: tuple[int, int], end: tuple[int, int], zone: str = "America/Los_Angeles") -> dict[str, str]:
+        return time_fields(MeetingRecord(
+            title="x", timezone=zone, started_at=datetime(2016, 7, 14, *start, tzinfo=UTC),
+            ended_at=datetime(2016, 7, 14, *end, tzinfo=UTC),
+        ))
+
+    seed = record((15, 0), (16, 30))
+    assert (seed["date"], seed["start"], seed["end"], seed["tz"]) == ("July 14", "8:00", "9:30 AM", "PT")
+    noon = record((18, 30), (20, 0))
+    assert (noon["start"], noon["end"]) == ("11:30 AM", "1:00 PM")
+    berlin = record((8, 0), (9, 0), "Europe/Berlin")
+    assert (berlin["start"], berlin["end"], berlin["tz"]) == ("10:00", "11:00 AM", "CEST")
+
+
+def test_empty_sections_and_headings_render():
+    wiki = render_wikitext(MeetingRecord(
+        title="T", timezone="UTC", started_at=datetime(2016, 7, 14, 15, tzinfo=UTC),
+        sections=(SectionRecord("== Top =="), SectionRecord("Sub", 2)),
+    ))
+    assert "== &#61;&#61; Top &#61;&#61; ==\n\n=== Sub ===\n" in wiki
