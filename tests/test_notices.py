@@ -217,6 +217,16 @@ def test_timebox_heads_up_and_over_time_notices(runtime, clock, poster):
     assert runtime.notices.sweep(poster).sent == [] and len(poster.posts) == 3
 
 
+def test_short_sections_get_their_heads_up_at_80_percent(runtime, clock, poster):
+    run(runtime, "agenda add Quick [1m]")
+    run(runtime, "start Tech II")
+    clock.advance(seconds=47)
+    assert runtime.notices.sweep(poster).sent == []
+    clock.advance(seconds=1)
+    assert runtime.notices.sweep(poster).sent == ["timebox:1:heads-up"]
+    assert poster.texts == ["⏳ *1 Quick*: under a minute left of the 1 min planned."]
+
+
 def test_a_heads_up_missed_while_down_is_replaced_by_the_over_time_notice(runtime, clock, poster):
     run(runtime, "agenda add Backup Datacenter [10m]")
     run(runtime, "start Tech II")

@@ -81,8 +81,8 @@ def _run_console(settings: Settings) -> int:
     log.info("mode: local console (database %s)", redact_url(settings.database_url))
     console = Console(runtime.commands, publisher=runtime.publisher)
     if sys.stdin.isatty():
-        print(BANNER)
         runtime.start_scheduler(ConsolePoster())  # reminders and timebox notices, printed
+        print(BANNER)
         console.run(interactive_lines())
     else:
         print(BANNER)

@@ -320,8 +320,9 @@ def timebox_text(kind: str, section: str, box: timeboxes.Timebox) -> str:
     """The heads-up or over-time notice of a section."""
     plan = (box.plan_seconds or 0) // 60
     if kind == timeboxes.HEADS_UP:
-        left = max(round(((box.plan_seconds or 0) - box.used_seconds) / 60), 1)
-        return f"⏳ *{esc(section)}*: {left} min left of the {plan} min planned."
+        seconds = (box.plan_seconds or 0) - box.used_seconds
+        left = f"{round(seconds / 60)} min" if seconds >= 60 else "under a minute"
+        return f"⏳ *{esc(section)}*: {left} left of the {plan} min planned."
     used = round(box.used_seconds / 60)
     return f"⌛ *{esc(section)}*: time is up ({used} min used of {plan} planned). `/review next` moves on."
 
