@@ -149,3 +149,18 @@ def test_two_real_processes_one_killed_send_the_reminder_exactly_once(settings, 
                 process.kill()
     lines = out.read_text().splitlines()
     assert len(lines) == 1 and lines[0].startswith("C0001 🗓️ *Review in 10 days*: <!date^")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_scheduler_can_be_turned_off_in_a_process(settings, clock):
+    from dataclasses import replace
+
+    from reviewbot.config import ConfigError, load_settings
+
+    assert load_settings({"REVIEWBOT_SCHEDULER_INTERVAL": "0"}, dotenv_path=None).scheduler_interval == 0
+    assert load_settings({}, dotenv_path=None).scheduler_interval == 15
+    with pytest.raises(ConfigError, match="REVIEWBOT_SCHEDULER_INTERVAL"):
+        load_settings({"REVIEWBOT_SCHEDULER_INTERVAL": "soon"}, dotenv_path=None)
+    runtime = build_runtime(replace(settings, scheduler_interval=0), clock=clock)
+    assert runtime.start_scheduler(RecordingPoster()) is None and runtime.scheduler is None
+    runtime.close()

@@ -37,7 +37,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -241,7 +241,7 @@ class Scheduler:
     def stored_job_ids(self) -> list[str]:
         """The ids of the jobs in the database's job store."""
         with self.db.read() as session:
-            return list(session.scalars(text(f"SELECT id FROM {JOB_TABLE} ORDER BY id")))
+            return list(session.scalars(select(SchedulerJob.id).order_by(SchedulerJob.id)))
 
     def stop(self) -> None:
         """Stop electing and scheduling; let another process take over."""
