@@ -378,12 +378,7 @@ class Meetings:
             channel = self._channel(session, caller, lock=False)
             if channel is None:
                 return []
-            meeting = session.scalars(
-                select(Meeting)
-                .where(Meeting.channel_pk == channel.id, Meeting.status == MeetingStatus.RUNNING)
-                .order_by(Meeting.id.desc())
-                .limit(1)
-            ).first()
+            meeting = _latest(session, channel.id, MeetingStatus.RUNNING)
             if meeting is None:
                 return []
             boxes = [box for _, box in load_timeboxes(session, meeting, self.clock.now())]
@@ -392,12 +387,7 @@ class Meetings:
     def next_agenda(self, channel_pk: int) -> MeetingView | None:
         """The agenda prepared so far for the channel's next meeting, if any."""
         with self.db.read() as session:
-            meeting = session.scalars(
-                select(Meeting)
-                .where(Meeting.channel_pk == channel_pk, Meeting.status == MeetingStatus.PLANNED)
-                .order_by(Meeting.id.desc())
-                .limit(1)
-            ).first()
+            meeting = _latest(session, channel_pk, MeetingStatus.PLANNED)
             return None if meeting is None else self._meeting_view(session, meeting)
 
     def channel_row(self, session: Session, caller: Caller, lock: bool = True) -> Channel | None:
@@ -636,6 +626,16 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
             for s in sections
         ),
     )
+
+
+def _latest(session: Session, channel_pk: int, status: MeetingStatus) -> Meeting | None:
+    """The channel's latest meeting in *status*."""
+    return session.scalars(
+        select(Meeting)
+        .where(Meeting.channel_pk == channel_pk, Meeting.status == status)
+        .order_by(Meeting.id.desc())
+        .limit(1)
+    ).first()
 
 
 def load_timeboxes(session: Session, meeting: Meeting, now: datetime) -> list[tuple[Section, timeboxes.Timebox]]:

@@ -121,25 +121,20 @@ class Notices:
         keys = {reminder_key(series.id, r): r for r in due}
         pending = self._pending(keys)
         plan = recurrence.triage((keys[k] for k in pending), now)
+        def target(reminder: recurrence.Reminder) -> _Due:
+            key = reminder_key(series.id, reminder)
+            return _Due(key, series.channel_pk, series.workspace_id, series.channel_id, reminder.due_at)
+
         for reminder in plan.past:
-            key = reminder_key(series.id, reminder)
-            if self._drop(key, series.channel_pk, reminder.due_at, now, "its meeting is already past"):
-                log.warning("dropped reminder %s: its meeting at %s is already past", key, reminder.occurrence)
-                report.dropped.append(key)
+            if self._drop(target(reminder), now, "its meeting is already past"):
+                log.warning("dropped reminder %s: its meeting is already past", target(reminder).key)
+                report.dropped.append(target(reminder).key)
         for reminder in plan.superseded:
-            key = reminder_key(series.id, reminder)
-            if self._drop(key, series.channel_pk, reminder.due_at, now, "a later reminder replaces it"):
-                log.info("dropped reminder %s: a later reminder of the same meeting replaces it", key)
-                report.dropped.append(key)
+            if self._drop(target(reminder), now, "a later reminder of the same meeting replaces it"):
+                log.info("dropped reminder %s: a later reminder replaces it", target(reminder).key)
+                report.dropped.append(target(reminder).key)
         for reminder in plan.send:
-            target = _Due(
-                reminder_key(series.id, reminder),
-                series.channel_pk,
-                series.workspace_id,
-                series.channel_id,
-                reminder.due_at,
-            )
-            self._deliver(target, poster, now, report, lambda r=reminder: self.reminder_text(series, r, now))
+            self._deliver(target(reminder), poster, now, report, lambda r=reminder: self.reminder_text(series, r, now))
 
     def reminder_text(self, series: SeriesView, reminder: recurrence.Reminder, now: datetime) -> str:
         """A reminder: when (a Slack date token), which quarter, the agenda so far, open actions."""
@@ -240,67 +235,40 @@ class Notices:
             report.failed.append(target.key)
 
     def _claim(self, target: _Due, now: datetime) -> bool:
-        """Take the key for this process: a new row, or a failed row to try again."""
+        """Take the key for this process to post it; False if another process has it."""
+        return self._log(target, now, NoticeStatus.CLAIMED)
+
+    def _drop(self, target: _Due, now: datetime, reason: str) -> bool:
+        """Record that a notice will never be sent; False if another process handled it first."""
+        return self._log(target, now, NoticeStatus.DROPPED, reason)
+
+    def _log(self, target: _Due, now: datetime, status: NoticeStatus, detail: str | None = None) -> bool:
+        """Enter the key in the send log with *status*: as a new row, or over a row that failed
+        (one that may still be retried, for a claim). False if the key is someone else's."""
+        claim = status is NoticeStatus.CLAIMED
         try:
             with self.db.write() as session:
                 session.add(
                     NoticeSend(
                         key=target.key,
                         channel_pk=target.channel_pk,
-                        status=NoticeStatus.CLAIMED,
+                        status=status,
                         due_at=target.due_at,
-                        attempts=1,
+                        attempts=1 if claim else 0,
                         claimed_by=self.worker,
                         claimed_at=now,
+                        detail=detail,
                     )
                 )
                 session.flush()
             return True
         except IntegrityError:
             pass
+        query = update(NoticeSend).where(NoticeSend.key == target.key, NoticeSend.status == NoticeStatus.FAILED)
+        if claim:
+            query = query.where(NoticeSend.attempts < MAX_ATTEMPTS).values(attempts=NoticeSend.attempts + 1)
         with self.db.write() as session:
-            result = session.execute(
-                update(NoticeSend)
-                .where(
-                    NoticeSend.key == target.key,
-                    NoticeSend.status == NoticeStatus.FAILED,
-                    NoticeSend.attempts < MAX_ATTEMPTS,
-                )
-                .values(
-                    status=NoticeStatus.CLAIMED,
-                    attempts=NoticeSend.attempts + 1,
-                    claimed_by=self.worker,
-                    claimed_at=now,
-                )
-            )
-            return bool(result.rowcount)
-
-    def _drop(self, key: str, channel_pk: int, due_at: datetime, now: datetime, reason: str) -> bool:
-        """Record that a notice will never be sent; False if another process handled it first."""
-        try:
-            with self.db.write() as session:
-                session.add(
-                    NoticeSend(
-                        key=key,
-                        channel_pk=channel_pk,
-                        status=NoticeStatus.DROPPED,
-                        due_at=due_at,
-                        attempts=0,
-                        claimed_by=self.worker,
-                        claimed_at=now,
-                        detail=reason,
-                    )
-                )
-                session.flush()
-            return True
-        except IntegrityError:
-            pass
-        with self.db.write() as session:
-            result = session.execute(
-                update(NoticeSend)
-                .where(NoticeSend.key == key, NoticeSend.status == NoticeStatus.FAILED)
-                .values(status=NoticeStatus.DROPPED, detail=reason)
-            )
+            result = session.execute(query.values(status=status, claimed_by=self.worker, claimed_at=now, detail=detail))
             return bool(result.rowcount)
 
     def _expire_stale_claims(self, now: datetime) -> None:
