@@ -148,25 +148,26 @@ def fake_slack() -> Iterator[FakeSlack]:
 class BotServer:
     """The bot in HTTP mode on loopback, as production runs it, against the fake Slack."""
 
-    def __init__(self, settings: Settings, clock: FakeClock) -> None:
+    def __init__(self, settings: Settings, clock: FakeClock, **build: object) -> None:
         from reviewbot.slack.server import create_http_server
 
-        self.server = create_http_server(settings, clock=clock)
+        self.server = create_http_server(settings, clock=clock, **build)
         self.runtime: Runtime = self.server.runtime
+        self.slack = self.server.slack  # the Bolt app, its posting queue (poster) and live view
         self.url = f"http://127.0.0.1:{self.server.effective_port}/slack/events"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
-        self.server.close()
+        # Close the server in its own loop thread (closing it from here races its select()).
+        self.server.trigger.pull_trigger(self.server.close)
         self.thread.join(timeout=5)
         self.runtime.close()
 
 
-@pytest.fixture
-def bot(database_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[BotServer]:
-    """The real bot served over HTTP (waitress), talking to the fake Slack Web API."""
-    settings = Settings(
+def bot_settings(database_url: str, fake_slack: FakeSlack) -> Settings:
+    """Settings of the bot under test: HTTP mode against the fake Slack, on loopback."""
+    return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.api_url,
@@ -174,7 +175,13 @@ def bot(database_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[
         host="127.0.0.1",
         port=0,
         timezone="America/Los_Angeles",
+        slack_post_interval=0.0,  # no pacing in tests; tests/test_slack_poster.py checks it
     )
-    server = BotServer(settings, clock)
+
+
+@pytest.fixture
+def bot(database_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[BotServer]:
+    """The real bot served over HTTP (waitress), talking to the fake Slack Web API."""
+    server = BotServer(bot_settings(database_url, fake_slack), clock)
     yield server
     server.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import time
 from typing import Any
 
 from conftest import SIGNING_SECRET, BotServer
 from fakeslack import FakeSlack
-from slack_signing import post, slash_command_body
+from slack_signing import interactive_body, post, slash_command_body
 
 
 class SlackUser:
@@ -32,3 +35,73 @@ class SlackUser:
         assert status == 200, (status, reply)
         assert isinstance(reply, dict), reply
         return reply
+
+
+_counter = itertools.count(1)
+
+
+def _trigger() -> str:
+    return f"{next(_counter)}.{int(time.time())}.trigger"
+
+
+class SlackPerson(SlackUser):
+    """A person who also clicks buttons, uses shortcuts, submits modals and opens App Home."""
+
+    def _user(self) -> dict[str, Any]:
+        return {"id": self.user_id, "username": self.name.lower(), "name": self.name.lower(), "team_id": self.team}
+
+    def _send(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        payload = {"team": {"id": self.team, "domain": "reviewbot-test"}, "user": self._user(),
+                   "api_app_id": "A0001", "token": "verification-token", "trigger_id": _trigger(), **payload}
+        return post(self.bot.url, interactive_body(payload), SIGNING_SECRET)
+
+    def click(self, action_id: str, message_ts: str, value: str = "", *, selected: str | None = None,
+              block_id: str = "b") -> tuple[int, Any]:
+        """Click a button (or pick ``selected`` in an overflow menu) on the message at *message_ts*."""
+        message = self.slack.messages.get((self.channel, message_ts), {"ts": message_ts, "text": ""})
+        action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "action_ts": f"{time.time():.6f}"}
+        if selected is None:
+            action.update(type="button", value=value, text={"type": "plain_text", "text": action_id})
+        else:
+            action.update(type="overflow", selected_option={"text": {"type": "plain_text", "text": selected},
+                                                            "value": selected})
+        return self._send({
+            "type": "block_actions",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": self.channel,
+                          "is_ephemeral": False},
+            "channel": {"id": self.channel, "name": "general"},
+            "message": message,
+            "response_url": self.slack.response_url(self.user_id),
+            "actions": [action],
+        })
+
+    def add_to_minutes(self, message: dict[str, Any]) -> tuple[int, Any]:
+        """Use the "Add to minutes" message shortcut on *message* (``ts``, ``text``, ``user``...)."""
+        return self._send({
+            "type": "message_action",
+            "callback_id": "add_to_minutes",
+            "action_ts": f"{time.time():.6f}",
+            "message_ts": message["ts"],
+            "channel": {"id": self.channel, "name": "general"},
+            "message": {"type": "message", **message},
+            "response_url": self.slack.response_url(self.user_id),
+        })
+
+    def submit(self, view: dict[str, Any], values: dict[str, dict[str, str]]) -> tuple[int, Any]:
+        """Submit the modal *view* (as opened) with ``{block_id: {action_id: typed value}}``."""
+        state = {block: {action: {"type": "plain_text_input", "value": value} for action, value in inputs.items()}
+                 for block, inputs in values.items()}
+        return self._send({
+            "type": "view_submission",
+            "view": {**view, "state": {"values": state}},
+        })
+
+    def open_home(self) -> tuple[int, Any]:
+        """Open the app's Home tab (an ``app_home_opened`` event)."""
+        body = {
+            "token": "verification-token", "team_id": self.team, "api_app_id": "A0001", "type": "event_callback",
+            "event_id": f"Ev{next(_counter)}", "event_time": int(time.time()),
+            "event": {"type": "app_home_opened", "user": self.user_id, "channel": "D0001", "tab": "home",
+                      "event_ts": f"{time.time():.6f}"},
+        }
+        return post(self.bot.url, json.dumps(body).encode(), SIGNING_SECRET, content_type="application/json")

@@ -13,10 +13,24 @@ from conftest import BOT_TOKEN
 from reviewbot.console import ConsolePoster
 from reviewbot.core import PostError
 from reviewbot.slack.app import web_client
-from reviewbot.slack.poster import SlackPoster
+from reviewbot.slack.notices import SlackNoticePoster
+from reviewbot.slack.poster import Poster
 from slack_client import SlackUser
 
 MEETING = datetime(2016, 10, 13, 15, 0, tzinfo=UTC)
+
+
+def notices(fake_slack):
+    """The reminders and timebox notices the bot posted (among its other messages)."""
+    return [
+        c.args for c in fake_slack.calls_to("chat.postMessage") if c.args.get("text", "").startswith(("🗓️", "⏳", "⌛"))
+    ]
+
+
+def sweep(scheduler):
+    """Have the elected scheduler sweep now, and wait until it has (posts included)."""
+    runs = scheduler.runs
+    assert scheduler.run_now() and scheduler.wait_for_runs(runs + 1)
 
 
 def test_reminders_and_timebox_notices_are_posted_to_the_channel(bot, fake_slack, clock):
@@ -29,36 +43,36 @@ def test_reminders_and_timebox_notices_are_posted_to_the_channel(bot, fake_slack
     assert scheduler is not None and scheduler.elect()
 
     clock.current = MEETING - timedelta(days=14)
-    assert scheduler.run_now()
-    (call,) = fake_slack.wait_for("chat.postMessage")
-    assert call.args["channel"] == "C0001"
-    assert call.args["text"].startswith(
+    sweep(scheduler)
+    (reminder,) = notices(fake_slack)
+    assert reminder["channel"] == "C0001"
+    assert reminder["text"].startswith(
         "🗓️ *Quarterly review in 14 days*: <!date^1476370800^{date_long_pretty} at {time}|"
         "Thursday, October 13, 2016 at 8:00 AM PDT>, reviewing Q1 FY2016–17."
     )
-    assert "1. Backup Datacenter [10m]\n2. Architecture" in call.args["text"]
+    assert "1. Backup Datacenter [10m]\n2. Architecture" in reminder["text"]
 
     clock.current = MEETING
     tilman.ok("/review", "start Tech II")
     clock.advance(minutes=8)
-    assert scheduler.run_now()
-    calls = fake_slack.wait_for("chat.postMessage", count=2)
-    assert calls[1].args["text"] == "⏳ *1 Backup Datacenter*: 2 min left of the 10 min planned."
+    sweep(scheduler)
+    assert notices(fake_slack)[1]["text"] == "⏳ *1 Backup Datacenter*: 2 min left of the 10 min planned."
     tilman.ok("/review", "next")
     clock.advance(minutes=30)
-    runs = scheduler.runs
-    assert scheduler.run_now() and scheduler.wait_for_runs(runs + 1)
-    assert len(fake_slack.calls_to("chat.postMessage")) == 2  # moved on in time: no over-time notice
+    sweep(scheduler)
+    assert len(notices(fake_slack)) == 2  # moved on in time: no over-time notice
 
 
 def test_slack_refusals_are_retryable_and_timeouts_are_not(fake_slack):
-    poster = SlackPoster(web_client(BOT_TOKEN, fake_slack.api_url))
+    queue = Poster(web_client(BOT_TOKEN, fake_slack.api_url), interval=0, attempts=1)
+    poster = SlackNoticePoster(queue)
     fake_slack.fail_next("chat.postMessage", error="not_in_channel")
     with pytest.raises(PostError) as refused:
         poster.post("T0001", "C0001", "reminder")
     assert refused.value.retry and refused.value.reason == "not_in_channel"
     poster.post("T0001", "C0001", "reminder")
     assert fake_slack.calls_to("chat.postMessage")[-1].args["text"] == "reminder"
+    queue.close()
 
     class Unreachable:
         def __init__(self, error):
@@ -67,15 +81,14 @@ def test_slack_refusals_are_retryable_and_timeouts_are_not(fake_slack):
         def chat_postMessage(self, **kwargs):
             raise self.error
 
-    with pytest.raises(PostError) as timed_out:
-        SlackPoster(Unreachable(TimeoutError())).post("T0001", "C0001", "x")
-    assert not timed_out.value.retry  # it may have arrived: never posted again
-    with pytest.raises(PostError) as also_timed_out:
-        SlackPoster(Unreachable(URLError(TimeoutError()))).post("T0001", "C0001", "x")
-    assert not also_timed_out.value.retry
-    with pytest.raises(PostError) as refused_connection:
-        SlackPoster(Unreachable(URLError(ConnectionRefusedError()))).post("T0001", "C0001", "x")
-    assert refused_connection.value.retry
+    def outcome(error):
+        with pytest.raises(PostError) as raised:
+            SlackNoticePoster(Poster(Unreachable(error), interval=0, attempts=1)).post("T0001", "C0001", "x")
+        return raised.value.retry
+
+    assert not outcome(TimeoutError())  # it may have arrived: never posted again
+    assert not outcome(URLError(TimeoutError()))
+    assert outcome(URLError(ConnectionRefusedError()))
 
 
 def test_the_console_prints_notices_with_readable_dates():

@@ -38,6 +38,7 @@ class Settings:
     port: int = 3000
     timezone: str = "America/Los_Angeles"
     http_threads: int = 16
+    slack_post_interval: float = 1.0
     log_level: str = "INFO"
     minutes_intro: str = DEFAULT_INTRO
     minutes_disclaimer: str = DEFAULT_DISCLAIMER
@@ -105,6 +106,18 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path 
             raise ConfigError(f"{name} must be between {low} and {high}, not {number}")
         return number
 
+    def get_seconds(name: str, default: float, high: float) -> float:
+        raw = get(name)
+        if raw is None:
+            return default
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+        if not 0 <= number <= high:
+            raise ConfigError(f"{name} must be between 0 and {high:g} seconds, not {number:g}")
+        return number
+
     timezone = get("REVIEWBOT_TIMEZONE") or Settings.timezone
     try:
         ZoneInfo(timezone)
@@ -125,6 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path 
         port=get_int("PORT", Settings.port, 0, 65535),
         timezone=timezone,
         http_threads=get_int("REVIEWBOT_HTTP_THREADS", Settings.http_threads, 1, 512),
+        slack_post_interval=get_seconds("REVIEWBOT_SLACK_POST_INTERVAL", Settings.slack_post_interval, 60),
         log_level=(get("LOG_LEVEL") or Settings.log_level).upper(),
         minutes_intro=get("REVIEWBOT_MINUTES_INTRO") or DEFAULT_INTRO,
         minutes_disclaimer=get("REVIEWBOT_MINUTES_DISCLAIMER") or DEFAULT_DISCLAIMER,

@@ -96,7 +96,9 @@ class Console:
             return None
         command, _, text = line.partition(" ")
         caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
-        reply = self.handler.handle(command, text, caller)
+        # Console users are their names, so ``@name`` mentions them.
+        mentions = {name: name for name in re.findall(r"@([\w.-]+)", text)}
+        reply = self.handler.handle(command, text, caller, mentions)
         self.show(reply)
         if reply.publish_meeting_id is not None and self.publisher is not None:
             self.show(Reply(publish_report(self.publisher, reply.publish_meeting_id, user), Visibility.CHANNEL))

@@ -70,6 +70,13 @@ class MeetingStatus(enum.StrEnum):
     ENDED = "ended"
 
 
+class RevisionAction(enum.StrEnum):
+    """What happened to a note after it was taken."""
+
+    EDIT = "edit"
+    DELETE = "delete"
+
+
 class NoteKind(enum.StrEnum):
     """What a note records: something said, an action item, or a decision."""
 
@@ -106,6 +113,7 @@ class Meeting(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_by: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64))
     current_section_id: Mapped[int | None] = mapped_column(Integer)
     slides_url: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -195,6 +203,62 @@ class Publication(Base):
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class MeetingChair(Base):
+    """A person who chairs a meeting: moves between sections, changes the agenda, ends it."""
+
+    __tablename__ = "meeting_chairs"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NoteRevision(Base):
+    """One change to a note after it was taken: who, when, the text before and after."""
+
+    __tablename__ = "note_revisions"
+    __table_args__ = (Index("ix_note_revisions_note", "note_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"))
+    action: Mapped[RevisionAction] = mapped_column(
+        Enum(RevisionAction, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    editor_id: Mapped[str] = mapped_column(String(64))
+    editor_name: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class SlackMessage(Base):
+    """Where the Slack adapter put something of a meeting: the live agenda message (``agenda``),
+    a section's thread (``section``), a note's echo (``note``), a message added by the shortcut
+    (``source``) or the uploaded minutes (``minutes``, with the file's permalink in ``url``).
+
+    ``ref_id`` is the section or note id (0 for the meeting itself). Only the Slack adapter
+    reads and writes this table; the core's tables stay free of Slack.
+    """
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "kind", "ref_id"),
+        Index("ix_slack_messages_channel_ts", "channel", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    ref_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
 
 
 class Recurrence(enum.StrEnum):

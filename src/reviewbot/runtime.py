@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from reviewbot.config import Settings
 from reviewbot.core import Clock, Poster, SystemClock
@@ -32,23 +33,32 @@ class Runtime:
     notices: Notices
     publisher: Publisher | None = None
     scheduler: Scheduler | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call *closer* (e.g. to drain a queue) when the runtime closes, before the database."""
+        self.closers.append(closer)
 
     def start_scheduler(self, poster: Poster) -> Scheduler | None:
-        """Take part in the election of the process that posts reminders and timebox notices."""
+        """Take part in the election of the process that posts reminders and timebox notices
+        with *poster*; stopped (before anything registered earlier) when the runtime closes."""
         if self.settings.scheduler_interval <= 0:
             log.info("scheduler off in this process (REVIEWBOT_SCHEDULER_INTERVAL=0)")
             return None
-        self.scheduler = Scheduler(
-            self.db, lambda: self.notices.sweep(poster), interval=self.settings.scheduler_interval
-        )
-        self.scheduler.start()
-        return self.scheduler
+        scheduler = Scheduler(self.db, lambda: self.notices.sweep(poster), interval=self.settings.scheduler_interval)
+        self.scheduler = scheduler
+        self.on_close(scheduler.stop)
+        scheduler.start()
+        return scheduler
 
     def close(self) -> None:
-        """Stop the scheduler and release the database connections."""
-        if self.scheduler is not None:
-            self.scheduler.stop()
-            self.scheduler = None
+        """Run the closers (the last registered first), then release the database connections."""
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("error while shutting down")
+        self.closers.clear()
         self.db.dispose()
 
 

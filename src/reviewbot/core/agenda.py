@@ -107,3 +107,44 @@ def find(items: Sequence[Outlined], target: str, current: int | None = None) -> 
     labels = numbers(items)
     listed = ", ".join(f"{labels[i]} {items[i].title}" for i in candidates[:6])
     raise UserError(f"“{target}” matches several sections ({listed}); give its number.")
+
+
+MAX_OUTLINE_SECTIONS = 100
+
+
+class Timed(Outlined, Protocol):
+    """An outlined item that may have a planned duration."""
+
+    @property
+    def duration_minutes(self) -> int | None: ...
+
+
+def outline(items: Sequence[Timed]) -> str:
+    """The agenda as editable text: a section a line, ``- `` before subsections, ``[10m]`` durations."""
+    lines = []
+    for item in items:
+        dash = "- " if item.level == 2 else ""
+        duration = f" [{item.duration_minutes}m]" if item.duration_minutes else ""
+        lines.append(f"{dash}{item.title}{duration}")
+    return "\n".join(lines)
+
+
+def parse_outline(text: str) -> list[AgendaItem]:
+    """Parse an outline as :func:`outline` writes it; blank lines are skipped.
+
+    Mistakes raise :class:`UserError` naming the line, so an editor can show them next to it.
+    """
+    items: list[AgendaItem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = parse_item(line.strip())
+        except UserError as error:
+            raise UserError(f"Line {number}: {error}") from None
+        if item.level == 2 and not items:
+            raise UserError(f"Line {number}: a subsection (`- `) must come after a top-level section.")
+        items.append(item)
+        if len(items) > MAX_OUTLINE_SECTIONS:
+            raise UserError(f"An agenda can have at most {MAX_OUTLINE_SECTIONS} sections.")
+    return items

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from reviewbot.core.minutes import (
     render_wikitext,
 )
 from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, date_token, esc
+from reviewbot.core.revisions import NoteEditor
 from reviewbot.core.schedules import Schedules, SeriesView
 from reviewbot.core.timeboxes import Timebox
 from reviewbot.database import DatabaseUnavailable
@@ -35,11 +36,13 @@ log = logging.getLogger(__name__)
 HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes the minutes.
 *Prepare*
 • `/review agenda add <Title> [10m]` adds a section (with a timebox); `/review agenda add - <Title>` a subsection
-• `/review agenda` shows the agenda; `/review agenda remove <number>` removes an empty section
+• `/review agenda` edits the agenda (in Slack, as an outline); `/review agenda show` shows it
+• `/review agenda remove <number>` removes an empty section
 • `/review present <names>` / `/review remote <names>` records attendance (comma-separated)
 • `/review slides <link>` records the presentation slides
 *Run*
-• `/review start <meeting title>` starts at the first section
+• `/review start <meeting title>` starts at the first section; whoever starts the meeting chairs it
+• `/review chair @name` makes someone a chair too: chairs move sections, change the agenda, end
 • `/review next`, `/review prev`, `/review goto <number | title>` move between sections
 • `/review section <Title>` inserts an unplanned section (`- <Title>` for a subsection) and moves to it
 • `/note [Speaker:] <text>` records a note; `/note > Speaker: <text>` replies to the one before
@@ -76,6 +79,7 @@ class CommandHandler:
         self.schedules = schedules or Schedules(meetings, meetings.clock)
         self.action_items = action_items or Actions(meetings, meetings.clock)
         self.fiscal_year_start_month = fiscal_year_start_month
+        self.editor = NoteEditor(meetings)
         self._review: dict[str, Callable[[Caller, str], Reply]] = {
             "agenda": self.agenda,
             "start": self.start,
@@ -98,22 +102,37 @@ class CommandHandler:
             "help": self.help,
         }
 
-    def handle(self, command: str, text: str, caller: Caller) -> Reply:
-        """Run one command (``/review`` or ``/note``) and answer; never raises for bad input."""
-        try:
+    def handle(
+        self, command: str, text: str, caller: Caller, mentions: Mapping[str, str] | None = None
+    ) -> Reply:
+        """Run one command (``/review`` or ``/note``) and answer; never raises for bad input.
+
+        *mentions* maps the names of people mentioned in *text* (as ``@Name``) to their user ids.
+        """
+
+        def run() -> Reply:
             if command.lstrip("/") == "note":
                 return self.note(caller, text)
             if command.lstrip("/") == "review":
                 sub, _, rest = text.strip().partition(" ")
+                if sub.lower() == "chair":
+                    return self.chair(caller, rest.strip(), mentions or {})
                 handler = self._review.get(sub.lower())
                 if handler is None:
                     return self._unknown(sub)
                 return handler(caller, rest.strip())
             return _private(f"I don't know the command `{esc(command)}`. Try `/review help`.")
+
+        return self.guard(run, note=command.lstrip("/") == "note")
+
+    def guard(self, action: Callable[[], Reply], note: bool = False) -> Reply:
+        """Run *action*; a mistake or an unreachable database becomes a short private reply."""
+        try:
+            return action()
         except UserError as error:
             return _private(str(error))
         except DatabaseUnavailable:
-            what = "The note was *not* saved" if command.lstrip("/") == "note" else "Nothing was changed"
+            what = "The note was *not* saved" if note else "Nothing was changed"
             return _private(
                 f"⚠️ The database is not answering right now. {what}; please try again in a moment."
             )
@@ -121,7 +140,8 @@ class CommandHandler:
     # -- /review subcommands: each takes the caller and the rest of the text ---------------------
 
     def agenda(self, caller: Caller, text: str) -> Reply:
-        """``/review agenda`` shows the agenda; ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
+        """``/review agenda [show]`` shows the agenda (an adapter may open an editor for plain
+        ``/review agenda`` instead); ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
         verb, _, rest = text.partition(" ")
         if verb.lower() == "add":
             section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
@@ -129,16 +149,19 @@ class CommandHandler:
             return Reply(
                 f"Added {kind} {section.number} *{esc(section.title)}*{_duration(section)} to the agenda.",
                 event=Event.AGENDA_CHANGED,
+                meeting_id=section.meeting_id,
             )
         if verb.lower() in ("remove", "rm", "delete"):
             section = self.meetings.remove_agenda_item(caller, rest)
             return Reply(
                 f"Removed {section.number} *{esc(section.title)}* from the agenda.",
                 event=Event.AGENDA_CHANGED,
+                meeting_id=section.meeting_id,
             )
-        if verb:
+        if verb and verb.lower() not in ("show", "list"):
             raise UserError(
-                "Use `/review agenda`, `/review agenda add [-] <Title>` or `/review agenda remove <n>`."
+                "Use `/review agenda`, `/review agenda show`, `/review agenda add [-] <Title>` "
+                "or `/review agenda remove <n>`."
             )
         view = self.meetings.meeting_view(caller)
         if view is None or not view.sections:
@@ -158,6 +181,38 @@ class CommandHandler:
             lines.append("The agenda is empty: add sections as you go with `/review section <Title>`.")
         lines.append("Take notes with `/note [Speaker:] <text>`; `/review help` lists every command.")
         return Reply("\n".join(lines), Visibility.CHANNEL, Event.MEETING_STARTED, meeting_id=view.id)
+
+    def chair(self, caller: Caller, text: str, mentions: Mapping[str, str] | None = None) -> Reply:
+        """``/review chair @name [, @name]``: make people chairs; without names, list the chairs."""
+        if not text.strip():
+            view = self.meetings.meeting_view(caller)
+            if view is None or view.started_at is None:
+                return _private("No meeting is running here; whoever starts one with `/review start` chairs it.")
+            return _private(f"Chairs of *{esc(view.title or '')}*: {', '.join(esc(n) for n in view.chairs)}.")
+        people: list[tuple[str, str]] = []
+        rest = text
+        # Longest names first, so that "@Ann Lee" is not taken for "@Ann" followed by "Lee".
+        for name, user_id in sorted((mentions or {}).items(), key=lambda item: -len(item[0])):
+            pattern = re.compile("@" + re.escape(name.lstrip("@")), re.IGNORECASE)
+            if pattern.search(rest):
+                rest = pattern.sub(" ", rest)
+                people.append((user_id, name.lstrip("@")))
+        leftover = " ".join(w for w in re.split(r"[\s,;]+", rest) if w and w.lower() != "and")
+        if leftover or not people:
+            raise UserError(
+                "Mention each person with @ so I know who they are: `/review chair @name`"
+                + (f" (I could not tell who “{esc(leftover)}” is)." if leftover else ".")
+            )
+        added, view = self.meetings.add_chairs(caller, people)
+        if not added:
+            return _private(f"They already chair the meeting. Chairs: {', '.join(esc(n) for n in view.chairs)}.")
+        return Reply(
+            f"🪑 {esc(caller.user_name)} made {', '.join(esc(n) for n in added)} "
+            f"{'a chair' if len(added) == 1 else 'chairs'}. Chairs: {', '.join(esc(n) for n in view.chairs)}.",
+            Visibility.CHANNEL,
+            Event.CHAIR_ADDED,
+            meeting_id=view.id,
+        )
 
     def present(self, caller: Caller, text: str) -> Reply:
         """``/review present <names>``: people in the room (comma-separated)."""
@@ -205,6 +260,52 @@ class CommandHandler:
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
         return _private(text + format_time_used(self.meetings.timeboxes(caller)))
+
+    def save_agenda(self, caller: Caller, outline: str) -> Reply:
+        """Make the agenda the typed outline (an agenda editor's "Save")."""
+        view = self.meetings.replace_agenda(caller, agenda.parse_outline(outline))
+        count = len(view.sections)
+        return Reply(
+            f"Agenda saved: {count} section{'' if count == 1 else 's'}.",
+            event=Event.AGENDA_CHANGED,
+            meeting_id=view.id,
+        )
+
+    def attend(self, caller: Caller, remote: bool) -> Reply:
+        """Add the caller themselves to the attendance (a button's "I'm here" / "I'm remote")."""
+        view = self.meetings.set_attendance(caller, [caller.user_name], remote)
+        where = "remote" if remote else "present"
+        return Reply(
+            f"You're on the attendance as {where}, {esc(caller.user_name)}.",
+            event=Event.ATTENDANCE_CHANGED,
+            meeting_id=view.id,
+        )
+
+    def add_message(self, caller: Caller, speaker: str, said: str, section_id: int | None) -> Reply:
+        """Add what *speaker* said to the minutes (a message shortcut), in *section_id* if it
+        is a section of the running meeting, else in the current section."""
+        note = self.meetings.add_note(caller, said, speaker=speaker, section_id=section_id)
+        return Reply(_note_line(note), event=Event.NOTE_ADDED, meeting_id=note.meeting_id, extra={"note": note})
+
+    def edit_note(self, caller: Caller, note_id: int, text: str) -> Reply:
+        """Change a note's text (its author or a chair)."""
+        note = self.editor.edit(caller, note_id, text)
+        return Reply(
+            f"✏️ Note #{note.seq} now reads: {esc(note.text)}",
+            event=Event.NOTE_EDITED,
+            meeting_id=note.meeting_id,
+            extra={"note": note},
+        )
+
+    def delete_note(self, caller: Caller, note_id: int) -> Reply:
+        """Delete a note from the minutes (its author or a chair); the history keeps it."""
+        note = self.editor.delete(caller, note_id)
+        return Reply(
+            f"🗑️ Deleted note #{note.seq}: “{esc(note.text)}”",
+            event=Event.NOTE_REMOVED,
+            meeting_id=note.meeting_id,
+            extra={"note": note},
+        )
 
     def slides(self, caller: Caller, text: str) -> Reply:
         """``/review slides <link>``: record the presentation slides."""
@@ -355,11 +456,16 @@ class CommandHandler:
         if text.strip().lower() == "undo":
             removed = self.meetings.undo_note(caller)
             where = f" from {removed.section.number} {esc(removed.section.title)}" if removed.section else ""
-            return Reply(f"Removed your note{where}: “{esc(removed.text)}”", event=Event.NOTE_REMOVED)
+            return Reply(
+                f"Removed your note{where}: “{esc(removed.text)}”",
+                event=Event.NOTE_REMOVED,
+                meeting_id=removed.meeting_id,
+                extra={"note": removed},
+            )
         if not text.strip():
             raise UserError("The note is empty. Type `/note <text>` or `/note Speaker: <text>`.")
         note = self.meetings.add_note(caller, text)
-        return Reply(_note_line(note), event=Event.NOTE_ADDED, extra={"note": note})
+        return Reply(_note_line(note), event=Event.NOTE_ADDED, meeting_id=note.meeting_id, extra={"note": note})
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -392,11 +498,18 @@ class CommandHandler:
         view = self.meetings.set_attendance(caller, names, remote)
         present = ", ".join(esc(n) for n in view.present) or "nobody yet"
         remotes = ", ".join(esc(n) for n in view.remote) or "nobody yet"
-        return Reply(f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED)
+        return Reply(
+            f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED, meeting_id=view.id
+        )
 
     def _moved(self, section: SectionView, added: bool = False) -> Reply:
         verb = "Added and moved to" if added else "Now at"
-        return Reply(f"➡️ {verb} {_section_line(section)}", Visibility.CHANNEL, Event.SECTION_CHANGED)
+        return Reply(
+            f"➡️ {verb} {_section_line(section)}",
+            Visibility.CHANNEL,
+            Event.SECTION_CHANGED,
+            meeting_id=section.meeting_id,
+        )
 
     def _quarter(self, series: SeriesView, moment: datetime) -> str:
         local_day = moment.astimezone(ZoneInfo(series.pattern.zone)).date()

@@ -11,15 +11,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reviewbot.core import actions, agenda, notes, timeboxes
+from reviewbot.core import actions, agenda, notes, roles, timeboxes
 from reviewbot.core.context import Caller, Clock, SystemClock, UserError
 from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord
+from reviewbot.core.revisions import record_revision
 from reviewbot.database import Database
-from reviewbot.models import Attendee, Channel, Meeting, MeetingStatus, Note, NoteKind, Section, SectionVisit
+from reviewbot.models import (
+    Attendee,
+    Channel,
+    Meeting,
+    MeetingChair,
+    MeetingStatus,
+    Note,
+    NoteKind,
+    NoteRevision,
+    RevisionAction,
+    Section,
+    SectionVisit,
+)
 
 MAX_MEETING_TITLE = 300
 MAX_NAME_LENGTH = 100
@@ -38,6 +51,7 @@ class SectionView:
     duration_minutes: int | None
     note_count: int
     current: bool
+    meeting_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,9 @@ class MeetingView:
     remote: tuple[str, ...]
     note_count: int
     timezone: str | None
+    chairs: tuple[str, ...] = ()
+    channel_id: str = ""
+    workspace_id: str = ""
 
     @property
     def current(self) -> SectionView | None:
@@ -72,6 +89,11 @@ class NoteView:
     kind: str
     speaker: str | None
     section: SectionView | None
+    meeting_id: int = 0
+    author_id: str = ""
+    author_name: str = ""
+    deleted: bool = False
+    revised_by: str | None = None
 
 
 class Meetings:
@@ -89,6 +111,7 @@ class Meetings:
         with self.db.write() as session:
             meeting = self._running(session, caller) or self._planned(session, caller, create=True)
             assert meeting is not None
+            self._require_agenda_editor(session, meeting, caller)
             sections = self._sections(session, meeting)
             if item.level == 2 and not any(s.level == 1 for s in sections):
                 raise UserError(
@@ -104,6 +127,7 @@ class Meetings:
             meeting = self._running(session, caller) or self._planned(session, caller)
             if meeting is None:
                 raise UserError("There is no agenda yet. Add sections with `/review agenda add <Title>`.")
+            self._require_agenda_editor(session, meeting, caller)
             sections = self._sections(session, meeting)
             index = agenda.find(sections, target, self._current_index(meeting, sections))
             section = sections[index]
@@ -120,6 +144,72 @@ class Meetings:
                 .values(position=Section.position - 1)
             )
             return view
+
+    def replace_agenda(self, caller: Caller, items: Sequence[agenda.AgendaItem]) -> MeetingView:
+        """Make the agenda the given outline, as written in an agenda editor.
+
+        Sections keep their identity (and notes) where a line has the same title; sections that
+        are not listed any more are removed, unless they have notes or are the current section.
+        """
+        with self.db.write() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller, create=True)
+            assert meeting is not None
+            self._require_agenda_editor(session, meeting, caller)
+            sections = self._sections(session, meeting)
+            counts = self._note_counts(session, meeting)
+            unused = list(sections)
+            plan: list[tuple[agenda.AgendaItem, Section | None]] = []
+            for item in items:
+                key = item.title.casefold()
+                same = [s for s in unused if s.title.casefold() == key]
+                match = next((s for s in same if s.level == item.level), same[0] if same else None)
+                if match is not None:
+                    unused.remove(match)
+                plan.append((item, match))
+            for section in unused:
+                if section.id == meeting.current_section_id:
+                    raise UserError(
+                        f"“{section.title}” is the current section, so it must stay on the agenda; "
+                        "move to another section first."
+                    )
+                if counts.get(section.id):
+                    raise UserError(
+                        f"“{section.title}” already has notes, so it must stay on the agenda "
+                        "(it can move or become a subsection, but keep its title)."
+                    )
+            for section in unused:
+                session.delete(section)
+            session.flush()
+            for position, (item, existing) in enumerate(plan):
+                if existing is None:
+                    session.add(
+                        Section(
+                            meeting_id=meeting.id,
+                            position=position,
+                            level=item.level,
+                            title=item.title,
+                            planned=True,
+                            duration_minutes=item.duration_minutes,
+                            created_at=self.clock.now(),
+                        )
+                    )
+                else:
+                    existing.position = position
+                    existing.level = item.level
+                    existing.title = item.title
+                    existing.duration_minutes = item.duration_minutes
+            session.flush()
+            return self._meeting_view(session, meeting)
+
+    def editable_agenda(self, caller: Caller) -> MeetingView | None:
+        """The meeting whose agenda an editor opens (the running one, else the next one), if
+        the caller may change it; None when nothing is prepared yet."""
+        with self.db.read() as session:
+            meeting = self._running(session, caller) or self._planned(session, caller)
+            if meeting is None:
+                return None
+            self._require_agenda_editor(session, meeting, caller)
+            return self._meeting_view(session, meeting)
 
     def meeting_view(self, caller: Caller) -> MeetingView | None:
         """The running meeting, or else the next meeting being prepared, or None."""
@@ -154,8 +244,29 @@ class Meetings:
             sections = self._sections(session, meeting)
             meeting.current_section_id = sections[0].id if sections else None
             self._enter(session, meeting)
+            roles.add_chair(session, meeting, caller.user_id, caller.user_name, caller.user_id, self.clock.now())
             session.flush()
             return self._meeting_view(session, meeting)
+
+    def add_chairs(self, caller: Caller, people: Sequence[tuple[str, str]]) -> tuple[list[str], MeetingView]:
+        """Make each ``(user_id, name)`` a chair of the running meeting; only a chair may.
+
+        Returns the names that were added (not those who already chaired) and the meeting.
+        """
+        with self.db.write() as session:
+            meeting = self._running(session, caller)
+            if meeting is None:
+                raise UserError(
+                    "Chairs belong to a running meeting: whoever starts it with `/review start <title>` "
+                    "chairs it and can then add others with `/review chair @name`."
+                )
+            roles.require_chair(session, meeting, caller.user_id, "add chairs")
+            added = [
+                name
+                for user_id, name in people
+                if roles.add_chair(session, meeting, user_id, name, caller.user_id, self.clock.now())
+            ]
+            return added, self._meeting_view(session, meeting)
 
     def set_attendance(self, caller: Caller, names: Sequence[str], remote: bool) -> MeetingView:
         """Add people to the attendance, in the office or remote (moving them if listed)."""
@@ -192,6 +303,7 @@ class Meetings:
         """Move the running meeting to the ``next``, ``prev`` or a ``goto`` target section."""
         with self.db.write() as session:
             meeting = self._require_running(session, caller)
+            roles.require_chair(session, meeting, caller.user_id, "move between sections")
             sections = self._sections(session, meeting)
             if not sections:
                 raise UserError("The agenda is empty. Add a section with `/review section <Title>`.")
@@ -220,6 +332,7 @@ class Meetings:
         section) of the running meeting and move to it."""
         with self.db.write() as session:
             meeting = self._require_running(session, caller)
+            roles.require_chair(session, meeting, caller.user_id, "add sections and move between them")
             sections = self._sections(session, meeting)
             index = self._current_index(meeting, sections)
             if item.level == 2:
@@ -237,9 +350,16 @@ class Meetings:
             session.flush()
             return self._view_of(session, meeting, section.id)
 
-    def add_note(self, caller: Caller, raw: str) -> NoteView:
-        """Record a note in the current section; committed when this returns."""
-        parsed = notes.parse(raw)
+    def add_note(
+        self, caller: Caller, raw: str, *, speaker: str | None = None, section_id: int | None = None
+    ) -> NoteView:
+        """Record a note in the current section; committed when this returns.
+
+        With *speaker*, *raw* is what that person said, taken as it is (``Speaker: raw``), as
+        when a message is added to the minutes; *section_id* puts it in that section of the
+        running meeting instead of the current one.
+        """
+        parsed = notes.parse(raw) if speaker is None else notes.quoted(speaker, raw)
         with self.db.write() as session:
             meeting = self._running(session, caller)
             if meeting is None:
@@ -247,7 +367,12 @@ class Meetings:
                     "No meeting is running in this channel, so the note was not recorded. "
                     "Start one with `/review start <title>`."
                 )
-            section_id = meeting.current_section_id
+            current = meeting.current_section_id
+            if section_id is not None and not session.scalar(
+                select(Section.id).where(Section.id == section_id, Section.meeting_id == meeting.id)
+            ):
+                section_id = None
+            section_id = current if section_id is None else section_id
             last = session.execute(
                 select(Note.seq, Note.depth, Note.section_id)
                 .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
@@ -260,8 +385,11 @@ class Meetings:
                 raise UserError(
                     f"A reply can only go one level below the note before it (`{'>' * (last.depth + 1)}`)."
                 )
-            people = self._people(session, meeting.id)
-            speaker = notes.speaker_of(parsed.text, lambda key: key in people)
+            if speaker is None:
+                people = self._people(session, meeting.id)
+                speaker = notes.speaker_of(parsed.text, lambda key: key in people)
+            else:
+                speaker = " ".join(speaker.split()).lstrip("@")
             max_seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
             note = Note(
                 meeting_id=meeting.id,
@@ -296,6 +424,7 @@ class Meetings:
                 raise UserError("You have no notes in this meeting to undo.")
             note.deleted_at = self.clock.now()
             note.deleted_by = caller.user_id
+            record_revision(session, note, caller, RevisionAction.DELETE, None, note.deleted_at)
             session.flush()
             return self._note_view(session, meeting, note)
 
@@ -316,6 +445,7 @@ class Meetings:
         """End the running meeting."""
         with self.db.write() as session:
             meeting = self._require_running(session, caller)
+            roles.require_chair(session, meeting, caller.user_id, "end the meeting")
             meeting.status = MeetingStatus.ENDED
             meeting.ended_at = self.clock.now()
             meeting.current_section_id = None
@@ -394,6 +524,106 @@ class Meetings:
         """The caller's channel; with *lock*, created if new and locked for this transaction."""
         return self._channel(session, caller, lock=lock)
 
+    def view_by_id(self, meeting_id: int) -> MeetingView:
+        """Any meeting by its id, as shown to people."""
+        with self.db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                raise UserError(f"There is no meeting {meeting_id}.")
+            return self._meeting_view(session, meeting)
+
+    def notes_of(self, meeting_id: int, include_deleted: bool = True) -> list[NoteView]:
+        """A meeting's notes in order, deleted ones included unless asked otherwise."""
+        with self.db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                return []
+            query = select(Note).where(Note.meeting_id == meeting_id).order_by(Note.seq)
+            if not include_deleted:
+                query = query.where(Note.deleted_at.is_(None))
+            return self.note_views(session, meeting, session.scalars(query).all())
+
+    def for_user(
+        self, workspace_id: str, user_id: str, recent: int = 10
+    ) -> tuple[list[MeetingView], list[MeetingView]]:
+        """A person's upcoming (prepared or running) and recent (ended, newest first) meetings.
+
+        A person's meetings are those of every channel where they prepared, started, chaired or
+        took notes in a meeting.
+        """
+        with self.db.read() as session:
+            involved = (
+                select(Meeting.channel_pk)
+                .where(
+                    or_(
+                        Meeting.started_by == user_id,
+                        Meeting.created_by == user_id,
+                        Meeting.id.in_(select(MeetingChair.meeting_id).where(MeetingChair.user_id == user_id)),
+                        Meeting.id.in_(select(Note.meeting_id).where(Note.author_id == user_id)),
+                    )
+                )
+                .distinct()
+            )
+            channels = select(Channel.id).where(Channel.workspace_id == workspace_id, Channel.id.in_(involved))
+            base = select(Meeting).where(Meeting.channel_pk.in_(channels))
+            upcoming = session.scalars(
+                base.where(Meeting.status != MeetingStatus.ENDED).order_by(Meeting.status.desc(), Meeting.id)
+            ).all()
+            ended = session.scalars(
+                base.where(Meeting.status == MeetingStatus.ENDED)
+                .order_by(Meeting.ended_at.desc(), Meeting.id.desc())
+                .limit(recent)
+            ).all()
+            return [self._meeting_view(session, m) for m in upcoming], [
+                self._meeting_view(session, m) for m in ended
+            ]
+
+    # -- helpers for other core modules, inside their transactions ------------------------------
+
+    def lock_meeting(self, session: Session, meeting_id: int) -> Meeting:
+        """Take the lock of the meeting's channel (as every change does) and return the meeting."""
+        channel_pk = session.scalar(select(Meeting.channel_pk).where(Meeting.id == meeting_id))
+        if channel_pk is None:
+            raise UserError("That meeting no longer exists.")
+        session.scalars(select(Channel).where(Channel.id == channel_pk).with_for_update()).one()
+        meeting = session.get(Meeting, meeting_id, populate_existing=True)
+        assert meeting is not None
+        return meeting
+
+    def people(self, session: Session, meeting_id: int) -> set[str]:
+        """Name keys of everyone who counts as a speaker in the meeting."""
+        return self._people(session, meeting_id)
+
+    def note_views(self, session: Session, meeting: Meeting, stored: Sequence[Note]) -> list[NoteView]:
+        """Stored notes as shown to people, with their sections and last editor."""
+        sections = {v.id: v for v in self._section_views(session, meeting)}
+        ids = [n.id for n in stored]
+        editors: dict[int, str] = {}
+        if ids:
+            for note_id, name in session.execute(
+                select(NoteRevision.note_id, NoteRevision.editor_name)
+                .where(NoteRevision.note_id.in_(ids))
+                .order_by(NoteRevision.id)
+            ):
+                editors[note_id] = name
+        return [
+            NoteView(
+                id=n.id,
+                seq=n.seq,
+                text=n.text,
+                depth=n.depth,
+                kind=n.kind.value,
+                speaker=n.speaker,
+                section=sections.get(n.section_id) if n.section_id is not None else None,
+                meeting_id=n.meeting_id,
+                author_id=n.author_id,
+                author_name=n.author_name,
+                deleted=n.deleted_at is not None,
+                revised_by=editors.get(n.id),
+            )
+            for n in stored
+        ]
+
     # -- internals ------------------------------------------------------------------------------
 
     def _enter(self, session: Session, meeting: Meeting) -> None:
@@ -434,6 +664,9 @@ class Meetings:
             )
         session.flush()
 
+    def _require_agenda_editor(self, session: Session, meeting: Meeting, caller: Caller) -> None:
+        if meeting.status == MeetingStatus.RUNNING:
+            roles.require_chair(session, meeting, caller.user_id, "change the agenda of a running meeting")
 
     def _channel(self, session: Session, caller: Caller, lock: bool = True) -> Channel | None:
         query = select(Channel).where(
@@ -478,7 +711,10 @@ class Meetings:
             channel = self._channel(session, caller)
             assert channel is not None
             meeting = Meeting(
-                channel_pk=channel.id, status=MeetingStatus.PLANNED, created_at=self.clock.now()
+                channel_pk=channel.id,
+                status=MeetingStatus.PLANNED,
+                created_at=self.clock.now(),
+                created_by=caller.user_id,
             )
             session.add(meeting)
             session.flush()
@@ -532,15 +768,19 @@ class Meetings:
             query = query.where(Note.section_id == section_id)
         return session.scalar(query) or 0
 
-    def _section_views(self, session: Session, meeting: Meeting) -> tuple[SectionView, ...]:
-        sections = self._sections(session, meeting)
-        counts = dict(
+    @staticmethod
+    def _note_counts(session: Session, meeting: Meeting) -> dict[int | None, int]:
+        return dict(
             session.execute(
                 select(Note.section_id, func.count(Note.id))
                 .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
                 .group_by(Note.section_id)
             ).all()
         )
+
+    def _section_views(self, session: Session, meeting: Meeting) -> tuple[SectionView, ...]:
+        sections = self._sections(session, meeting)
+        counts = self._note_counts(session, meeting)
         return tuple(
             SectionView(
                 id=s.id,
@@ -551,6 +791,7 @@ class Meetings:
                 duration_minutes=s.duration_minutes,
                 note_count=counts.get(s.id, 0),
                 current=s.id == meeting.current_section_id,
+                meeting_id=meeting.id,
             )
             for s, number in zip(sections, agenda.numbers(sections), strict=True)
         )
@@ -560,6 +801,7 @@ class Meetings:
         return next(v for v in views if v.id == section_id)
 
     def _meeting_view(self, session: Session, meeting: Meeting) -> MeetingView:
+        channel = session.get(Channel, meeting.channel_pk)
         attendees = session.scalars(
             select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
         ).all()
@@ -574,23 +816,13 @@ class Meetings:
             remote=tuple(a.name for a in attendees if a.remote),
             note_count=self._note_count(session, meeting.id),
             timezone=meeting.timezone,
+            chairs=tuple(roles.chair_names(session, meeting)),
+            channel_id=channel.channel_id if channel else "",
+            workspace_id=channel.workspace_id if channel else "",
         )
 
     def _note_view(self, session: Session, meeting: Meeting, note: Note) -> NoteView:
-        section = None
-        if note.section_id is not None:
-            section = next(
-                (v for v in self._section_views(session, meeting) if v.id == note.section_id), None
-            )
-        return NoteView(
-            id=note.id,
-            seq=note.seq,
-            text=note.text,
-            depth=note.depth,
-            kind=note.kind.value,
-            speaker=note.speaker,
-            section=section,
-        )
+        return self.note_views(session, meeting, [note])[0]
 
 
 def load_record(session: Session, meeting: Meeting) -> MeetingRecord:

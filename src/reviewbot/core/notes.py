@@ -66,6 +66,20 @@ def parse(raw: str) -> ParsedNote:
     return ParsedNote(depth=depth, kind=kind, text=text, owner=owner)
 
 
+def quoted(speaker: str, said: str) -> ParsedNote:
+    """A note of what *speaker* said, taken as it is (no replies, actions or decisions)."""
+    speaker = " ".join(speaker.split()).lstrip("@")
+    said = said.strip()
+    if not said:
+        raise UserError("That message has no text to add to the minutes.")
+    if not speaker or len(speaker) > MAX_SPEAKER_LENGTH:
+        speaker = "Someone"
+    text = f"{speaker}: {said}"
+    if len(text) > MAX_NOTE_LENGTH:
+        raise UserError(f"That message is {len(said)} characters long; a note can have at most {MAX_NOTE_LENGTH}.")
+    return ParsedNote(depth=0, kind="note", text=text)
+
+
 def speaker_of(text: str, is_person: Callable[[str], bool]) -> str | None:
     """The speaker of a note, when its prefix names a person (``is_person``) or is a mention."""
     parts = split_speaker(text)

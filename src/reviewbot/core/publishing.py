@@ -8,6 +8,7 @@ published last; otherwise the minutes go to a draft subpage and the conflict is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -136,3 +137,17 @@ class Publisher:
         else:
             message = f"📘 Minutes published to the wiki: <{saved.url}|{esc(title)}>"
         return PublishOutcome(text=message, url=saved.url, page_title=title, conflict=conflict)
+
+
+def published_pages(db: Database, meeting_ids: Iterable[int]) -> dict[int, str]:
+    """The URL of the latest wiki page (or draft subpage) each meeting was published to."""
+    ids = list(meeting_ids)
+    if not ids:
+        return {}
+    with db.read() as session:
+        rows = session.execute(
+            select(Publication.meeting_id, Publication.url)
+            .where(Publication.meeting_id.in_(ids))
+            .order_by(Publication.id)
+        ).all()
+    return {meeting_id: url for meeting_id, url in rows}

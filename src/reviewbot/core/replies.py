@@ -24,6 +24,8 @@ class Event(StrEnum):
     SECTION_CHANGED = "section_changed"
     NOTE_ADDED = "note_added"
     NOTE_REMOVED = "note_removed"
+    NOTE_EDITED = "note_edited"
+    CHAIR_ADDED = "chair_added"
     ATTENDANCE_CHANGED = "attendance_changed"
     MEETING_ENDED = "meeting_ended"
 

@@ -1,9 +1,11 @@
-"""The Bolt app: Slack's signature check, the workspace check, and the listeners."""
+"""The Bolt app: Slack's signature check, the workspace check, the listeners, and the posting
+queue and live meeting view they share."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -17,6 +19,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from reviewbot.runtime import Runtime
 from reviewbot.slack import listeners
+from reviewbot.slack.live import LiveMeeting
+from reviewbot.slack.messages import MessageStore
+from reviewbot.slack.poster import Poster
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -49,8 +54,23 @@ def check_token(client: WebClient) -> str | None:
         raise SlackUnavailable(f"cannot reach the Slack Web API at {where} ({type(error).__name__})") from None
 
 
+@dataclass
+class SlackAdapter:
+    """The Bolt app with its posting queue and the live view of meetings."""
+
+    app: App
+    poster: Poster
+    live: LiveMeeting
+    store: MessageStore
+
+
 def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
     """Build the Bolt app for *runtime*'s settings (token and signing secret required)."""
+    return build_adapter(runtime, client).app
+
+
+def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAdapter:
+    """Build the Bolt app and what it posts with; the runtime's ``close`` drains the queue."""
     settings = runtime.settings
     client = client or web_client(settings.slack_bot_token or "", settings.slack_api_url)
     installed_team = check_token(client)
@@ -75,5 +95,9 @@ def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
             return BoltResponse(status=403, body="This app is not installed in that workspace.")
         return next()
 
-    listeners.register(app, runtime, UserDirectory(client))
-    return app
+    poster = Poster(client, interval=settings.slack_post_interval)
+    runtime.on_close(poster.close)
+    store = MessageStore(runtime.db)
+    live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher)
+    listeners.register(app, runtime, UserDirectory(client), live, store)
+    return SlackAdapter(app=app, poster=poster, live=live, store=store)

@@ -1,36 +1,164 @@
-"""Posting the bot's own notices (reminders, timebox notices) to a channel with chat.postMessage."""
+"""Posting to Slack off the acknowledgement path: an ordered, paced queue per channel.
+
+Listeners acknowledge Slack first and then *submit* jobs here; each channel has its own queue,
+drained in order by a worker thread, so posts to one channel keep their order and a slow or
+rate-limited channel never holds up another one. Every Web API call a job makes through its
+:class:`Lane` is paced (about one message per second per channel, as Slack asks) and retried
+when Slack is rate limiting (honouring ``Retry-After``) or briefly failing, a bounded number of
+times; what still fails is logged. Nothing here is needed for a note to be kept: notes are
+committed before the acknowledgement.
+"""
 
 from __future__ import annotations
 
-from urllib.error import URLError
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
-from reviewbot.core import PostError
+log = logging.getLogger(__name__)
+
+#: Slack errors worth trying again: rate limits and Slack's own transient failures.
+RETRYABLE_ERRORS = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+Job = Callable[["Lane"], None]
 
 
-class SlackPoster:
-    """The core's :class:`~reviewbot.core.Poster` for Slack.
+class Lane:
+    """One channel's queue; jobs call the Web API through :meth:`call`."""
 
-    The client already retries rate limits, server errors and refused connections. What still
-    fails is reported as retryable when Slack certainly did not post it (an error answer, a
-    refused connection) and as not retryable when it may have (a timeout).
-    """
+    def __init__(self, poster: Poster, channel: str) -> None:
+        self.poster = poster
+        self.channel = channel
+        self.jobs: deque[tuple[Job, str]] = deque()
+        self.running = False
+        self._next_at = 0.0
 
-    def __init__(self, client: WebClient) -> None:
+    def call(self, method: str, **kwargs: Any) -> Any:
+        """Call a ``WebClient`` method (e.g. ``"chat_postMessage"``), paced and retried.
+
+        Raises the last error when every attempt failed or the error is not worth retrying.
+        """
+        poster = self.poster
+        for attempt in range(1, poster.attempts + 1):
+            self._pace()
+            try:
+                return getattr(poster.client, method)(**kwargs)
+            except SlackApiError as error:
+                code = str(error.response.get("error") or "")
+                status = getattr(error.response, "status_code", 200)
+                if attempt == poster.attempts or not (status == 429 or status >= 500 or code in RETRYABLE_ERRORS):
+                    raise
+                delay = retry_after(error.response.headers) or poster.backoff * 2 ** (attempt - 1)
+                reason = code or f"HTTP {status}"
+            except (SlackClientError, OSError) as error:
+                if attempt == poster.attempts:
+                    raise
+                delay = poster.backoff * 2 ** (attempt - 1)
+                reason = type(error).__name__
+            log.info("%s in %s failed (%s); trying again in %.1fs", method, self.channel, reason, delay)
+            poster.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pace(self) -> None:
+        """Wait until this channel may take the next message."""
+        now = self.poster.monotonic()
+        if now < self._next_at:
+            self.poster.sleep(self._next_at - now)
+            now = self.poster.monotonic()
+        self._next_at = now + self.poster.interval
+
+
+def retry_after(headers: dict[str, Any] | None) -> float | None:
+    """Seconds from a ``Retry-After`` header, if there is one."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+class Poster:
+    """Per-channel ordered queues with a worker thread each; see the module description."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        interval: float = 1.0,
+        attempts: int = 4,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
+        self.interval = interval
+        self.attempts = attempts
+        self.backoff = backoff
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self._lanes: dict[str, Lane] = {}
+        self._pending = 0
+        self._closed = False
+        self._changed = threading.Condition()
 
-    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
-        """Post *text* to the channel."""
-        try:
-            self.client.chat_postMessage(channel=channel_id, text=text, unfurl_links=False, unfurl_media=False)
-        except SlackApiError as error:
-            raise PostError(str(error.response.get("error") or error.response.status_code), retry=True) from error
-        except TimeoutError as error:
-            raise PostError("timed out", retry=False) from error
-        except URLError as error:
-            timed_out = isinstance(error.reason, TimeoutError)
-            raise PostError(f"connection: {error.reason}", retry=not timed_out) from error
-        except ConnectionError as error:
-            raise PostError(f"connection: {type(error).__name__}", retry=True) from error
+    def submit(self, channel: str, job: Job, what: str) -> None:
+        """Queue *job* for *channel*; returns at once. *what* names it in logs."""
+        with self._changed:
+            if self._closed:
+                log.warning("not posting %s in %s: shutting down", what, channel)
+                return
+            lane = self._lanes.get(channel)
+            if lane is None:
+                lane = self._lanes[channel] = Lane(self, channel)
+            lane.jobs.append((job, what))
+            self._pending += 1
+            if not lane.running:
+                lane.running = True
+                worker = threading.Thread(target=self._drain, args=(lane,), name=f"post-{channel}", daemon=True)
+                worker.start()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued job has run; False if *timeout* seconds passed first."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Take no more jobs and give the queued ones *timeout* seconds to finish."""
+        with self._changed:
+            self._closed = True
+        if not self.wait_idle(timeout):
+            log.warning("shutting down with %d Slack posts still queued", self._pending)
+
+    def _drain(self, lane: Lane) -> None:
+        while True:
+            with self._changed:
+                if not lane.jobs:
+                    lane.running = False
+                    return
+                job, what = lane.jobs.popleft()
+            try:
+                job(lane)
+            except SlackApiError as error:
+                log.warning("could not %s in %s: %s", what, lane.channel, error.response.get("error"))
+            except Exception:
+                log.exception("could not %s in %s", what, lane.channel)
+            finally:
+                with self._changed:
+                    self._pending -= 1
+                    self._changed.notify_all()

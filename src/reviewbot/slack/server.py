@@ -13,8 +13,8 @@ from reviewbot import __version__
 from reviewbot.config import Settings
 from reviewbot.database import redact_url
 from reviewbot.runtime import build_runtime
-from reviewbot.slack.app import SlackUnavailable, build_app
-from reviewbot.slack.poster import SlackPoster
+from reviewbot.slack.app import SlackUnavailable, build_adapter
+from reviewbot.slack.notices import SlackNoticePoster
 
 log = logging.getLogger("reviewbot")
 
@@ -39,19 +39,20 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
 
     runtime = build_runtime(settings, **build)
     try:
-        app = build_app(runtime)
+        adapter = build_adapter(runtime)
     except Exception:
         runtime.close()
         raise
-    runtime.start_scheduler(SlackPoster(app.client))
+    runtime.start_scheduler(SlackNoticePoster(adapter.poster))
     server = create_server(
-        wsgi_app(SlackRequestHandler(app, path=EVENTS_PATH)),
+        wsgi_app(SlackRequestHandler(adapter.app, path=EVENTS_PATH)),
         host=settings.host,
         port=settings.port,
         threads=settings.http_threads,
         ident="reviewbot",
     )
     server.runtime = runtime
+    server.slack = adapter
     return server
 
 
@@ -71,11 +72,11 @@ def _serve(settings: Settings) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         runtime = build_runtime(settings)
-        app = build_app(runtime)
-        runtime.start_scheduler(SlackPoster(app.client))
-        log.info("reviewbot %s: Socket Mode, %s", __version__, where)
         try:
-            SocketModeHandler(app, settings.slack_app_token).start()
+            adapter = build_adapter(runtime)
+            runtime.start_scheduler(SlackNoticePoster(adapter.poster))
+            log.info("reviewbot %s: Socket Mode, %s", __version__, where)
+            SocketModeHandler(adapter.app, settings.slack_app_token).start()
         finally:
             runtime.close()
         return 0

@@ -48,3 +48,16 @@ def to_plain(text: str, user_name: Callable[[str], str | None] = lambda _: None)
         position = match.end()
     parts.append(unescape(text[position:]))
     return "".join(parts)
+
+
+def mentions(text: str, user_name: Callable[[str], str | None] = lambda _: None) -> dict[str, str]:
+    """The people mentioned in Slack command text, as ``{shown name: user id}``; the names are
+    those :func:`to_plain` writes after the ``@``."""
+    found: dict[str, str] = {}
+    for match in _TOKEN.finditer(text):
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@") and len(target) > 1:
+            user_id = target[1:]
+            name = unescape(label or user_name(user_id) or user_id).lstrip("@")
+            found[name] = user_id
+    return found

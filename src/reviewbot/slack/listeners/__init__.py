@@ -5,10 +5,16 @@ from __future__ import annotations
 from slack_bolt import App
 
 from reviewbot.runtime import Runtime
-from reviewbot.slack.listeners import commands
+from reviewbot.slack.listeners import actions, commands, events, shortcuts, views
+from reviewbot.slack.live import LiveMeeting
+from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.users import UserDirectory
 
 
-def register(app: App, runtime: Runtime, users: UserDirectory) -> None:
+def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting, store: MessageStore) -> None:
     """Attach every listener to *app*."""
-    commands.register(app, runtime, users)
+    commands.register(app, runtime, users, live)
+    actions.register(app, runtime, users, live)
+    views.register(app, runtime, users, live)
+    shortcuts.register(app, runtime, users, live, store)
+    events.register(app, runtime, store)

@@ -1,7 +1,10 @@
 """Slash commands ``/review`` and ``/note``: translate the payload, call the core, reply.
 
 The reply is the acknowledgement itself (so it arrives within Slack's 3 seconds, after the note
-is committed); the minutes file is uploaded after the acknowledgement.
+is committed); the live agenda, section threads, note echoes, the minutes file and the wiki
+publication are queued for the channel and posted after the acknowledgement.
+``/review agenda`` opens the agenda editor when Slack sent a trigger for it. A bug is an
+apology, never a 500.
 """
 
 from __future__ import annotations
@@ -13,21 +16,38 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.core import Caller, Reply
-from reviewbot.core.followups import publish_report
-from reviewbot.core.replies import esc
+from reviewbot.core import Caller
+from reviewbot.core.agenda import outline
+from reviewbot.core.commands import format_agenda
+from reviewbot.core.replies import Event
 from reviewbot.runtime import Runtime
+from reviewbot.slack import blocks, payloads
 from reviewbot.slack import text as slack_text
+from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
 
+#: What ``/review`` text opens the agenda editor (when Slack sent a trigger_id).
+EDITOR_TEXTS = frozenset({"agenda", "agenda edit"})
 
-def register(app: App, runtime: Runtime, users: UserDirectory) -> None:
+SORRY = (
+    "⚠️ Something went wrong on my side and that command was not carried out. "
+    "Everything recorded before it is safe; please try again."
+)
+
+
+def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
     """Listen to ``/review`` and ``/note``."""
 
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         acked = False
+
+        def reply_with(**response: Any) -> None:
+            nonlocal acked
+            ack(**response)
+            acked = True
+
         try:
             caller = Caller(
                 workspace_id=command.get("team_id") or "",
@@ -35,11 +55,18 @@ def register(app: App, runtime: Runtime, users: UserDirectory) -> None:
                 user_id=command.get("user_id") or "",
                 user_name=users.name(command.get("user_id") or "", command.get("user_name")) or "someone",
             )
-            typed = slack_text.to_plain(command.get("text") or "", users.name)
-            reply = runtime.commands.handle(command.get("command") or "", typed, caller)
-            ack(response_type="in_channel" if reply.public else "ephemeral", text=reply.text)
-            acked = True
-            after_ack(runtime, client, respond, caller, reply)
+            raw = command.get("text") or ""
+            typed = slack_text.to_plain(raw, users.name)
+            name = command.get("command") or ""
+            if name == "/review" and " ".join(typed.lower().split()) in EDITOR_TEXTS and command.get("trigger_id"):
+                open_agenda_editor(reply_with, client, respond, runtime, caller, command["trigger_id"])
+                return
+            reply = runtime.commands.handle(name, typed, caller, slack_text.mentions(raw, users.name))
+            # A move shows in the live agenda and the section's thread; the mover alone gets the text.
+            public = reply.public and reply.event != Event.SECTION_CHANGED
+            # Queued (not posted) before the acknowledgement: posting never holds it up.
+            live.react(reply, caller, lambda text: respond(response_type="ephemeral", text=text))
+            reply_with(response_type="in_channel" if public else "ephemeral", text=reply.text)
         except Exception:
             log.exception("command %s failed", command.get("command"))
             if not acked:
@@ -49,43 +76,21 @@ def register(app: App, runtime: Runtime, users: UserDirectory) -> None:
     app.command("/note")(on_command)
 
 
-SORRY = (
-    "⚠️ Something went wrong on my side and that command was not carried out. "
-    "Everything recorded before it is safe; please try again."
-)
-
-
-def after_ack(runtime: Runtime, client: WebClient, respond: Respond, caller: Caller, reply: Reply) -> None:
-    """Work that follows the acknowledgement: upload the minutes, publish them to the wiki."""
-    if reply.minutes is not None:
-        upload_minutes(client, respond, caller.channel_id, reply)
-    if reply.publish_meeting_id is not None and runtime.publisher is not None:
-        text = publish_report(runtime.publisher, reply.publish_meeting_id, caller.user_id)
-        try:
-            client.chat_postMessage(channel=caller.channel_id, text=text)
-        except (SlackApiError, OSError):
-            respond(response_type="ephemeral", text=text)
-
-
-def upload_minutes(client: WebClient, respond: Respond, channel_id: str, reply: Reply) -> None:
-    """Upload the reply's minutes as a file to the channel; on failure, say so privately."""
-    minutes = reply.minutes
-    assert minutes is not None
+def open_agenda_editor(
+    ack: Ack, client: WebClient, respond: Respond, runtime: Runtime, caller: Caller, trigger_id: str
+) -> None:
+    """Open the agenda editor, or explain why not (and then show the agenda as text)."""
+    view, error = payloads.attempt(lambda: runtime.meetings.editable_agenda(caller))
+    if error is not None:
+        ack(response_type="ephemeral", text=error)
+        return
+    ack()
+    sections = view.sections if view is not None else ()
+    title = view.title if view is not None and view.started_at is not None else None
+    meta = blocks.metadata(channel=caller.channel_id)
     try:
-        client.files_upload_v2(
-            channel=channel_id,
-            content=minutes.content,
-            filename=minutes.filename,
-            title=minutes.title,
-            initial_comment=f"Minutes of meeting #{minutes.meeting_id}: {esc(minutes.summary)}",
-        )
-    except (SlackApiError, OSError) as error:
-        reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-        log.warning("minutes upload failed for meeting %s: %s", minutes.meeting_id, reason)
-        respond(
-            response_type="ephemeral",
-            text=(
-                f"⚠️ I could not upload the minutes ({esc(str(reason))}). They are saved: "
-                f"`/review export {minutes.meeting_id}` posts them again."
-            ),
-        )
+        client.views_open(trigger_id=trigger_id, view=blocks.agenda_editor(outline(sections), meta, title))
+    except SlackApiError as failure:
+        log.info("could not open the agenda editor: %s", failure.response.get("error"))
+        text = format_agenda(view) if view is not None and view.sections else "The agenda is empty."
+        respond(response_type="ephemeral", text=f"{text}\n(`/review agenda add <Title>` adds a section.)")

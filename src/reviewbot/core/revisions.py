@@ -1,0 +1,146 @@
+"""Changing notes after they were taken: edits and deletions, each kept as a revision.
+
+A note may be changed by its author or by a chair of its meeting, while the meeting runs and
+after it ended (the draft always shows the current text). Every change is recorded with who
+made it, when, and the text before and after, so nothing said is silently lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reviewbot.core import notes, roles
+from reviewbot.core.context import Caller, UserError
+from reviewbot.models import Channel, Meeting, MeetingStatus, Note, NoteKind, NoteRevision, RevisionAction
+
+if TYPE_CHECKING:
+    from reviewbot.core.meetings import Meetings, NoteView
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    """One recorded change to a note."""
+
+    action: str
+    editor_id: str
+    editor_name: str
+    at: datetime
+    before: str
+    after: str | None
+
+
+def record_revision(
+    session: Session, note: Note, caller: Caller, action: RevisionAction, after: str | None, at: datetime
+) -> None:
+    """Record that *caller* changed *note* (its current text is the "before")."""
+    session.add(
+        NoteRevision(
+            note_id=note.id,
+            action=action,
+            editor_id=caller.user_id,
+            editor_name=caller.user_name,
+            at=at,
+            before=note.text,
+            after=after,
+        )
+    )
+
+
+class NoteEditor:
+    """Edit and delete notes, with the permission rules and the history."""
+
+    def __init__(self, meetings: Meetings) -> None:
+        self.meetings = meetings
+
+    def editable(self, caller: Caller, note_id: int) -> NoteView:
+        """The note, if *caller* may change it (as an editor opens); else a polite error."""
+        with self.meetings.db.read() as session:
+            note, meeting = self._find(session, caller, note_id)
+            self._check(session, caller, note, meeting)
+            return self.meetings.note_views(session, meeting, [note])[0]
+
+    def edit(self, caller: Caller, note_id: int, text: str) -> NoteView:
+        """Replace the note's text; the speaker (and an action item's owner) follow the new text."""
+        text = text.strip()
+        if not text:
+            raise UserError("A note can't be empty; to remove it, delete it instead.")
+        if len(text) > notes.MAX_NOTE_LENGTH:
+            raise UserError(f"That note is {len(text)} characters long; the limit is {notes.MAX_NOTE_LENGTH}.")
+        with self.meetings.db.write() as session:
+            note, meeting = self._find(session, caller, note_id, lock=True)
+            self._check(session, caller, note, meeting)
+            if text != note.text:
+                owner = note.owner
+                if note.kind == NoteKind.ACTION:
+                    parts = notes.split_speaker(text)
+                    if parts is None:
+                        raise UserError("An action item starts with its owner: `Owner: what they will do`.")
+                    owner = parts[0].lstrip("@").strip()
+                people = self.meetings.people(session, meeting.id)
+                record_revision(session, note, caller, RevisionAction.EDIT, text, self.meetings.clock.now())
+                note.text = text
+                note.owner = owner
+                note.speaker = notes.speaker_of(text, lambda key: key in people)
+                session.flush()
+            return self.meetings.note_views(session, meeting, [note])[0]
+
+    def delete(self, caller: Caller, note_id: int) -> NoteView:
+        """Delete the note from the minutes (it stays in the history)."""
+        with self.meetings.db.write() as session:
+            note, meeting = self._find(session, caller, note_id, lock=True)
+            self._check(session, caller, note, meeting)
+            now = self.meetings.clock.now()
+            record_revision(session, note, caller, RevisionAction.DELETE, None, now)
+            note.deleted_at = now
+            note.deleted_by = caller.user_id
+            session.flush()
+            return self.meetings.note_views(session, meeting, [note])[0]
+
+    def history(self, note_id: int) -> list[RevisionView]:
+        """Every change to the note, oldest first."""
+        with self.meetings.db.read() as session:
+            rows = session.scalars(
+                select(NoteRevision).where(NoteRevision.note_id == note_id).order_by(NoteRevision.id)
+            ).all()
+            return [
+                RevisionView(
+                    action=r.action.value,
+                    editor_id=r.editor_id,
+                    editor_name=r.editor_name,
+                    at=r.at,
+                    before=r.before,
+                    after=r.after,
+                )
+                for r in rows
+            ]
+
+    def _find(self, session: Session, caller: Caller, note_id: int, lock: bool = False) -> tuple[Note, Meeting]:
+        meeting_id = session.scalar(select(Note.meeting_id).where(Note.id == note_id))
+        if meeting_id is None:
+            raise UserError("That note no longer exists.")
+        meeting = self.meetings.lock_meeting(session, meeting_id) if lock else session.get(Meeting, meeting_id)
+        note = session.get(Note, note_id, populate_existing=True)
+        if note is None or meeting is None:
+            raise UserError("That note no longer exists.")
+        channel = session.get(Channel, meeting.channel_pk)
+        if channel is None or (channel.workspace_id, channel.channel_id) != (caller.workspace_id, caller.channel_id):
+            raise UserError("That note belongs to a meeting of another channel.")
+        return note, meeting
+
+    @staticmethod
+    def _check(session: Session, caller: Caller, note: Note, meeting: Meeting) -> None:
+        if meeting.status == MeetingStatus.PLANNED:
+            raise UserError("That note belongs to a meeting that has not started.")
+        if note.deleted_at is not None:
+            raise UserError("That note was already deleted.")
+        if not roles.may_change_note(session, meeting, note.author_id, caller.user_id):
+            names = ", ".join(roles.chair_names(session, meeting)) or "the chairs"
+            raise roles.NotAllowed(
+                f"Only {note.author_name}, who took this note, or a chair ({names}) can change it. "
+                "To add something, take a new note."
+            )

@@ -1,0 +1,360 @@
+"""Block Kit: every message, modal and Home tab reviewbot shows in Slack.
+
+Pure functions from the core's views to Slack's JSON. Text people typed is escaped (``&``,
+``<``, ``>``) wherever it goes into ``mrkdwn``; ``plain_text`` and input values carry it as typed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from reviewbot.core.meetings import MeetingView, NoteView, SectionView
+from reviewbot.core.replies import esc
+from reviewbot.models import MeetingStatus
+
+# action ids, callback ids and block ids the listeners match on
+PREV = "agenda_prev"
+NEXT = "agenda_next"
+END = "agenda_end"
+HERE = "attend_here"
+REMOTE = "attend_remote"
+NOTE_MENU = "note_menu"
+AGENDA_EDITOR = "agenda_editor"
+NOTE_EDITOR = "note_editor"
+ADD_TO_MINUTES = "add_to_minutes"
+OUTLINE_BLOCK = "outline"
+OUTLINE_INPUT = "outline_input"
+NOTE_BLOCK = "note"
+NOTE_INPUT = "note_input"
+
+MAX_TEXT = 3000  # a section block's text, a plain_text_input's length
+MAX_AGENDA_BLOCKS = 20
+SUB_INDENT = "\u2003\u2003"  # em spaces: Slack keeps them at the start of a line
+
+Block = dict[str, Any]
+
+
+def truncate(text: str, limit: int) -> str:
+    """*text* cut to *limit* characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = 150) -> dict[str, Any]:
+    """A ``plain_text`` object."""
+    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A ``mrkdwn`` text object (already escaped)."""
+    return {"type": "mrkdwn", "text": truncate(text, MAX_TEXT) or " "}
+
+
+def section(text: str, **extra: Any) -> Block:
+    """A section block with mrkdwn text."""
+    return {"type": "section", "text": mrkdwn(text), **extra}
+
+
+def context(text: str) -> Block:
+    """A context block with one mrkdwn element."""
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def slack_date(moment: datetime, token: str = "{time}") -> str:
+    """A time every reader sees in their own timezone, with a UTC fallback."""
+    return f"<!date^{int(moment.timestamp())}^{token}|{moment:%H:%M} UTC>"
+
+
+def duration(delta: timedelta) -> str:
+    """``12 min`` or ``1h 05m``."""
+    minutes = max(int(delta.total_seconds()), 0) // 60
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes} min"
+
+
+def section_label(section: SectionView) -> str:
+    """``2.1 Title [10m]``, escaped for mrkdwn."""
+    planned = f" [{section.duration_minutes}m]" if section.duration_minutes else ""
+    return f"{section.number} {esc(section.title)}{planned}"
+
+
+def metadata(**values: Any) -> str:
+    """A view's ``private_metadata``: what its submission needs to know (channel, note...)."""
+    return json.dumps(values, separators=(",", ":"))
+
+
+# -- the live agenda message ------------------------------------------------------------------
+
+
+def agenda_lines(view: MeetingView) -> list[str]:
+    """The agenda, one mrkdwn line a section, the current one highlighted."""
+    lines = []
+    for item in view.sections:
+        indent = SUB_INDENT if item.level == 2 else ""
+        added = " _(added)_" if not item.planned else ""
+        if item.current:
+            lines.append(f"{indent}▶️ *{section_label(item)}*{added}  ⬅ _now_")
+        else:
+            lines.append(f"{indent}{section_label(item)}{added}")
+    return lines
+
+
+def _chunks(lines: Sequence[str], limit: int = MAX_TEXT - 100) -> list[str]:
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = truncate(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:
+    """The live agenda message: agenda with the current section, time, attendance, buttons."""
+    title = view.title or "Review"
+    running = view.status == MeetingStatus.RUNNING
+    blocks: list[Block] = [{"type": "header", "text": plain(f"📋 {title}")}]
+    chairs = ", ".join(esc(n) for n in view.chairs) or "—"
+    if running and view.started_at is not None:
+        blocks.append(
+            context(
+                f"🟢 Started {slack_date(view.started_at)} · *{duration(now - view.started_at)}* elapsed"
+                f" · Chairs: {chairs}"
+            )
+        )
+    elif view.started_at is not None and view.ended_at is not None:
+        blocks.append(
+            context(
+                f"⏹️ Ended · {slack_date(view.started_at)} – {slack_date(view.ended_at)} "
+                f"({duration(view.ended_at - view.started_at)}) · Chairs: {chairs}"
+            )
+        )
+    lines = agenda_lines(view) or ["_No sections yet: a chair adds one with `/review section <Title>`._"]
+    chunks = _chunks(lines)
+    if len(chunks) > MAX_AGENDA_BLOCKS:
+        chunks = [*chunks[: MAX_AGENDA_BLOCKS - 1], "_… and more: `/review agenda show` lists them all._"]
+    blocks += [section(chunk) for chunk in chunks]
+    present = ", ".join(esc(n) for n in view.present) or "—"
+    remote = ", ".join(esc(n) for n in view.remote) or "—"
+    blocks.append(context(f"*Present:* {present}\n*Remote:* {remote}"))
+    if running:
+        value = str(view.id)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "facilitate",
+                "elements": [
+                    {"type": "button", "action_id": PREV, "text": plain("◀ Previous"), "value": value},
+                    {"type": "button", "action_id": NEXT, "text": plain("Next ▶"), "value": value, "style": "primary"},
+                    {
+                        "type": "button",
+                        "action_id": END,
+                        "text": plain("⏹ End"),
+                        "value": value,
+                        "style": "danger",
+                        "confirm": {
+                            "title": plain("End the meeting?"),
+                            "text": mrkdwn("The meeting ends and its wiki draft is posted here."),
+                            "confirm": plain("End it"),
+                            "deny": plain("Not yet"),
+                        },
+                    },
+                ],
+            }
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "attendance",
+                "elements": [
+                    {"type": "button", "action_id": HERE, "text": plain("🙋 I'm here"), "value": value},
+                    {"type": "button", "action_id": REMOTE, "text": plain("💻 I'm remote"), "value": value},
+                ],
+            }
+        )
+        blocks.append(
+            context(
+                "Chairs move between sections. Everyone takes notes with `/note`, or adds a message "
+                "with its ⋯ menu › *Add to minutes*."
+            )
+        )
+    current = view.current
+    where = f": now at {section_label(current)}" if running and current else ""
+    state = "" if running else " (ended)"
+    return f"Agenda of {esc(title)}{state}{where}", blocks
+
+
+# -- section threads and note echoes ----------------------------------------------------------
+
+
+def section_heading(item: SectionView) -> tuple[str, list[Block]]:
+    """The message that starts a section's thread."""
+    marker = "▸ " if item.level == 2 else ""
+    return section_label(item), [
+        section(f"{marker}*{section_label(item)}*"),
+        context(
+            "Notes taken in this section appear in this thread. To add a message to the minutes, "
+            "use its ⋯ menu › *Add to minutes*."
+        ),
+    ]
+
+
+def note_echo(note: NoteView) -> tuple[str, list[Block]]:
+    """A note as echoed into its section's thread, with its Edit/Delete menu."""
+    body = truncate(esc(note.text), MAX_TEXT - 200)
+    author = esc(note.author_name or "someone")
+    if note.deleted:
+        who = esc(note.revised_by or "someone")
+        return f"Note #{note.seq} was deleted", [
+            section(f"~{body}~"),
+            context(f"#{note.seq} · noted by {author} · deleted by {who}"),
+        ]
+    label = {"action": "*Action:* ", "decision": "*Decision:* "}.get(note.kind, "")
+    reply = "↳ " * note.depth
+    edited = f" · edited by {esc(note.revised_by)}" if note.revised_by else ""
+    menu = {
+        "type": "overflow",
+        "action_id": NOTE_MENU,
+        "options": [
+            {"text": plain("✏️ Edit"), "value": f"edit:{note.id}"},
+            {"text": plain("🗑️ Delete"), "value": f"delete:{note.id}"},
+        ],
+    }
+    return truncate(f"#{note.seq} {author}: {body}", MAX_TEXT), [
+        section(f"{reply}{label}{body}", accessory=menu),
+        context(f"#{note.seq} · noted by {author}{edited}"),
+    ]
+
+
+# -- modals -----------------------------------------------------------------------------------
+
+
+def agenda_editor(outline: str, meta: str, title: str | None = None) -> dict[str, Any]:
+    """The agenda editor: the agenda as an outline, one section a line."""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": OUTLINE_INPUT,
+        "multiline": True,
+        "max_length": MAX_TEXT,
+        "placeholder": plain("Backup Datacenter [10m]\nArchitecture\n- Document RFC [5m]"),
+    }
+    if outline:
+        element["initial_value"] = truncate(outline, MAX_TEXT)
+    heading = f"Agenda of *{esc(title)}*" if title else "Agenda of the next meeting"
+    return {
+        "type": "modal",
+        "callback_id": AGENDA_EDITOR,
+        "private_metadata": meta,
+        "title": plain("Agenda", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(heading),
+            {
+                "type": "input",
+                "block_id": OUTLINE_BLOCK,
+                "optional": True,
+                "label": plain("One section a line", 2000),
+                "element": element,
+                "hint": plain(
+                    "Start a subsection with “- ”; give a planned duration as [10m]. Sections that "
+                    "already have notes, and the current one, stay on the agenda.",
+                    2000,
+                ),
+            },
+        ],
+    }
+
+
+def note_editor(note: NoteView, meta: str) -> dict[str, Any]:
+    """The editor of one note."""
+    where = f" in {section_label(note.section)}" if note.section else ""
+    return {
+        "type": "modal",
+        "callback_id": NOTE_EDITOR,
+        "private_metadata": meta,
+        "title": plain(f"Edit note #{note.seq}", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            context(f"Noted by {esc(note.author_name)}{where}. The change is recorded with your name."),
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "label": plain("Note", 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": NOTE_INPUT,
+                    "multiline": True,
+                    "max_length": MAX_TEXT,
+                    "initial_value": note.text,
+                },
+            },
+        ],
+    }
+
+
+# -- App Home ---------------------------------------------------------------------------------
+
+
+def link(url: str | None, label: str) -> str | None:
+    """A mrkdwn link to an https URL, if the URL is safe to put in one."""
+    if url and url.startswith("https://") and not any(c in url for c in "<>| "):
+        return f"<{url}|{label}>"
+    return None
+
+
+def home(
+    upcoming: Sequence[MeetingView],
+    recent: Sequence[MeetingView],
+    drafts: Mapping[int, str | None],
+    pages: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """The Home tab: the person's upcoming reviews and recent meetings with their drafts.
+
+    *drafts* maps a meeting id to the permalink of its uploaded draft file (None when unknown),
+    *pages* to the wiki page it was published to.
+    """
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Your reviews")},
+        context(
+            "Meetings of the channels where you prepared, chaired or took notes in a review. "
+            "`/review help` in a channel lists every command."
+        ),
+        {"type": "header", "text": plain("Upcoming")},
+    ]
+    for view in upcoming[:20]:
+        where = f"<#{view.channel_id}>" if view.channel_id else "a channel"
+        count = len(view.sections)
+        if view.status == MeetingStatus.RUNNING and view.started_at is not None:
+            now_at = f", now at {section_label(view.current)}" if view.current else ""
+            text = f"🟢 *{esc(view.title or 'Review')}* in {where}: running since {slack_date(view.started_at)}{now_at}"
+        else:
+            text = (
+                f"🗓️ *Next review* in {where}: {count} section{'' if count == 1 else 's'} on the agenda. "
+                "Edit it there with `/review agenda`; start with `/review start <title>`."
+            )
+        blocks.append(section(text))
+    if not upcoming:
+        blocks.append(context("Nothing prepared yet. In a channel, `/review agenda` prepares the next review."))
+    blocks += [{"type": "divider"}, {"type": "header", "text": plain("Recent meetings")}]
+    for view in recent[:20]:
+        where = f"<#{view.channel_id}>" if view.channel_id else "its channel"
+        when = view.started_at.strftime("%Y-%m-%d") if view.started_at else "?"
+        notes = f"{view.note_count} note{'' if view.note_count == 1 else 's'}"
+        found = [
+            link(drafts.get(view.id), "📄 Wiki draft"),
+            link((pages or {}).get(view.id), "📘 On the wiki"),
+        ]
+        shown = " · ".join(f for f in found if f) or f"Draft: `/review export {view.id}` in {where}"
+        blocks.append(section(f"#{view.id} *{esc(view.title or 'Review')}* in {where}, {when} · {notes}\n{shown}"))
+    if not recent:
+        blocks.append(context("No meeting has ended yet."))
+    return {"type": "home", "blocks": blocks[:100]}

@@ -1,0 +1,106 @@
+"""Buttons and menus (``block_actions``): the agenda message's Previous / Next / End and
+I'm here / I'm remote, and each note echo's Edit / Delete menu.
+
+A button does what the matching command does, with the same rules (only chairs move or end);
+whoever may not gets a short private explanation. As with commands, the change is committed and
+its posts are queued before Slack is acknowledged; the posts themselves happen afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from reviewbot.core import Caller
+from reviewbot.core.replies import Event, Reply
+from reviewbot.runtime import Runtime
+from reviewbot.slack import blocks, payloads
+from reviewbot.slack.live import LiveMeeting
+from reviewbot.slack.users import UserDirectory
+
+log = logging.getLogger(__name__)
+
+_MOVES = {blocks.PREV: "prev", blocks.NEXT: "next", blocks.END: "end"}
+
+
+def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
+    """Listen to the agenda message's buttons and the notes' menus."""
+
+    def stale(caller: Caller, action: dict[str, Any]) -> str | None:
+        """Why the clicked agenda message is not the running meeting's, if it is not."""
+        view, error = payloads.attempt(lambda: runtime.meetings.meeting_view(caller))
+        if error is not None:
+            return error
+        if view is None or view.started_at is None or str(view.id) != str(action.get("value")):
+            return "That agenda belongs to a meeting that is no longer running."
+        return None
+
+    def finish(ack: Ack, client: WebClient, caller: Caller, reply: Reply, tell_text: bool) -> None:
+        """Queue what the reply changes, acknowledge, then tell the clicker what needs telling."""
+        tell = payloads.teller(client, caller)
+        if reply.event != Event.NONE:
+            live.react(reply, caller, tell)
+        ack()
+        if tell_text or reply.event == Event.NONE:
+            tell(reply.text)
+
+    @payloads.apologising
+    def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        caller = payloads.caller_of(body, users)
+        problem = stale(caller, action)
+        if problem is not None:
+            ack()
+            payloads.teller(client, caller)(problem)
+            return
+        reply = runtime.commands.handle("/review", _MOVES[action["action_id"]], caller)
+        finish(ack, client, caller, reply, tell_text=False)
+
+    @payloads.apologising
+    def on_attend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        caller = payloads.caller_of(body, users)
+        problem = stale(caller, action)
+        if problem is not None:
+            ack()
+            payloads.teller(client, caller)(problem)
+            return
+        remote = action["action_id"] == blocks.REMOTE
+        reply = runtime.commands.guard(lambda: runtime.commands.attend(caller, remote))
+        finish(ack, client, caller, reply, tell_text=True)
+
+    @payloads.apologising
+    def on_note_menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        caller = payloads.caller_of(body, users)
+        verb, _, raw_id = str((action.get("selected_option") or {}).get("value") or "").partition(":")
+        if not raw_id.isdigit() or verb not in ("edit", "delete"):
+            ack()
+            return
+        note_id = int(raw_id)
+        if verb == "delete":
+            reply = runtime.commands.guard(lambda: runtime.commands.delete_note(caller, note_id))
+            finish(ack, client, caller, reply, tell_text=False)
+            return
+        ack()
+        tell = payloads.teller(client, caller)
+        note, error = payloads.attempt(lambda: runtime.commands.editor.editable(caller, note_id))
+        if note is None:
+            tell(error or "That note cannot be edited.")
+            return
+        if len(note.text) > blocks.MAX_TEXT:
+            tell("That note is too long to edit here; delete it and take it again.")
+            return
+        meta = blocks.metadata(channel=caller.channel_id, note=note_id)
+        try:
+            client.views_open(trigger_id=body.get("trigger_id"), view=blocks.note_editor(note, meta))
+        except SlackApiError as failure:
+            log.info("could not open the note editor: %s", failure.response.get("error"))
+            tell("I could not open the editor; please try again.")
+
+    for action_id in _MOVES:
+        app.action(action_id)(on_move)
+    app.action(blocks.HERE)(on_attend)
+    app.action(blocks.REMOTE)(on_attend)
+    app.action(blocks.NOTE_MENU)(on_note_menu)

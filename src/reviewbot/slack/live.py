@@ -1,0 +1,192 @@
+"""The channel's live view of a meeting, kept in step with the core after every change.
+
+A started meeting gets one agenda message, updated in place (``chat.update``) at every move and
+agenda or attendance change; each section gets a heading message whose thread holds the notes
+taken in it, each echoed with its author; edits and deletions update the echo; at the end the
+minutes are uploaded (and published to the wiki, when set up). All of it is posted through the
+:class:`Poster`, after Slack was acknowledged. Jobs read the meeting's state
+when they run, so a late or retried job shows what is current, and a note whose echo failed is
+echoed with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from reviewbot.core.context import Caller, Clock
+from reviewbot.core.followups import publish_report
+from reviewbot.core.meetings import Meetings, MeetingView, SectionView
+from reviewbot.core.publishing import Publisher
+from reviewbot.core.replies import Event, Reply, esc
+from reviewbot.models import MeetingStatus
+from reviewbot.slack import blocks, messages
+from reviewbot.slack.messages import MessageStore
+from reviewbot.slack.poster import Lane, Poster
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+_AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
+
+
+class LiveMeeting:
+    """Turns the core's replies into posts and updates in the meeting's channel."""
+
+    def __init__(
+        self,
+        meetings: Meetings,
+        poster: Poster,
+        store: MessageStore,
+        clock: Clock,
+        publisher: Publisher | None = None,
+    ) -> None:
+        self.meetings = meetings
+        self.poster = poster
+        self.store = store
+        self.clock = clock
+        self.publisher = publisher
+
+    def react(self, reply: Reply, caller: Caller, notify: Notify | None = None) -> None:
+        """Schedule what *reply* (to *caller*) changes in the channel; returns at once. *notify*
+        tells the caller, privately, when something could not be posted (e.g. the minutes)."""
+        channel = caller.channel_id
+        meeting_id = reply.meeting_id
+        if meeting_id is not None:
+            self._schedule(reply.event, meeting_id, channel, reply)
+        if reply.minutes is not None:
+            self.poster.submit(
+                channel, lambda lane: self._upload(lane, reply, notify), f"upload the minutes of #{meeting_id}"
+            )
+        published = reply.publish_meeting_id
+        if published is not None and self.publisher is not None:
+            self.poster.submit(
+                channel,
+                lambda lane: self._publish(lane, published, caller.user_id, notify),
+                f"publish meeting #{published}",
+            )
+
+    def _schedule(self, event: Event, meeting_id: int, channel: str, reply: Reply) -> None:
+        submit = self.poster.submit
+        if event == Event.MEETING_STARTED:
+            submit(channel, lambda lane: self._start(lane, meeting_id), f"post the agenda of #{meeting_id}")
+        elif event == Event.SECTION_CHANGED:
+            submit(channel, lambda lane: self._moved(lane, meeting_id), f"show the move in #{meeting_id}")
+        elif event in _AGENDA_EVENTS:
+            submit(channel, lambda lane: self._refresh(lane, meeting_id), f"update the agenda of #{meeting_id}")
+        elif event == Event.NOTE_ADDED:
+            submit(channel, lambda lane: self._echo_notes(lane, meeting_id), f"echo the notes of #{meeting_id}")
+        elif event in (Event.NOTE_EDITED, Event.NOTE_REMOVED):
+            note = reply.extra.get("note")
+            note_id = getattr(note, "id", None)
+            if note_id is not None:
+                submit(channel, lambda lane: self._renote(lane, meeting_id, note_id), f"update note {note_id}")
+        elif event == Event.MEETING_ENDED:
+            submit(channel, lambda lane: self._refresh(lane, meeting_id), f"close the agenda of #{meeting_id}")
+
+    # -- jobs (run on the channel's lane, in order) ----------------------------------------------
+
+    def _start(self, lane: Lane, meeting_id: int) -> None:
+        view = self._refresh(lane, meeting_id)
+        if view is not None and view.current is not None:
+            self._thread_of(lane, view, view.current)
+
+    def _moved(self, lane: Lane, meeting_id: int) -> None:
+        view = self._refresh(lane, meeting_id)
+        if view is not None and view.current is not None and view.status == MeetingStatus.RUNNING:
+            self._thread_of(lane, view, view.current)
+
+    def _refresh(self, lane: Lane, meeting_id: int) -> MeetingView | None:
+        """Update the agenda message in place (posting it if a running meeting has none)."""
+        view = self.meetings.view_by_id(meeting_id)
+        posted = self.store.get(meeting_id, messages.AGENDA)
+        if posted is None and view.status != MeetingStatus.RUNNING:
+            return view
+        text, agenda_blocks = blocks.agenda_message(view, self.clock.now())
+        if posted is None:
+            response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=agenda_blocks)
+            self.store.put(meeting_id, messages.AGENDA, 0, lane.channel, response["ts"])
+        else:
+            lane.call("chat_update", channel=posted.channel, ts=posted.ts, text=text, blocks=agenda_blocks)
+        return view
+
+    def _thread_of(self, lane: Lane, view: MeetingView, section: SectionView | None) -> str | None:
+        """The ``ts`` of the thread for *section*'s notes: its heading, posted if need be; the
+        agenda message for notes outside any section."""
+        if section is None:
+            posted = self.store.get(view.id, messages.AGENDA)
+            return None if posted is None else posted.ts
+        posted = self.store.get(view.id, messages.SECTION, section.id)
+        if posted is not None:
+            return posted.ts
+        text, heading = blocks.section_heading(section)
+        response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=heading)
+        self.store.put(view.id, messages.SECTION, section.id, lane.channel, response["ts"])
+        return str(response["ts"])
+
+    def _echo_notes(self, lane: Lane, meeting_id: int) -> None:
+        """Echo every note of the meeting that has not been echoed yet, in order."""
+        view = self.meetings.view_by_id(meeting_id)
+        echoed = self.store.of_meeting(meeting_id, messages.NOTE)
+        sections = {s.id: s for s in view.sections}
+        for note in self.meetings.notes_of(meeting_id, include_deleted=False):
+            if note.id in echoed:
+                continue
+            section = sections.get(note.section.id) if note.section else None
+            thread = self._thread_of(lane, view, section)
+            text, echo = blocks.note_echo(note)
+            response = lane.call("chat_postMessage", channel=lane.channel, thread_ts=thread, text=text, blocks=echo)
+            self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, response["ts"])
+
+    def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
+        """Show a note's new text (or its deletion) in its echo."""
+        posted = self.store.get(meeting_id, messages.NOTE, note_id)
+        if posted is None:
+            self._echo_notes(lane, meeting_id)
+            return
+        note = next((n for n in self.meetings.notes_of(meeting_id) if n.id == note_id), None)
+        if note is None:
+            return
+        text, echo = blocks.note_echo(note)
+        lane.call("chat_update", channel=posted.channel, ts=posted.ts, text=text, blocks=echo)
+
+    def _upload(self, lane: Lane, reply: Reply, notify: Notify | None) -> None:
+        """Upload the reply's minutes as a file; on failure, say so privately."""
+        minutes = reply.minutes
+        assert minutes is not None
+        try:
+            response = lane.call(
+                "files_upload_v2",
+                channel=lane.channel,
+                content=minutes.content,
+                filename=minutes.filename,
+                title=minutes.title,
+                initial_comment=f"Minutes of meeting #{minutes.meeting_id}: {esc(minutes.summary)}",
+            )
+        except (SlackApiError, SlackClientError, OSError) as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("minutes upload failed for meeting %s: %s", minutes.meeting_id, reason)
+            if notify is not None:
+                notify(
+                    f"⚠️ I could not upload the minutes ({esc(str(reason))}). They are saved: "
+                    f"`/review export {minutes.meeting_id}` posts them again."
+                )
+            return
+        file = response.get("file") or {}
+        if minutes.meeting_id and file.get("id"):
+            self.store.put(
+                minutes.meeting_id, messages.MINUTES, 0, lane.channel, str(file["id"]), file.get("permalink")
+            )
+
+    def _publish(self, lane: Lane, meeting_id: int, user_id: str, notify: Notify | None) -> None:
+        """Publish the minutes to the wiki and say how it went, in the channel."""
+        assert self.publisher is not None
+        text = publish_report(self.publisher, meeting_id, user_id)
+        try:
+            lane.call("chat_postMessage", channel=lane.channel, text=text)
+        except (SlackApiError, SlackClientError, OSError):
+            if notify is None:
+                raise
+            notify(text)

@@ -1,0 +1,98 @@
+"""Where in Slack the adapter put a meeting's messages (the ``slack_messages`` table).
+
+The live agenda message, each section's thread, each note's echo, messages added with the
+shortcut, and the uploaded minutes: their channel and ``ts`` (or file id and permalink), so that
+later changes update the same message and a message's thread leads back to its section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from reviewbot.database import Database
+from reviewbot.models import SlackMessage
+
+AGENDA = "agenda"
+SECTION = "section"
+NOTE = "note"
+SOURCE = "source"
+MINUTES = "minutes"
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message (or file) the adapter posted for a meeting."""
+
+    meeting_id: int
+    kind: str
+    ref_id: int
+    channel: str
+    ts: str
+    url: str | None = None
+
+
+def _posted(row: SlackMessage) -> Posted:
+    return Posted(row.meeting_id, row.kind, row.ref_id, row.channel, row.ts, row.url)
+
+
+class MessageStore:
+    """Reads and writes the coordinates of posted messages."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, meeting_id: int, kind: str, ref_id: int = 0) -> Posted | None:
+        """The message of *kind* for the meeting (and section or note *ref_id*), if posted."""
+        with self.db.read() as session:
+            row = session.scalars(
+                select(SlackMessage).where(
+                    SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind, SlackMessage.ref_id == ref_id
+                )
+            ).first()
+            return None if row is None else _posted(row)
+
+    def of_meeting(self, meeting_id: int, kind: str) -> dict[int, Posted]:
+        """Every message of *kind* for the meeting, by ``ref_id``."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(SlackMessage).where(SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind)
+            )
+            return {row.ref_id: _posted(row) for row in rows}
+
+    def find(self, channel: str, ts: str, kinds: Iterable[str] | None = None) -> Posted | None:
+        """What the message at *channel*/*ts* is, if the adapter posted or recorded it."""
+        query = select(SlackMessage).where(SlackMessage.channel == channel, SlackMessage.ts == ts)
+        if kinds is not None:
+            query = query.where(SlackMessage.kind.in_(list(kinds)))
+        with self.db.read() as session:
+            row = session.scalars(query.order_by(SlackMessage.id.desc())).first()
+            return None if row is None else _posted(row)
+
+    def minutes(self, meeting_ids: Iterable[int]) -> dict[int, Posted]:
+        """The last uploaded minutes of each meeting, by meeting id."""
+        ids = list(meeting_ids)
+        if not ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(SlackMessage).where(SlackMessage.meeting_id.in_(ids), SlackMessage.kind == MINUTES)
+            )
+            return {row.meeting_id: _posted(row) for row in rows}
+
+    def put(self, meeting_id: int, kind: str, ref_id: int, channel: str, ts: str, url: str | None = None) -> None:
+        """Remember where a message was posted (replacing an earlier one of the same kind)."""
+        with self.db.write() as session:
+            row = session.scalars(
+                select(SlackMessage).where(
+                    SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind, SlackMessage.ref_id == ref_id
+                )
+            ).first()
+            if row is None:
+                session.add(
+                    SlackMessage(meeting_id=meeting_id, kind=kind, ref_id=ref_id, channel=channel, ts=ts, url=url)
+                )
+            else:
+                row.channel, row.ts, row.url = channel, ts, url

@@ -1,0 +1,480 @@
+"""The live meeting in Slack: agenda message, section threads, buttons, modals, roles, shortcut,
+App Home; driven by signed Slack payloads against the fake Web API, checking the exact calls."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from fakeslack import FakeSlack
+from reviewbot.models import Note, NoteRevision
+from reviewbot.slack import blocks
+from slack_client import SlackPerson
+
+
+def idle(bot) -> None:
+    assert bot.slack.poster.wait_idle(10), "the posting queue did not drain"
+
+
+def texts(call) -> str:
+    """All mrkdwn/plain text of a recorded post or update, joined."""
+    found: list[str] = [call.args.get("text", "")]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(call.args.get("blocks") or call.args.get("view"))
+    return "\n".join(found)
+
+
+def action_ids(call) -> list[str]:
+    return [e["action_id"] for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def ephemerals(fake_slack: FakeSlack, user: str) -> list[str]:
+    return [c.args["text"] for c in fake_slack.calls_to("chat.postEphemeral") if c.args.get("user") == user]
+
+
+def start_meeting(bot, fake_slack: FakeSlack) -> tuple[SlackPerson, str, int]:
+    """Tilman prepares three sections and starts; returns him, the agenda message ts, meeting id."""
+    chair = SlackPerson(bot, fake_slack, "U100", "Tilman")
+    chair.ok("/review", "agenda add Backup Datacenter [10m]")
+    chair.ok("/review", "agenda add Architecture")
+    chair.ok("/review", "agenda add - Document RFC")
+    chair.ok("/review", "start Tech II")
+    idle(bot)
+    agenda = fake_slack.calls_to("chat.postMessage")[0]
+    meeting_id = int(agenda.args["blocks"][-2]["elements"][0]["value"])
+    return chair, agenda.response["ts"], meeting_id
+
+
+def test_start_posts_the_agenda_once_and_every_move_updates_it_in_place(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    agenda, heading = fake_slack.calls_to("chat.postMessage")
+    assert "thread_ts" not in agenda.args and "thread_ts" not in heading.args
+    assert "▶️ *1 Backup Datacenter [10m]*" in texts(agenda) and "Document RFC" in texts(agenda)
+    assert "elapsed" in texts(agenda) and "Chairs: Tilman" in texts(agenda)
+    assert action_ids(agenda) == [blocks.PREV, blocks.NEXT, blocks.END, blocks.HERE, blocks.REMOTE]
+    assert heading.args["text"] == "1 Backup Datacenter [10m]"
+
+    fake_slack.clear()
+    reply = chair.ok("/review", "next")  # the command: the mover alone gets the text
+    assert reply["response_type"] == "ephemeral" and reply["text"].startswith("➡️ Now at *2 Architecture*")
+    assert chair.click(blocks.NEXT, agenda_ts, str(meeting_id))[0] == 200  # the button
+    idle(bot)
+    assert chair.click(blocks.PREV, agenda_ts, str(meeting_id))[0] == 200
+    idle(bot)
+    updates = fake_slack.calls_to("chat.update")
+    assert len(updates) == 3 and {(u.args["channel"], u.args["ts"]) for u in updates} == {("C0001", agenda_ts)}
+    assert "▶️ *2 Architecture*" in texts(updates[0])
+    assert "▶️ *2.1 Document RFC*" in texts(updates[1])
+    assert "▶️ *2 Architecture*" in texts(updates[2])
+    # A heading starts each section's thread, once: going back does not post it again.
+    headings = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")]
+    assert headings == ["2 Architecture", "2.1 Document RFC"]
+    assert len(fake_slack.messages) == 4  # agenda + three headings: nothing was re-posted
+
+
+def test_notes_are_echoed_into_their_sections_thread_attributed_and_escaped(bot, fake_slack):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    heading1 = fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    katherine = SlackPerson(bot, fake_slack, "U200", "Katherine")
+    katherine.ok("/note", "<b>congrats</b> & thanks")
+    chair.ok("/review", "next")
+    chair.ok("/note", "action Rob: write the RFC")
+    idle(bot)
+    posts = fake_slack.calls_to("chat.postMessage")
+    echo1, heading2, echo2 = posts[2], posts[3], posts[4]
+    assert echo1.args["thread_ts"] == heading1
+    assert "&lt;b&gt;congrats&lt;/b&gt; &amp; thanks" in texts(echo1) and "noted by Katherine" in texts(echo1)
+    assert "<b>" not in texts(echo1)
+    assert heading2.args["text"] == "2 Architecture" and "thread_ts" not in heading2.args
+    assert echo2.args["thread_ts"] == heading2.response["ts"]
+    assert "*Action:* Rob: write the RFC" in texts(echo2)
+    menu = echo2.args["blocks"][0]["accessory"]
+    assert menu["action_id"] == blocks.NOTE_MENU
+    assert [o["value"] for o in menu["options"]] == [f"edit:{_note_id(bot, 2)}", f"delete:{_note_id(bot, 2)}"]
+    assert len(fake_slack.calls_to("chat.update")) == 1  # the move; notes do not touch the agenda
+
+
+def _note_id(bot, seq: int) -> int:
+    with bot.runtime.db.read() as session:
+        return session.query(Note).filter(Note.seq == seq).one().id
+
+
+def test_only_chairs_move_end_and_change_a_running_agenda(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann")
+    fake_slack.clear()
+    for command, text in [("/review", "next"), ("/review", "end"), ("/review", "agenda add X"),
+                          ("/review", "section Y"), ("/review", "chair <@U300>")]:
+        _status, reply = ann.command(command, text, escape=False)
+        assert reply["response_type"] == "ephemeral", text
+        assert "Only the meeting's chairs (Tilman) can" in reply["text"], (text, reply)
+    assert ann.ok("/note", "everyone can note")["text"].startswith("✓ Noted #1")
+    ann.click(blocks.NEXT, agenda_ts, str(meeting_id))
+    ann.click(blocks.END, agenda_ts, str(meeting_id))
+    fake_slack.wait_for("chat.postEphemeral", count=2)
+    idle(bot)
+    told = ephemerals(fake_slack, "U300")
+    assert "move between sections" in told[0] and "end the meeting" in told[1]
+    assert not fake_slack.calls_to("chat.update")
+    assert bot.runtime.meetings.view_by_id(meeting_id).current.title == "Backup Datacenter"
+
+    # A chair adds Ann (a real mention); she can then move, and the agenda shows both chairs.
+    _status, reply = chair.command("/review", "chair <@U300>", escape=False)
+    assert reply["response_type"] == "in_channel" and "made Ann a chair" in reply["text"]
+    idle(bot)
+    assert "Chairs: Tilman, Ann" in texts(fake_slack.calls_to("chat.update")[-1])
+    assert ann.ok("/review", "next")["text"].startswith("➡️ Now at *2 Architecture*")
+    assert "could not tell who" in chair.ok("/review", "chair Bob")["text"]
+
+
+def test_attendance_buttons_add_the_clicker_by_display_name(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann Example")
+    bob = SlackPerson(bot, fake_slack, "U400", "Bob")
+    ann.click(blocks.HERE, agenda_ts, str(meeting_id))
+    idle(bot)
+    bob.click(blocks.REMOTE, agenda_ts, str(meeting_id))
+    idle(bot)
+    chair.ok("/review", "present Heather")
+    idle(bot)
+    assert ephemerals(fake_slack, "U300") == ["You're on the attendance as present, Ann Example."]
+    updates = fake_slack.calls_to("chat.update")
+    assert len(updates) == 3
+    assert "*Present:* Ann Example, Heather\n*Remote:* Bob" in texts(updates[-1])
+    chair.ok("/review", "end")
+    upload = fake_slack.wait_for("files.completeUploadExternal")
+    assert upload
+    wiki = fake_slack.uploads[-1].content.decode()
+    assert "'''Present (in the office)''': Ann Example, Heather; '''participating remotely''': Bob" in wiki
+
+
+def test_a_stale_agenda_message_does_not_move_the_next_meeting(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    chair.ok("/review", "end")
+    idle(bot)
+    final = fake_slack.calls_to("chat.update")[-1]
+    assert final.args["ts"] == agenda_ts and action_ids(final) == [] and "Ended" in texts(final)
+    chair.ok("/review", "start Next one")
+    idle(bot)
+    fake_slack.clear()
+    chair.click(blocks.NEXT, agenda_ts, str(meeting_id))
+    fake_slack.wait_for("chat.postEphemeral")
+    assert "no longer running" in ephemerals(fake_slack, "U100")[0]
+    assert not fake_slack.calls_to("chat.update")
+
+
+def test_end_button_ends_and_uploads_the_minutes(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    chair.ok("/note", "kept")
+    chair.click(blocks.END, agenda_ts, str(meeting_id))
+    fake_slack.wait_for("files.completeUploadExternal")
+    idle(bot)
+    assert "* kept" in fake_slack.uploads[-1].content.decode()
+    assert fake_slack.uploads[-1].channel_id == "C0001"
+    assert action_ids(fake_slack.calls_to("chat.update")[-1]) == []
+
+
+def open_view(fake_slack: FakeSlack, count: int = 1) -> dict[str, Any]:
+    call = fake_slack.wait_for("views.open", count=count)[-1]
+    assert call.response["ok"], call.response
+    return call.response["view"]
+
+
+def test_notes_are_edited_in_a_modal_and_deleted_with_history(bot, fake_slack):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann")
+    bob = SlackPerson(bot, fake_slack, "U400", "Bob")
+    ann.ok("/note", "Katherine: helo & welcome")
+    bob.ok("/note", "bob's note")
+    idle(bot)
+    echo_ann, echo_bob = fake_slack.calls_to("chat.postMessage")[2:4]
+    ann_note, bob_note = _note_id(bot, 1), _note_id(bot, 2)
+
+    # Bob may not edit Ann's note: polite explanation, no modal.
+    bob.click(blocks.NOTE_MENU, echo_ann.response["ts"], selected=f"edit:{ann_note}")
+    fake_slack.wait_for("chat.postEphemeral")
+    assert "Only Ann, who took this note, or a chair (Tilman)" in ephemerals(fake_slack, "U400")[0]
+    assert not fake_slack.calls_to("views.open")
+
+    # Ann edits her own note; the modal holds the text as typed (not escaped).
+    ann.click(blocks.NOTE_MENU, echo_ann.response["ts"], selected=f"edit:{ann_note}")
+    view = open_view(fake_slack)
+    element = view["blocks"][1]["element"]
+    assert element["initial_value"] == "Katherine: helo & welcome"
+    # An empty note is refused inline; the modal stays open.
+    status, body = ann.submit(view, {blocks.NOTE_BLOCK: {blocks.NOTE_INPUT: "  "}})
+    assert status == 200 and body["response_action"] == "errors" and blocks.NOTE_BLOCK in body["errors"]
+    status, body = ann.submit(view, {blocks.NOTE_BLOCK: {blocks.NOTE_INPUT: "Katherine: hello & welcome"}})
+    assert status == 200 and body == ""
+    idle(bot)
+    update = fake_slack.calls_to("chat.update")[-1]
+    assert update.args["ts"] == echo_ann.response["ts"]
+    assert "hello &amp; welcome" in texts(update) and "edited by Ann" in texts(update)
+
+    # The chair deletes Bob's note: the echo shows it struck through, without a menu.
+    chair.click(blocks.NOTE_MENU, echo_bob.response["ts"], selected=f"delete:{bob_note}")
+    idle(bot)
+    fake_slack.wait_for("chat.update", count=2)
+    idle(bot)
+    deleted = fake_slack.calls_to("chat.update")[-1]
+    assert deleted.args["ts"] == echo_bob.response["ts"]
+    assert "~bob&#39;s note~" in texts(deleted) or "~bob's note~" in texts(deleted)
+    assert "deleted by Tilman" in texts(deleted) and "accessory" not in deleted.args["blocks"][0]
+
+    with bot.runtime.db.read() as session:
+        revisions = [
+            (r.note_id, r.action.value, r.editor_id, r.before, r.after)
+            for r in session.query(NoteRevision).order_by(NoteRevision.id)
+        ]
+    assert revisions == [
+        (ann_note, "edit", "U300", "Katherine: helo & welcome", "Katherine: hello & welcome"),
+        (bob_note, "delete", "U100", "bob's note", None),
+    ]
+    chair.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")
+    wiki = fake_slack.uploads[-1].content.decode()
+    assert "* Katherine: hello & welcome" in wiki and "helo" not in wiki and "bob's note" not in wiki
+
+
+def test_undo_shows_in_the_echo(bot, fake_slack):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    chair.ok("/note", "oops")
+    idle(bot)
+    echo = fake_slack.calls_to("chat.postMessage")[-1]
+    chair.ok("/note", "undo")
+    idle(bot)
+    update = fake_slack.calls_to("chat.update")[-1]
+    assert update.args["ts"] == echo.response["ts"] and "~oops~" in texts(update)
+
+
+def test_agenda_editor_modal(bot, fake_slack):
+    tilman = SlackPerson(bot, fake_slack, "U100", "Tilman")
+    tilman.ok("/review", "agenda add Backup Datacenter [10m]")
+    status, body = tilman.command("/review", "agenda")
+    assert status == 200 and body == ""
+    view = open_view(fake_slack)
+    assert view["callback_id"] == blocks.AGENDA_EDITOR
+    assert view["blocks"][1]["element"]["initial_value"] == "Backup Datacenter [10m]"
+
+    # Mistakes are shown next to the outline; nothing is saved, nothing typed is lost.
+    bad = "- Orphan\nArchitecture"
+    status, body = tilman.submit(view, {blocks.OUTLINE_BLOCK: {blocks.OUTLINE_INPUT: bad}})
+    assert body["response_action"] == "errors"
+    assert body["errors"][blocks.OUTLINE_BLOCK].startswith("Line 1: a subsection")
+    status, body = tilman.submit(view, {blocks.OUTLINE_BLOCK: {blocks.OUTLINE_INPUT: "Ok\n" + "A" * 201}})
+    assert body["errors"][blocks.OUTLINE_BLOCK] == "Line 2: Section titles can be at most 200 characters long."
+
+    outline = "Backup Datacenter [15m]\n\nArchitecture\n  - Document RFC [5m]\nSecurity & <Privacy>"
+    status, body = tilman.submit(view, {blocks.OUTLINE_BLOCK: {blocks.OUTLINE_INPUT: outline}})
+    assert status == 200 and body == ""
+    fake_slack.wait_for("chat.postEphemeral")
+    assert ephemerals(fake_slack, "U100") == ["Agenda saved: 4 sections."]
+    shown = tilman.ok("/review", "agenda show")["text"]
+    assert "1. Backup Datacenter [15m]" in shown and "    2.1. Document RFC [5m]" in shown
+    assert "3. Security &amp; &lt;Privacy&gt;" in shown
+
+    # Running: only chairs may open it; a chair's save updates the live agenda once.
+    tilman.ok("/review", "start Tech II")
+    idle(bot)
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann")
+    reply = ann.ok("/review", "agenda")
+    assert reply["response_type"] == "ephemeral" and "Only the meeting's chairs" in reply["text"]
+    assert len(fake_slack.calls_to("views.open")) == 1
+    tilman.ok("/note", "keeps its section")
+    tilman.command("/review", "agenda")
+    view = open_view(fake_slack, count=2)
+    assert view["blocks"][1]["element"]["initial_value"].splitlines()[0] == "Backup Datacenter [15m]"
+    status, body = tilman.submit(view, {blocks.OUTLINE_BLOCK: {blocks.OUTLINE_INPUT: "Architecture"}})
+    assert "current section" in body["errors"][blocks.OUTLINE_BLOCK]
+    fake_slack.clear()
+    status, body = tilman.submit(
+        view, {blocks.OUTLINE_BLOCK: {blocks.OUTLINE_INPUT: "Backup Datacenter\nArchitecture\nWrap-up [5m]"}}
+    )
+    assert body == ""
+    idle(bot)
+    (update,) = fake_slack.calls_to("chat.update")
+    assert "3 Wrap-up [5m]" in texts(update) and "Document RFC" not in texts(update)
+
+
+def test_without_a_trigger_the_agenda_is_printed(bot, fake_slack):
+    tilman = SlackPerson(bot, fake_slack, "U100", "Tilman")
+    tilman.ok("/review", "agenda add Backup Datacenter")
+    _status, body = tilman.command("/review", "agenda", trigger_id="")
+    assert "1. Backup Datacenter" in body["text"]
+    assert not fake_slack.calls_to("views.open")
+
+
+def test_add_to_minutes_shortcut(bot, fake_slack):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    heading1 = fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    fake_slack.users["U500"] = {"name": "katherine", "display_name": "Katherine", "real_name": "K M"}
+    chair.ok("/review", "next")
+    idle(bot)
+    # A reply in the first section's thread goes to that section, though the meeting moved on.
+    said = {"ts": "1699999999.000001", "thread_ts": heading1, "user": "U500",
+            "text": "congrats &amp; thanks to <@U100>"}
+    status, _ = chair.add_to_minutes(said)
+    assert status == 200
+    fake_slack.wait_for("chat.postEphemeral")
+    idle(bot)
+    assert ephemerals(fake_slack, "U100")[-1].startswith("✓ Noted #1 in 1 Backup Datacenter")
+    echo = fake_slack.calls_to("chat.postMessage")[-1]
+    assert echo.args["thread_ts"] == heading1
+    assert "Katherine: congrats &amp; thanks to @Tilman" in texts(echo)
+    with bot.runtime.db.read() as session:
+        note = session.query(Note).one()
+        assert (note.speaker, note.text, note.author_id) == ("Katherine", "Katherine: congrats & thanks to @Tilman",
+                                                             "U100")
+    # The same message again, or one of the bot's own messages: explained, not added twice.
+    chair.add_to_minutes(said)
+    chair.add_to_minutes({"ts": echo.response["ts"], "thread_ts": heading1, "user": "UBOT", "text": "x"})
+    fake_slack.wait_for("chat.postEphemeral", count=3)
+    told = ephemerals(fake_slack, "U100")
+    assert "already in the minutes" in told[-2] and "my own messages" in told[-1]
+    # A message outside any thread goes to the current section.
+    chair.add_to_minutes({"ts": "1699999999.000002", "user": "U500", "text": "top level"})
+    fake_slack.wait_for("chat.postEphemeral", count=4)
+    assert ephemerals(fake_slack, "U100")[-1].startswith("✓ Noted #2 in 2 Architecture")
+    # Nothing to add, or no meeting: a short explanation.
+    chair.add_to_minutes({"ts": "1699999999.000003", "user": "U500", "text": ""})
+    fake_slack.wait_for("chat.postEphemeral", count=5)
+    assert "no text" in ephemerals(fake_slack, "U100")[-1]
+    chair.ok("/review", "end")
+    chair.add_to_minutes({"ts": "1699999999.000004", "user": "U500", "text": "late"})
+    fake_slack.wait_for("chat.postEphemeral", count=6)
+    assert "No meeting is running" in ephemerals(fake_slack, "U100")[-1]
+
+
+def test_app_home_lists_upcoming_and_recent_meetings_with_their_drafts(bot, fake_slack):
+    def complete_with_permalink(args: dict[str, Any]) -> dict[str, Any]:
+        body = FakeSlack._files_complete_upload(fake_slack, args).body
+        for entry in body.get("files", []):
+            entry["permalink"] = f"https://reviewbot-test.slack.com/files/UBOT/{entry['id']}/minutes"
+        return body
+
+    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    chair.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")
+    fake_slack.set_handler("files.completeUploadExternal", complete_with_permalink)
+    chair.ok("/review", "start Second")
+    chair.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal", count=2)
+    chair.ok("/review", "agenda add Next time")
+    other = SlackPerson(bot, fake_slack, "U600", "Olga", channel="C0002")
+    other.ok("/review", "agenda add Elsewhere")
+    idle(bot)
+
+    status, _ = chair.open_home()
+    assert status == 200
+    (publish,) = fake_slack.wait_for("views.publish")
+    assert publish.args["user_id"] == "U100"
+    shown = texts(publish)
+    assert "*Next review* in <#C0001>: 1 section" in shown
+    assert "Elsewhere" not in shown and "C0002" not in shown
+    assert f"#{meeting_id} *Tech II* in <#C0001>" in shown
+    assert f"`/review export {meeting_id}`" in shown  # no permalink known for the first upload
+    assert "|📄 Wiki draft>" in shown and "https://reviewbot-test.slack.com/files/UBOT/" in shown
+
+
+def test_acknowledgements_never_wait_for_slack_posts(bot, fake_slack):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+
+    def slow_post(args: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.6)
+        return FakeSlack._chat_post_message(fake_slack, args).body
+
+    fake_slack.set_handler("chat.postMessage", slow_post)
+    started = time.monotonic()
+    chair.ok("/note", "one")
+    chair.ok("/note", "two")
+    assert time.monotonic() - started < 0.5  # two acknowledgements, while one post takes 0.6 s
+    with bot.runtime.db.read() as session:
+        assert session.query(Note).count() == 2  # committed before the acknowledgement
+    idle(bot)
+    echoes = fake_slack.calls_to("chat.postMessage")[2:]
+    assert [c.args["text"].split(":")[0] for c in echoes] == ["#1 Tilman", "#2 Tilman"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rate_limited_echo_is_retried_after_retry_after(bot, fake_slack, monkeypatch):
+    from slack_sdk.http_retry import builtin_handlers
+
+    slept: list[float] = []
+    monkeypatch.setattr(builtin_handlers, "time", type("T", (), {"sleep": staticmethod(slept.append)}))
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=7)
+    chair.ok("/note", "survives a rate limit")
+    idle(bot)
+    calls = fake_slack.calls_to("chat.postMessage")[2:]
+    assert [c.status for c in calls] == [429, 200]
+    assert slept and 7 <= slept[0] < 8
+    assert calls[1].args["thread_ts"] == fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_failed_echo_never_loses_the_note_and_is_posted_with_the_next(bot, fake_slack):
+    bot.slack.poster.backoff = 0.0
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    fake_slack.fail_next("chat.postMessage", error="internal_error", times=bot.slack.poster.attempts)
+    reply = chair.ok("/note", "first")
+    assert reply["text"].startswith("✓ Noted #1")
+    idle(bot)
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage")[2:]] == [200] * bot.slack.poster.attempts
+    assert all(not c.response["ok"] for c in fake_slack.calls_to("chat.postMessage")[2:])
+    chair.ok("/note", "second")
+    idle(bot)
+    ok = [c for c in fake_slack.calls_to("chat.postMessage")[2:] if c.response["ok"]]
+    assert [c.args["text"] for c in ok] == ["#1 Tilman: first", "#2 Tilman: second"]
+    chair.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")
+    wiki = fake_slack.uploads[-1].content.decode()
+    assert "* first" in wiki and "* second" in wiki
+
+
+def test_interactions_from_another_workspace_are_refused(bot, fake_slack):
+    _chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    eve = SlackPerson(bot, fake_slack, "U9", "Eve", team="T9999")
+    status, _ = eve.click(blocks.NEXT, agenda_ts, str(meeting_id))
+    assert status == 403
+    status, _ = eve.add_to_minutes({"ts": "1.2", "user": "U9", "text": "intrusion"})
+    assert status == 403
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(database_url, fake_slack, clock):
+    from conftest import BotServer, bot_settings
+    from test_publishing import FakeWiki
+
+    wiki = FakeWiki()
+    server = BotServer(bot_settings(database_url, fake_slack), clock, wiki=wiki)
+    try:
+        chair, agenda_ts, meeting_id = start_meeting(server, fake_slack)
+        chair.ok("/note", "published")
+        chair.click(blocks.END, agenda_ts, str(meeting_id))
+        idle(server)
+        methods = [c.method for c in fake_slack.calls if c.method.startswith(("chat.", "files."))]
+        # In the channel's order: the final agenda, the minutes file, then the wiki's answer.
+        assert methods[-4:] == [
+            "chat.update", "files.getUploadURLExternal", "files.completeUploadExternal", "chat.postMessage"
+        ]
+        report = fake_slack.calls_to("chat.postMessage")[-1]
+        assert "Minutes published to the wiki" in report.args["text"] and "thread_ts" not in report.args
+        assert any("* published" in text[-1] for text in wiki.pages.values())
+        chair.open_home()
+        home = texts(fake_slack.wait_for("views.publish")[-1])
+        assert f"#{meeting_id} *Tech II*" in home and "https://wiki.example/wiki/" in home
+        assert "|📘 On the wiki>" in home
+    finally:
+        server.close()

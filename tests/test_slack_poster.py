@@ -1,0 +1,148 @@
+"""The posting queue: per-channel order, pacing, Retry-After, bounded retries, draining."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from fakeslack import FakeSlack
+from reviewbot.slack.poster import Lane, Poster, retry_after
+
+
+class FakeTime:
+    """A monotonic clock that only moves when someone sleeps; records the sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(round(seconds, 3))
+            self.now += seconds
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+def poster_for(slack: FakeSlack, fake_time: FakeTime, **options: float) -> Poster:
+    client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=5)
+    client.retry_handlers = []  # the poster's own retries only
+    return Poster(client, sleep=fake_time.sleep, monotonic=fake_time.monotonic, **options)
+
+
+def post(text: str, order: list[str] | None = None):
+    def job(lane: Lane) -> None:
+        lane.call("chat_postMessage", channel=lane.channel, text=text)
+        if order is not None:
+            order.append(text)
+
+    return job
+
+
+def test_posts_in_one_channel_are_ordered_and_paced(slack, fake_time):
+    poster = poster_for(slack, fake_time, interval=1.0)
+    order: list[str] = []
+    for n in range(4):
+        poster.submit("C1", post(f"m{n}", order), "post")
+    assert poster.wait_idle(5)
+    assert order == ["m0", "m1", "m2", "m3"]
+    assert [c.args["text"] for c in slack.calls_to("chat.postMessage")] == order
+    assert fake_time.sleeps == [1.0, 1.0, 1.0]  # one message a second
+
+
+def test_channels_do_not_wait_for_each_other(slack, fake_time):
+    poster = poster_for(slack, fake_time, interval=1.0)
+    release = threading.Event()
+    poster.submit("C1", lambda lane: release.wait(5), "block C1")
+    poster.submit("C2", post("other channel"), "post")
+    slack.wait_for("chat.postMessage")
+    release.set()
+    assert poster.wait_idle(5)
+    assert fake_time.sleeps == []
+
+
+def test_rate_limit_is_retried_after_retry_after(slack, fake_time):
+    poster = poster_for(slack, fake_time, interval=0.0)
+    slack.fail_next("chat.postMessage", status=429, retry_after=7)
+    poster.submit("C1", post("later"), "post")
+    assert poster.wait_idle(5)
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429, 200]
+    assert fake_time.sleeps == [7.0]
+
+
+def test_transient_errors_are_retried_a_bounded_number_of_times(slack, fake_time, caplog):
+    poster = poster_for(slack, fake_time, interval=0.0, attempts=3, backoff=0.5)
+    slack.fail_next("chat.postMessage", error="internal_error", times=5)
+    order: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="reviewbot.slack.poster"):
+        poster.submit("C1", post("lost", order), "echo note 1")
+        poster.submit("C1", post("next", order), "echo note 2")
+        assert poster.wait_idle(5)
+    # The first job gives up after 3 attempts; the next one fails twice more, then succeeds.
+    assert [c.args["text"] for c in slack.calls_to("chat.postMessage")] == ["lost"] * 3 + ["next"] * 3
+    assert fake_time.sleeps == [0.5, 1.0, 0.5, 1.0]  # backoff doubles, afresh for each job
+    assert order == ["next"]
+    assert "could not echo note 1 in C1: internal_error" in caplog.text
+
+
+def test_permanent_errors_are_not_retried(slack, fake_time, caplog):
+    poster = poster_for(slack, fake_time, interval=0.0)
+    slack.fail_next("chat.postMessage", error="channel_not_found")
+    order: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="reviewbot.slack.poster"):
+        poster.submit("C1", post("a", order), "post a")
+        poster.submit("C1", post("b", order), "post b")
+        assert poster.wait_idle(5)
+    assert order == ["b"] and len(slack.calls_to("chat.postMessage")) == 2
+    assert "could not post a in C1: channel_not_found" in caplog.text
+
+
+def test_a_crashing_job_is_logged_and_the_lane_goes_on(slack, fake_time, caplog):
+    poster = poster_for(slack, fake_time)
+    order: list[str] = []
+
+    def crash(lane: Lane) -> None:
+        raise RuntimeError("bug")
+
+    with caplog.at_level(logging.ERROR, logger="reviewbot.slack.poster"):
+        poster.submit("C1", crash, "crash")
+        poster.submit("C1", post("after", order), "post")
+        assert poster.wait_idle(5)
+    assert order == ["after"] and "could not crash in C1" in caplog.text
+
+
+def test_wait_idle_times_out_and_close_refuses_new_jobs(slack, fake_time):
+    poster = poster_for(slack, fake_time)
+    release = threading.Event()
+    poster.submit("C1", lambda lane: release.wait(5), "block")
+    assert poster.wait_idle(0.05) is False
+    release.set()
+    poster.close(timeout=5)
+    poster.submit("C1", post("too late"), "post")
+    assert poster.wait_idle(1)
+    assert not slack.calls_to("chat.postMessage")
+
+
+def test_retry_after_header():
+    assert retry_after({"Retry-After": "3"}) == 3.0
+    assert retry_after({"retry-after": ["2"]}) == 2.0
+    assert retry_after({"Retry-After": "soon"}) is None
+    assert retry_after({}) is None and retry_after(None) is None
