@@ -333,7 +333,8 @@ class CommandHandler:
             return _private("No meeting has ended in this channel yet.")
         lines = ["*Past meetings* (`/review export <number>` posts a draft again):"]
         for view in meetings:
-            when = view.started_at.strftime("%Y-%m-%d") if view.started_at else "?"
+            zone = ZoneInfo(view.timezone or "UTC")
+            when = view.started_at.astimezone(zone).strftime("%Y-%m-%d") if view.started_at else "?"
             lines.append(f"• #{view.id} {when} *{esc(view.title or '')}*: {view.note_count} notes")
         return _private("\n".join(lines))
 
