@@ -114,6 +114,31 @@ def runtime(settings: Settings, clock: FakeClock) -> Iterator[Runtime]:
     rt.close()
 
 
+class RecordingPoster:
+    """A Poster that records what the bot posts on its own; ``failures`` are raised first, in order."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str]] = []
+        self.failures: list[Exception] = []
+        self._lock = threading.Lock()
+
+    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.posts.append((channel_id, text))
+
+    @property
+    def texts(self) -> list[str]:
+        with self._lock:
+            return [text for _, text in self.posts]
+
+
+@pytest.fixture
+def poster() -> RecordingPoster:
+    return RecordingPoster()
+
+
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack() as slack:

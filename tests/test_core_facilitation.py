@@ -1,18 +1,16 @@
 """Core rules behind the Slack facilitation: chairs, note edits with history, the agenda outline,
-adding a message to a section, a person's meetings; and migration 0003."""
+adding a message to a section, a person's meetings; """
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from sqlalchemy import inspect
 
 from reviewbot.console import Console
 from reviewbot.core import Caller, UserError
 from reviewbot.core.agenda import AgendaItem, outline, parse_outline
 from reviewbot.core.roles import NotAllowed
-from reviewbot.database import Database, alembic_config
 
 
 def who(user: str, channel: str = "C1") -> Caller:
@@ -188,28 +186,6 @@ def test_console_chairs_by_at_name_and_still_prints_the_agenda(runtime):
     assert "Only the meeting's chairs (tilman) can move between sections" in text
     assert "tilman made ann a chair. Chairs: tilman, ann." in text
     assert "Now at *2 Architecture*" in text
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_migration_0003_upgrades_and_downgrades(database_url):
-    from alembic import command
-
-    db = Database(database_url)
-    db.upgrade()
-    tables = set(inspect(db.engine).get_table_names())
-    assert {"meeting_chairs", "note_revisions", "slack_messages"} <= tables
-    assert "created_by" in {c["name"] for c in inspect(db.engine).get_columns("meetings")}
-    with db.engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0001")
-    db.engine.dispose()
-    tables = set(inspect(db.engine).get_table_names())
-    assert not {"meeting_chairs", "note_revisions", "slack_messages"} & tables
-    assert "created_by" not in {c["name"] for c in inspect(db.engine).get_columns("meetings")}
-    db.upgrade()
-    assert "slack_messages" in set(inspect(db.engine).get_table_names())
-    db.dispose()
 
 
 def test_chair_command_needs_real_mentions(runtime):

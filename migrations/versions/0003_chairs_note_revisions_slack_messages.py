@@ -1,7 +1,7 @@
 """meeting chairs, note revisions, Slack message coordinates, meetings.created_by
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -74,13 +74,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_console(settings: Settings) -> int:
-    from reviewbot.console import BANNER, Console, interactive_lines
+    from reviewbot.console import BANNER, Console, ConsolePoster, interactive_lines
     from reviewbot.runtime import build_runtime
 
     runtime = build_runtime(settings)
     log.info("mode: local console (database %s)", redact_url(settings.database_url))
     console = Console(runtime.commands, publisher=runtime.publisher)
     if sys.stdin.isatty():
+        runtime.start_scheduler(ConsolePoster())  # reminders and timebox notices, printed
         print(BANNER)
         console.run(interactive_lines())
     else:

@@ -48,6 +48,7 @@ class Settings:
     wiki_username: str | None = None
     wiki_password: str | None = field(default=None, repr=False)
     fiscal_year_start_month: int = 7
+    scheduler_interval: int = 15
 
     @property
     def mode(self) -> str:
@@ -148,4 +149,5 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path 
         wiki_username=get("WIKI_USERNAME"),
         wiki_password=get("WIKI_PASSWORD"),
         fiscal_year_start_month=get_int("REVIEWBOT_FISCAL_YEAR_START_MONTH", 7, 1, 12),
+        scheduler_interval=get_int("REVIEWBOT_SCHEDULER_INTERVAL", Settings.scheduler_interval, 0, 3600),
     )

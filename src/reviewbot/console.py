@@ -11,6 +11,7 @@ import getpass
 import html
 import re
 import sys
+import threading
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -29,9 +30,29 @@ To connect to Slack set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or
 SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), in the environment or in .env."""
 
 
+_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+
+
 def _plain(text: str) -> str:
-    """Slack mrkdwn as a terminal shows it: links as ``label (url)``, entities decoded."""
+    """Slack mrkdwn as a terminal shows it: date tokens as their fallback text, links as
+    ``label (url)``, entities decoded."""
+    text = _DATE_TOKEN.sub(r"\1", text)
     return html.unescape(re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text))
+
+
+class ConsolePoster:
+    """The core's :class:`~reviewbot.core.Poster` for the console: notices are printed."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self._lock = threading.Lock()
+
+    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
+        """Print *text* as the bot would post it in the channel."""
+        with self._lock:
+            for i, row in enumerate(_plain(text).splitlines()):
+                self.out.write(("  [notice] " if i == 0 else "           ") + row + "\n")
+            self.out.flush()
 
 
 class Console:

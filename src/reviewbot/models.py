@@ -7,19 +7,24 @@ models are what the code reads and writes. Timestamps are stored in UTC.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    Time,
     TypeDecorator,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -165,6 +170,8 @@ class Note(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attendee(Base):
@@ -252,3 +259,109 @@ class SlackMessage(Base):
     channel: Mapped[str] = mapped_column(String(64))
     ts: Mapped[str] = mapped_column(String(64))
     url: Mapped[str | None] = mapped_column(Text)
+
+
+class Recurrence(enum.StrEnum):
+    """How a review series repeats."""
+
+    QUARTERLY = "quarterly"
+    ONCE = "once"
+
+
+class NoticeStatus(enum.StrEnum):
+    """Where a notice the bot posts on its own stands in the send log."""
+
+    CLAIMED = "claimed"  # a process is posting it now
+    SENT = "sent"
+    FAILED = "failed"  # Slack said no; tried again while it is still useful
+    DROPPED = "dropped"  # never to be sent: its meeting is past, or a later reminder replaced it
+    UNKNOWN = "unknown"  # the post may or may not have arrived; never retried
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class SectionVisit(Base):
+    """The meeting was at a section from ``started_at`` to ``ended_at`` (open while it still is)."""
+
+    __tablename__ = "section_visits"
+    __table_args__ = (Index("ix_section_visits_meeting", "meeting_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReviewSeries(Base):
+    """A channel's recurring review: the first meeting's local date and time, its timezone, how it
+    repeats, and the reminder offsets. A channel has at most one series that is not cancelled."""
+
+    __tablename__ = "review_series"
+    __table_args__ = (Index("ix_review_series_channel", "channel_pk", "cancelled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    recurrence: Mapped[Recurrence] = mapped_column(_enum(Recurrence))
+    first_date: Mapped[date] = mapped_column(Date())
+    local_time: Mapped[time] = mapped_column(Time())
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Minutes before each meeting, comma-separated, largest first; empty for no reminders.
+    reminder_offsets: Mapped[str] = mapped_column(String(200))
+    # Reminders due before this moment are never sent: it is when the series or its reminders
+    # were last set, so setting them never floods the channel with reminders already past.
+    reminders_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+
+    channel: Mapped[Channel] = relationship()
+
+
+class SeriesSkip(Base):
+    """One meeting of a series that will not take place."""
+
+    __tablename__ = "review_series_skips"
+    __table_args__ = (UniqueConstraint("series_id", "occurrence_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("review_series.id", ondelete="CASCADE"))
+    occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NoticeSend(Base):
+    """The send log: one row per notice the bot posts on its own (reminders, timebox notices).
+
+    The unique ``key`` (``reminder:<series>:<meeting-utc>:<offset>`` or
+    ``timebox:<section>:<kind>``) is claimed before the post, so no notice is posted twice, by
+    any number of processes.
+    """
+
+    __tablename__ = "notice_sends"
+    __table_args__ = (UniqueConstraint("key"), Index("ix_notice_sends_due_at", "due_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerJob(Base):
+    """APScheduler's job table (``SQLAlchemyJobStore``), created here so migrations own it."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

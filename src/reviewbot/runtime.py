@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reviewbot.config import Settings
-from reviewbot.core import Clock
+from reviewbot.core import Clock, Poster, SystemClock
+from reviewbot.core.actions import Actions
 from reviewbot.core.commands import CommandHandler
 from reviewbot.core.meetings import Meetings
 from reviewbot.core.minutes import Wording
+from reviewbot.core.notices import Notices
 from reviewbot.core.publishing import Publisher, WikiClient
+from reviewbot.core.schedules import Schedules
 from reviewbot.database import Database
+from reviewbot.scheduling import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +29,30 @@ class Runtime:
     db: Database
     meetings: Meetings
     commands: CommandHandler
+    schedules: Schedules
+    notices: Notices
     publisher: Publisher | None = None
+    scheduler: Scheduler | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Call *closer* (e.g. to drain a queue) when the runtime closes, before the database."""
         self.closers.append(closer)
 
+    def start_scheduler(self, poster: Poster) -> Scheduler | None:
+        """Take part in the election of the process that posts reminders and timebox notices
+        with *poster*; stopped (before anything registered earlier) when the runtime closes."""
+        if self.settings.scheduler_interval <= 0:
+            log.info("scheduler off in this process (REVIEWBOT_SCHEDULER_INTERVAL=0)")
+            return None
+        scheduler = Scheduler(self.db, lambda: self.notices.sweep(poster), interval=self.settings.scheduler_interval)
+        self.scheduler = scheduler
+        self.on_close(scheduler.stop)
+        scheduler.start()
+        return scheduler
+
     def close(self) -> None:
-        """Run the closers, then release the database connections."""
+        """Run the closers (the last registered first), then release the database connections."""
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -53,12 +72,31 @@ def build_runtime(
     db = Database(settings.database_url, settings.db_timeout_ms)
     if migrate:
         db.upgrade()
+    clock = clock or SystemClock()
     meetings = Meetings(db, settings.timezone, clock)
+    schedules = Schedules(meetings, clock)
     wording = Wording(intro=settings.minutes_intro, disclaimer=settings.minutes_disclaimer)
     if wiki is None and settings.wiki_api_url and settings.wiki_username and settings.wiki_password:
         from reviewbot.wiki import MediaWikiClient
 
         wiki = MediaWikiClient(settings.wiki_api_url, settings.wiki_username, settings.wiki_password)
     publisher = Publisher(db, wiki, settings.wiki_page_title, wording, clock) if wiki is not None else None
-    commands = CommandHandler(meetings, wording, settings.wiki_page_title, can_publish=publisher is not None)
-    return Runtime(settings=settings, db=db, meetings=meetings, commands=commands, publisher=publisher)
+    commands = CommandHandler(
+        meetings,
+        wording,
+        settings.wiki_page_title,
+        can_publish=publisher is not None,
+        schedules=schedules,
+        action_items=Actions(meetings, clock),
+        fiscal_year_start_month=settings.fiscal_year_start_month,
+    )
+    notices = Notices(meetings, schedules, clock, fiscal_year_start_month=settings.fiscal_year_start_month)
+    return Runtime(
+        settings=settings,
+        db=db,
+        meetings=meetings,
+        commands=commands,
+        schedules=schedules,
+        notices=notices,
+        publisher=publisher,
+    )

@@ -4,7 +4,7 @@ Adapters (the Slack listeners, the local console) turn what people type into cal
 :class:`reviewbot.core.commands.CommandHandler`, which answers with a :class:`Reply`.
 """
 
-from reviewbot.core.context import Caller, Clock, SystemClock, UserError
+from reviewbot.core.context import Caller, Clock, Poster, PostError, SystemClock, UserError
 from reviewbot.core.replies import Reply
 
-__all__ = ["Caller", "Clock", "Reply", "SystemClock", "UserError"]
+__all__ = ["Caller", "Clock", "PostError", "Poster", "Reply", "SystemClock", "UserError"]

@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from reviewbot.core import agenda
+from reviewbot.core import agenda, fiscal, recurrence
+from reviewbot.core import schedules as schedules_module
+from reviewbot.core.actions import ActionItem, Actions
 from reviewbot.core.context import Caller, UserError
 from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.core.minutes import (
@@ -21,15 +25,17 @@ from reviewbot.core.minutes import (
     render_markdown,
     render_wikitext,
 )
-from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, esc
+from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, date_token, esc
 from reviewbot.core.revisions import NoteEditor
+from reviewbot.core.schedules import Schedules, SeriesView
+from reviewbot.core.timeboxes import Timebox
 from reviewbot.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes the minutes.
 *Prepare*
-• `/review agenda add <Title>` adds a section; `/review agenda add - <Title>` a subsection under the last one
+• `/review agenda add <Title> [10m]` adds a section (with a timebox); `/review agenda add - <Title>` a subsection
 • `/review agenda` edits the agenda (in Slack, as an outline); `/review agenda show` shows it
 • `/review agenda remove <number>` removes an empty section
 • `/review present <names>` / `/review remote <names>` records attendance (comma-separated)
@@ -45,19 +51,34 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/review status` shows where the meeting is; `/review end` ends it and posts the wiki draft
 *Afterwards*
 • `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again
-• `/review publish [number|last]` publishes the minutes to the wiki (when set up)"""
+• `/review publish [number|last]` publishes the minutes to the wiki (when set up)
+• `/review actions` lists open action items; `/review actions done <n>` closes one
+*Schedule*
+• `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]` sets the channel's review series
+• `/review schedule` shows the next meetings and their reminders; `/review schedule skip` skips the next one
+• `/review schedule remind 14d 1d 15m` sets the reminders; `/review schedule cancel` ends the series"""
 
 
 class CommandHandler:
     """Turns ``/review`` and ``/note`` text into meeting operations and replies."""
 
     def __init__(
-        self, meetings: Meetings, wording: Wording | None = None, page_pattern: str = "", can_publish: bool = False
+        self,
+        meetings: Meetings,
+        wording: Wording | None = None,
+        page_pattern: str = "",
+        schedules: Schedules | None = None,
+        action_items: Actions | None = None,
+        fiscal_year_start_month: int = 7,
+        can_publish: bool = False,
     ) -> None:
         self.meetings = meetings
         self.can_publish = can_publish
         self.wording = wording or Wording()
         self.page_pattern = page_pattern or "{title}"
+        self.schedules = schedules or Schedules(meetings, meetings.clock)
+        self.action_items = action_items or Actions(meetings, meetings.clock)
+        self.fiscal_year_start_month = fiscal_year_start_month
         self.editor = NoteEditor(meetings)
         self._review: dict[str, Callable[[Caller, str], Reply]] = {
             "agenda": self.agenda,
@@ -75,6 +96,8 @@ class CommandHandler:
             "end": self.end,
             "history": self.history,
             "export": self.export,
+            "actions": self.actions,
+            "schedule": self.schedule,
             "publish": self.publish,
             "help": self.help,
         }
@@ -233,11 +256,12 @@ class CommandHandler:
             )
         current = _section_line(view.current) if view.current else "no section yet"
         elapsed = _duration_text(self.meetings.clock.now() - view.started_at)
-        return _private(
+        text = (
             f"*{esc(view.title or '')}* running for {elapsed}.\nNow at {current}\n"
             f"{view.note_count} notes in {len(view.sections)} sections; "
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
+        return _private(text + format_time_used(self.meetings.timeboxes(caller)))
 
     def save_agenda(self, caller: Caller, outline: str) -> Reply:
         """Make the agenda the typed outline (an agenda editor's "Save")."""
@@ -311,7 +335,8 @@ class CommandHandler:
             return _private("No meeting has ended in this channel yet.")
         lines = ["*Past meetings* (`/review export <number>` posts a draft again):"]
         for view in meetings:
-            when = view.started_at.strftime("%Y-%m-%d") if view.started_at else "?"
+            zone = ZoneInfo(view.timezone or "UTC")
+            when = view.started_at.astimezone(zone).strftime("%Y-%m-%d") if view.started_at else "?"
             lines.append(f"• #{view.id} {when} *{esc(view.title or '')}*: {view.note_count} notes")
         return _private("\n".join(lines))
 
@@ -326,6 +351,91 @@ class CommandHandler:
         return Reply(
             f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes
         )
+
+    def actions(self, caller: Caller, text: str) -> Reply:
+        """``/review actions`` lists the channel's open action items; ``done <n>...`` closes them."""
+        verb, _, rest = text.partition(" ")
+        if not verb:
+            items = self.action_items.open(caller)
+            if not items:
+                return _private("No open action items. Record one with `/note action <Owner>: <text>`.")
+            lines = ["*Open action items* (`/review actions done <n>` closes one):"]
+            lines += [f"{n}. {_action_line(item)}" for n, item in enumerate(items, start=1)]
+            return _private("\n".join(lines))
+        if verb.lower() not in ("done", "close"):
+            raise UserError("Use `/review actions` to list open action items, `/review actions done <n>` to close one.")
+        numbers = [word.lstrip("#") for word in re.split(r"[\s,]+", rest) if word]
+        if not numbers or not all(n.isdigit() for n in numbers):
+            raise UserError("Say which item by its number: `/review actions done 2` (`/review actions` lists them).")
+        closed, remaining = self.action_items.close(caller, [int(n) for n in numbers])
+        lines = [f"✓ Closed: {esc(item.text)}" for item in closed]
+        lines.append(f"{len(remaining)} open action item{'s' if len(remaining) != 1 else ''} left.")
+        return _private("\n".join(lines))
+
+    def schedule(self, caller: Caller, text: str) -> Reply:
+        """``/review schedule [<date> <time> [<timezone>] [quarterly|once] | list | skip | cancel |
+        remind <offsets>]``: the channel's review series."""
+        words = text.split()
+        verb = words[0].lower() if words else "list"
+        now = self.meetings.clock.now()
+        if verb in ("list", "show"):
+            series = self.schedules.current(caller)
+            if series is None:
+                raise UserError(schedules_module.NO_SERIES)
+            return _private(self.format_schedule(series, now))
+        if verb == "cancel":
+            series = self.schedules.cancel(caller)
+            return Reply(
+                f"🗓️ *Review schedule cancelled*: {series.pattern.describe()}. No more reminders from it.",
+                Visibility.CHANNEL,
+            )
+        if verb == "skip":
+            series, skipped = self.schedules.skip(caller)
+            upcoming = series.next_meeting(now)
+            after = f" The next one is {self._when(series, upcoming)}." if upcoming else " No meeting is left."
+            return Reply(
+                f"🗓️ The review on {date_token(skipped, series.pattern.zone)} is *skipped*.{after}",
+                Visibility.CHANNEL,
+            )
+        if verb in ("remind", "reminders", "reminder"):
+            series = self.schedules.set_reminders(caller, recurrence.parse_offsets(words[1:]))
+            return Reply(
+                f"🔔 Reminders of the reviews here: {recurrence.offsets_text(series.offsets)}.", Visibility.CHANNEL
+            )
+        if not verb[:1].isdigit():
+            raise UserError(
+                "Use `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]`, "
+                "`/review schedule` to see it, or `skip`, `cancel`, `remind 14d 1d 15m`."
+            )
+        series = self.schedules.set(caller, recurrence.parse_pattern(words, self.meetings.timezone))
+        upcoming = series.next_meeting(now)
+        return Reply(
+            f"🗓️ *Review schedule set*: {series.pattern.describe()}.\n"
+            f"Next: {self._when(series, upcoming)}. "
+            f"Reminders {recurrence.offsets_text(series.offsets)} (`/review schedule remind` changes them).",
+            Visibility.CHANNEL,
+        )
+
+    def format_schedule(self, series: SeriesView, now: datetime) -> str:
+        """The series, its next meetings, and the reminders before the next one."""
+        zone = series.pattern.zone
+        count = 1 if series.pattern.recurrence is recurrence.Recurrence.ONCE else 4
+        lines = [f"*Review schedule*: {series.pattern.describe()}.", "*Next meetings*"]
+        for moment, skipped in series.upcoming(now, count):
+            state = "_skipped_" if skipped else f"reviews {self._quarter(series, moment)}"
+            lines.append(f"• {date_token(moment, zone)}: {state}")
+        upcoming = series.next_meeting(now)
+        if upcoming is None:
+            lines.append("No meeting is ahead.")
+        elif not series.offsets:
+            lines.append("No reminders (`/review schedule remind 14d 1d 15m` sets them).")
+        else:
+            lines.append("*Reminders before the next meeting*")
+            for offset in series.offsets:
+                due = recurrence.Reminder(upcoming, offset).due_at
+                state = "" if due > now else " _(past)_"
+                lines.append(f"• {recurrence.format_offset(offset)} before: {date_token(due, zone)}{state}")
+        return "\n".join(lines)
 
     def publish(self, caller: Caller, text: str) -> Reply:
         """``/review publish [number|last]``: publish (again) a meeting's minutes to the wiki."""
@@ -404,6 +514,15 @@ class CommandHandler:
             meeting_id=section.meeting_id,
         )
 
+    def _quarter(self, series: SeriesView, moment: datetime) -> str:
+        local_day = moment.astimezone(ZoneInfo(series.pattern.zone)).date()
+        return fiscal.quarter_under_review(local_day, self.fiscal_year_start_month).label
+
+    def _when(self, series: SeriesView, moment: datetime | None) -> str:
+        if moment is None:
+            return "none"
+        return f"{date_token(moment, series.pattern.zone)}, reviewing {self._quarter(series, moment)}"
+
     @staticmethod
     def _unknown(sub: str) -> Reply:
         if not sub:
@@ -424,6 +543,25 @@ def format_agenda(view: MeetingView) -> str:
             f"{indent}{marker}{section.number}. {esc(section.title)}{_duration(section)}{unplanned}{notes}"
         )
     return "\n".join(lines)
+
+
+def format_time_used(boxes: list[tuple[SectionView, Timebox]]) -> str:
+    """Time used against plan, for the sections that have a plan or have been spent time in."""
+    lines = []
+    for section, box in boxes:
+        if not box.plan_seconds and box.used_seconds < 30:
+            continue
+        indent = "    " if section.level == 2 else ""
+        used = f"{round(box.used_seconds / 60)} min"
+        plan = f" of {box.plan_seconds // 60} planned" if box.plan_seconds else ""
+        over = " ⚠️" if box.plan_seconds and box.used_seconds > box.plan_seconds else ""
+        now = " ◀" if section.current else ""
+        lines.append(f"{indent}{section.number} {esc(section.title)}: {used}{plan}{over}{now}")
+    return "\n*Time used*\n" + "\n".join(lines) if lines else ""
+
+
+def _action_line(item: ActionItem) -> str:
+    return f"{esc(item.text)} _(meeting #{item.meeting_id}, {item.meeting_day})_"
 
 
 def _section_line(section: SectionView) -> str:

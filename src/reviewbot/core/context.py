@@ -35,3 +35,21 @@ class SystemClock:
 
 class UserError(Exception):
     """A mistake in what the user typed; its message says what to type instead."""
+
+
+class PostError(Exception):
+    """A message could not be posted. ``retry`` says whether it certainly did not arrive (so
+    posting it again cannot make a duplicate) and a later try may succeed."""
+
+    def __init__(self, reason: str, retry: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+class Poster(Protocol):
+    """Posts a message to a channel on the bot's own initiative (reminders, timebox notices)."""
+
+    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
+        """Post *text* (Slack mrkdwn) to the channel; raise :class:`PostError` if it fails."""
+        ...

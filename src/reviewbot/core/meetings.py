@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reviewbot.core import agenda, notes, roles
+from reviewbot.core import actions, agenda, notes, roles, timeboxes
 from reviewbot.core.context import Caller, Clock, SystemClock, UserError
 from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord
 from reviewbot.core.revisions import record_revision
@@ -31,10 +31,12 @@ from reviewbot.models import (
     NoteRevision,
     RevisionAction,
     Section,
+    SectionVisit,
 )
 
 MAX_MEETING_TITLE = 300
 MAX_NAME_LENGTH = 100
+BOT_AUTHOR = "reviewbot"
 
 
 @dataclass(frozen=True)
@@ -233,13 +235,15 @@ class Meetings:
             assert meeting is not None
             if not title:
                 raise UserError("Give the meeting a title: `/review start <title>`.")
-            sections = self._sections(session, meeting)
             meeting.status = MeetingStatus.RUNNING
             meeting.title = title
             meeting.started_at = self.clock.now()
             meeting.started_by = caller.user_id
             meeting.timezone = self.timezone
+            self._carry_over_actions(session, meeting)
+            sections = self._sections(session, meeting)
             meeting.current_section_id = sections[0].id if sections else None
+            self._enter(session, meeting)
             roles.add_chair(session, meeting, caller.user_id, caller.user_name, caller.user_id, self.clock.now())
             session.flush()
             return self._meeting_view(session, meeting)
@@ -319,6 +323,7 @@ class Meetings:
             else:
                 new = agenda.find(sections, target, index)
             meeting.current_section_id = sections[new].id
+            self._enter(session, meeting)
             session.flush()
             return self._view_of(session, meeting, sections[new].id)
 
@@ -341,6 +346,7 @@ class Meetings:
                 position = len(sections) if index is None else agenda.block_end(sections, index)
             section = self._insert_section(session, meeting, position, item, planned=False)
             meeting.current_section_id = section.id
+            self._enter(session, meeting)
             session.flush()
             return self._view_of(session, meeting, section.id)
 
@@ -444,6 +450,7 @@ class Meetings:
             meeting.status = MeetingStatus.ENDED
             meeting.ended_at = self.clock.now()
             meeting.current_section_id = None
+            self._enter(session, meeting)
             session.flush()
             return self._meeting_view(session, meeting)
 
@@ -493,6 +500,30 @@ class Meetings:
             if meeting is None or meeting.status == MeetingStatus.PLANNED:
                 raise UserError("No such meeting in this channel; `/review history` lists them.")
             return meeting.id
+
+    # -- timeboxes and the next agenda -------------------------------------------------------
+
+    def timeboxes(self, caller: Caller) -> list[tuple[SectionView, timeboxes.Timebox]]:
+        """The running meeting's sections with their time used against plan."""
+        with self.db.read() as session:
+            channel = self._channel(session, caller, lock=False)
+            if channel is None:
+                return []
+            meeting = _latest(session, channel.id, MeetingStatus.RUNNING)
+            if meeting is None:
+                return []
+            boxes = [box for _, box in load_timeboxes(session, meeting, self.clock.now())]
+            return list(zip(self._section_views(session, meeting), boxes, strict=True))
+
+    def next_agenda(self, channel_pk: int) -> MeetingView | None:
+        """The agenda prepared so far for the channel's next meeting, if any."""
+        with self.db.read() as session:
+            meeting = _latest(session, channel_pk, MeetingStatus.PLANNED)
+            return None if meeting is None else self._meeting_view(session, meeting)
+
+    def channel_row(self, session: Session, caller: Caller, lock: bool = True) -> Channel | None:
+        """The caller's channel; with *lock*, created if new and locked for this transaction."""
+        return self._channel(session, caller, lock=lock)
 
     def view_by_id(self, meeting_id: int) -> MeetingView:
         """Any meeting by its id, as shown to people."""
@@ -598,6 +629,44 @@ class Meetings:
         ]
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _enter(self, session: Session, meeting: Meeting) -> None:
+        """Record that the meeting is now at its current section (none once it has ended)."""
+        now = self.clock.now()
+        visit = session.scalars(
+            select(SectionVisit).where(SectionVisit.meeting_id == meeting.id, SectionVisit.ended_at.is_(None))
+        ).first()
+        if visit is not None and visit.section_id == meeting.current_section_id:
+            return
+        if visit is not None:
+            visit.ended_at = now
+        if meeting.current_section_id is not None:
+            session.add(SectionVisit(meeting_id=meeting.id, section_id=meeting.current_section_id, started_at=now))
+
+    def _carry_over_actions(self, session: Session, meeting: Meeting) -> None:
+        """Open with a "Previous action items" section when the last meeting left open items."""
+        items = actions.open_from_previous(session, meeting.channel_pk, exclude_id=meeting.id)
+        if not items:
+            return
+        item = agenda.AgendaItem(level=1, title=actions.CARRIED_SECTION_TITLE)
+        section = self._insert_section(session, meeting, 0, item, planned=True)
+        seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
+        now = self.clock.now()
+        for offset, carried in enumerate(items, start=1):
+            session.add(
+                Note(
+                    meeting_id=meeting.id,
+                    section_id=section.id,
+                    seq=seq + offset,
+                    depth=0,
+                    kind=NoteKind.NOTE,
+                    text=carried.line(),
+                    author_id=BOT_AUTHOR,
+                    author_name=BOT_AUTHOR,
+                    created_at=now,
+                )
+            )
+        session.flush()
 
     def _require_agenda_editor(self, session: Session, meeting: Meeting, caller: Caller) -> None:
         if meeting.status == MeetingStatus.RUNNING:
@@ -806,3 +875,26 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
             for s in sections
         ),
     )
+
+
+def _latest(session: Session, channel_pk: int, status: MeetingStatus) -> Meeting | None:
+    """The channel's latest meeting in *status*."""
+    return session.scalars(
+        select(Meeting)
+        .where(Meeting.channel_pk == channel_pk, Meeting.status == status)
+        .order_by(Meeting.id.desc())
+        .limit(1)
+    ).first()
+
+
+def load_timeboxes(session: Session, meeting: Meeting, now: datetime) -> list[tuple[Section, timeboxes.Timebox]]:
+    """Every section of *meeting* with its timebox, in agenda order, as of *now*."""
+    sections = session.scalars(
+        select(Section).where(Section.meeting_id == meeting.id).order_by(Section.position)
+    ).all()
+    visits = [
+        timeboxes.Visit(v.section_id, v.started_at, v.ended_at)
+        for v in session.scalars(select(SectionVisit).where(SectionVisit.meeting_id == meeting.id))
+    ]
+    boxes = timeboxes.timeboxes(sections, visits, meeting.current_section_id, now)
+    return list(zip(sections, boxes, strict=True))

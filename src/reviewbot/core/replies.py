@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class Visibility(StrEnum):
@@ -60,3 +62,11 @@ class Reply:
 def esc(text: str) -> str:
     """Escape user text for Slack mrkdwn, so it can never become a mention or a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def date_token(moment: datetime, zone: str) -> str:
+    """A Slack date token: every reader sees *moment* in their own timezone; clients that cannot
+    show it (and the console) show the time in *zone* instead."""
+    local = moment.astimezone(ZoneInfo(zone))
+    fallback = f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local.tzname()}"
+    return f"<!date^{int(moment.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"

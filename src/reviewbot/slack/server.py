@@ -14,6 +14,7 @@ from reviewbot.config import Settings
 from reviewbot.database import redact_url
 from reviewbot.runtime import build_runtime
 from reviewbot.slack.app import SlackUnavailable, build_adapter
+from reviewbot.slack.notices import SlackNoticePoster
 
 log = logging.getLogger("reviewbot")
 
@@ -57,6 +58,7 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
     except Exception:
         runtime.close()
         raise
+    runtime.start_scheduler(SlackNoticePoster(adapter.poster))
     server = waitress_server(wsgi_app(SlackRequestHandler(adapter.app, path=EVENTS_PATH)), settings)
     server.runtime = runtime
     server.slack = adapter
@@ -81,6 +83,7 @@ def _serve(settings: Settings) -> int:
         runtime = build_runtime(settings)
         try:
             adapter = build_adapter(runtime)
+            runtime.start_scheduler(SlackNoticePoster(adapter.poster))
             log.info("reviewbot %s: Socket Mode, %s", __version__, where)
             SocketModeHandler(adapter.app, settings.slack_app_token).start()
         finally:
