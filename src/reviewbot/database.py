@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 DEFAULT_TIMEOUT_MS = 2_000
+MIGRATION_TIMEOUT_MS = 60_000
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -181,15 +182,23 @@ class Database:
         """Apply every Alembic migration not yet applied (all heads, so parallel branches apply too)."""
         from alembic import command
 
-        writer = self.engine.execution_options(reviewbot_write=True)
-        with self._guard(), writer.begin() as connection:
-            if self.engine.dialect.name == "postgresql":
-                # Bot processes starting together apply the migrations one after the other.
-                connection.execute(text("SET LOCAL lock_timeout = '60s'"))
-                connection.execute(text("SELECT pg_advisory_xact_lock(7305)"))
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "heads")
+        # Bot processes starting together apply the migrations one after the other, and may
+        # wait for each other far longer than a command may wait for the database.
+        engine = self.engine
+        database = self.engine.url.database or ""
+        if self.is_sqlite and database not in ("", ":memory:") and not database.startswith("file:"):
+            engine = create_db_engine(self.url, MIGRATION_TIMEOUT_MS)
+        try:
+            with self._guard(), engine.execution_options(reviewbot_write=True).begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text(f"SET LOCAL lock_timeout = {MIGRATION_TIMEOUT_MS}"))
+                    connection.execute(text("SELECT pg_advisory_xact_lock(7305)"))
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "heads")
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     def dispose(self) -> None:
         """Close every pooled connection."""
