@@ -211,8 +211,14 @@ def latency_stats(takers: list[NoteTaker], seconds: float) -> dict[str, Any]:
 
 
 def bench_database(
-    kind: str, slack: FakeSlack, notes_per_level: int, levels: tuple[int, ...], rounds: int,
-    sizes: tuple[int, ...] = RENDER_SIZES, patience: float = 60.0, post_interval: float = POST_INTERVAL,
+    kind: str,
+    slack: FakeSlack,
+    notes_per_level: int,
+    levels: tuple[int, ...],
+    rounds: int,
+    sizes: tuple[int, ...] = RENDER_SIZES,
+    patience: float = 60.0,
+    post_interval: float = POST_INTERVAL,
 ) -> dict[str, Any]:
     """Start-up, memory, and the load at every concurrency level, on one database."""
     workdir = Path(tempfile.mkdtemp(prefix=f"reviewbot-bench-{kind}-"))
@@ -226,8 +232,16 @@ def bench_database(
 
 
 def _bench_database(
-    kind: str, url: str, workdir: Path, slack: FakeSlack, notes_per_level: int, levels: tuple[int, ...], rounds: int,
-    sizes: tuple[int, ...], patience: float, post_interval: float,
+    kind: str,
+    url: str,
+    workdir: Path,
+    slack: FakeSlack,
+    notes_per_level: int,
+    levels: tuple[int, ...],
+    rounds: int,
+    sizes: tuple[int, ...],
+    patience: float,
+    post_interval: float,
 ) -> dict[str, Any]:
     # Channel posts (note echoes, the agenda) paced as in production; the draft is checked by
     # rendering it from the database with the bot's own renderer rather than waiting for the

@@ -270,9 +270,7 @@ def draft_tokens(draft: str) -> dict[str, list[str]]:
 
 def check(acked: dict[str, list[str]], stored: dict[str, list[str]], drafted: dict[str, list[str]]) -> dict[str, int]:
     """Acknowledged notes missing from the database or the draft, and takers whose order broke."""
-    result = dict.fromkeys(
-        ("acknowledged", "lost_db", "lost_draft", "order_db", "order_draft", "unacked_stored"), 0
-    )
+    result = dict.fromkeys(("acknowledged", "lost_db", "lost_draft", "order_db", "order_draft", "unacked_stored"), 0)
     for taker, tokens in acked.items():
         wanted = set(tokens)
         in_db, in_draft = stored.get(taker, []), drafted.get(taker, [])
