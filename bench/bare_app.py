@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -32,6 +33,7 @@ def build_bare_app(settings: Settings) -> App:
         client=web_client(settings.slack_bot_token or "", settings.slack_api_url),
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=settings.http_threads),
         logger=logging.getLogger("bare.bolt"),
     )
 

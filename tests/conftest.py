@@ -159,8 +159,12 @@ class BotServer:
         self.thread.start()
 
     def close(self) -> None:
-        # Close the server in its own loop thread (closing it from here races its select()).
-        self.server.trigger.pull_trigger(self.server.close)
+        # Close the server in its own loop thread (closing it from here races its select()); if
+        # that loop has already stopped, its trigger is gone too, and closing from here is safe.
+        try:
+            self.server.trigger.pull_trigger(self.server.close)
+        except OSError:
+            self.server.close()
         self.thread.join(timeout=5)
         self.runtime.close()
 

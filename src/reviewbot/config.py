@@ -37,7 +37,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3000
     timezone: str = "America/Los_Angeles"
-    http_threads: int = 16
+    http_threads: int = 32
     db_timeout_ms: int = 2000
     slack_post_interval: float = 1.0
     log_level: str = "INFO"

@@ -7,6 +7,7 @@ any number of bot processes. A note is committed before its command returns.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from reviewbot.core import actions, agenda, notes, roles, timeboxes
 from reviewbot.core.context import Caller, Clock, SystemClock, UserError
+from reviewbot.core.groupcommit import GroupCommit, Pending
 from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord
 from reviewbot.core.revisions import record_revision
 from reviewbot.database import Database
@@ -39,6 +41,44 @@ MAX_NAME_LENGTH = 100
 BOT_AUTHOR = "reviewbot"
 
 
+class _People:
+    """Who counts as a person of a meeting: its attendees and its note authors (name keys).
+
+    Authors are remembered per meeting and read again only from notes newer than those seen
+    (by their ``seq``), so a busy meeting does not scan all its notes for every ``Name:`` note.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._authors: dict[int, tuple[int, frozenset[str]]] = {}
+
+    def people(self, session: Session, meeting_id: int) -> set[str]:
+        """Name keys of the meeting's attendees and authors, as stored now."""
+        names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
+        with self._lock:
+            seen_seq, authors = self._authors.get(meeting_id, (0, frozenset()))
+        newer = session.execute(
+            select(Note.seq, Note.author_name).where(Note.meeting_id == meeting_id, Note.seq > seen_seq)
+        ).all()
+        if newer:
+            authors = authors | {notes.name_key(name) for _, name in newer}
+            with self._lock:
+                if len(self._authors) > 256:
+                    self._authors.clear()
+                self._authors[meeting_id] = (max(seq for seq, _ in newer), authors)
+        return names | authors
+
+
+@dataclass(frozen=True)
+class _NoteRequest:
+    """A note waiting to be written: who typed it, what it says, where it goes."""
+
+    caller: Caller
+    parsed: notes.ParsedNote
+    speaker: str | None
+    section_id: int | None
+
+
 @dataclass(frozen=True)
 class SectionView:
     """A section with its outline number, as shown to people."""
@@ -49,7 +89,7 @@ class SectionView:
     level: int
     planned: bool
     duration_minutes: int | None
-    note_count: int
+    note_count: int | None  # None where the notes were not counted
     current: bool
     meeting_id: int = 0
 
@@ -100,6 +140,8 @@ class Meetings:
     """Prepare, run and end meetings; one method per thing people do."""
 
     def __init__(self, db: Database, timezone: str, clock: Clock | None = None) -> None:
+        self._note_batches: GroupCommit[_NoteRequest, NoteView] = GroupCommit(self._write_notes)
+        self._authors = _People()
         self.db = db
         self.timezone = timezone
         self.clock = clock or SystemClock()
@@ -357,57 +399,84 @@ class Meetings:
 
         With *speaker*, *raw* is what that person said, taken as it is (``Speaker: raw``), as
         when a message is added to the minutes; *section_id* puts it in that section of the
-        running meeting instead of the current one.
+        running meeting instead of the current one. Notes that arrive together for a channel are
+        committed together (:mod:`reviewbot.core.groupcommit`), in the order they arrived.
         """
         parsed = notes.parse(raw) if speaker is None else notes.quoted(speaker, raw)
+        request = _NoteRequest(caller, parsed, speaker, section_id)
+        return self._note_batches.submit((caller.workspace_id, caller.channel_id), request)
+
+    def _write_notes(self, batch: list[Pending[_NoteRequest, NoteView]]) -> None:
+        """Store a batch of notes for one channel in one transaction, each checked on its own."""
+        caller = batch[0].item.caller
+        added: list[tuple[Pending[_NoteRequest, NoteView], Note]] = []
         with self.db.write() as session:
             meeting = self._running(session, caller)
             if meeting is None:
-                raise UserError(
-                    "No meeting is running in this channel, so the note was not recorded. "
-                    "Start one with `/review start <title>`."
+                for pending in batch:
+                    pending.fail(UserError(
+                        "No meeting is running in this channel, so the note was not recorded. "
+                        "Start one with `/review start <title>`."
+                    ))
+                return
+            sections = self._sections(session, meeting)
+            section_ids = {section.id for section in sections}
+            last = session.execute(
+                select(Note.seq, Note.depth, Note.section_id)
+                .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
+                .order_by(Note.seq.desc())
+                .limit(1)
+            ).first()
+            last_depth_section = (last.depth, last.section_id) if last is not None else None
+            seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
+            people: set[str] | None = None  # attendees and note authors, read when first needed
+            batch_authors: set[str] = set()
+            for pending in batch:
+                request = pending.item
+                parsed = request.parsed
+                section_id = request.section_id if request.section_id in section_ids else None
+                section_id = meeting.current_section_id if section_id is None else section_id
+                if parsed.depth and (last_depth_section is None or last_depth_section[1] != section_id):
+                    pending.fail(UserError("There is no note in this section to reply to yet; drop the `>`."))
+                    continue
+                if last_depth_section is not None and parsed.depth > last_depth_section[0] + 1:
+                    pending.fail(UserError(
+                        "A reply can only go one level below the note before it "
+                        f"(`{'>' * (last_depth_section[0] + 1)}`)."
+                    ))
+                    continue
+                if request.speaker is None:  # asks the database only for notes that start with "Name:"
+                    if people is None and notes.split_speaker(parsed.text) is not None:
+                        people = self._authors.people(session, meeting.id)
+                    known = (people or set()) | batch_authors
+                    speaker = notes.speaker_of(parsed.text, known.__contains__)
+                else:
+                    speaker = " ".join(request.speaker.split()).lstrip("@")
+                seq += 1
+                note = Note(
+                    meeting_id=meeting.id,
+                    section_id=section_id,
+                    seq=seq,
+                    depth=parsed.depth,
+                    kind=NoteKind(parsed.kind),
+                    speaker=speaker,
+                    owner=parsed.owner.lstrip("@").strip() if parsed.owner else None,
+                    text=parsed.text,
+                    author_id=request.caller.user_id,
+                    author_name=request.caller.user_name,
+                    created_at=self.clock.now(),
                 )
-            current = meeting.current_section_id
-            if section_id is not None and not session.scalar(
-                select(Section.id).where(Section.id == section_id, Section.meeting_id == meeting.id)
-            ):
-                section_id = None
-            section_id = current if section_id is None else section_id
-            last = None
-            if parsed.depth:  # only a reply needs the note before it
-                last = session.execute(
-                    select(Note.seq, Note.depth, Note.section_id)
-                    .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
-                    .order_by(Note.seq.desc())
-                    .limit(1)
-                ).first()
-            if parsed.depth and (last is None or last.section_id != section_id):
-                raise UserError("There is no note in this section to reply to yet; drop the `>`.")
-            if last is not None and parsed.depth > last.depth + 1:
-                raise UserError(
-                    f"A reply can only go one level below the note before it (`{'>' * (last.depth + 1)}`)."
-                )
-            if speaker is None:  # asks the database only when the note starts with "Name:"
-                speaker = notes.speaker_of(parsed.text, lambda key: self._is_person(session, meeting.id, key))
-            else:
-                speaker = " ".join(speaker.split()).lstrip("@")
-            max_seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
-            note = Note(
-                meeting_id=meeting.id,
-                section_id=section_id,
-                seq=max_seq + 1,
-                depth=parsed.depth,
-                kind=NoteKind(parsed.kind),
-                speaker=speaker,
-                owner=parsed.owner.lstrip("@").strip() if parsed.owner else None,
-                text=parsed.text,
-                author_id=caller.user_id,
-                author_name=caller.user_name,
-                created_at=self.clock.now(),
-            )
-            session.add(note)
+                added.append((pending, note))
+                last_depth_section = (parsed.depth, section_id)
+                batch_authors.add(notes.name_key(request.caller.user_name))
+            if not added:
+                return
+            session.add_all([note for _, note in added])
             session.flush()
-            return self.note_views(session, meeting, [note], revisions=False)[0]
+            views = self.note_views(session, meeting, [note for _, note in added], revisions=False, sections=sections)
+        # Committed: only now does each note-taker learn that their note is stored.
+        for (pending, _), view in zip(added, views, strict=True):
+            pending.succeed(view)
 
     def undo_note(self, caller: Caller) -> NoteView:
         """Remove the caller's own last note in the running meeting."""
@@ -596,11 +665,18 @@ class Meetings:
         return self._people(session, meeting_id)
 
     def note_views(
-        self, session: Session, meeting: Meeting, stored: Sequence[Note], revisions: bool = True
+        self,
+        session: Session,
+        meeting: Meeting,
+        stored: Sequence[Note],
+        revisions: bool = True,
+        sections: Sequence[Section] | None = None,
     ) -> list[NoteView]:
         """Stored notes as shown to people, with their sections and last editor (``revisions``
-        False: notes just added, which have none)."""
-        sections = {v.id: v for v in self._section_views(session, meeting)}
+        False: notes just added, which have none). Given the meeting's *sections*, it reads no
+        more and leaves their note counts uncounted (None)."""
+        views = self._section_views(session, meeting, sections)
+        sections_by_id = {v.id: v for v in views}
         ids = [n.id for n in stored]
         editors: dict[int, str] = {}
         if ids and revisions:
@@ -618,7 +694,7 @@ class Meetings:
                 depth=n.depth,
                 kind=n.kind.value,
                 speaker=n.speaker,
-                section=sections.get(n.section_id) if n.section_id is not None else None,
+                section=sections_by_id.get(n.section_id) if n.section_id is not None else None,
                 meeting_id=n.meeting_id,
                 author_id=n.author_id,
                 author_name=n.author_name,
@@ -762,16 +838,6 @@ class Meetings:
         session.flush()
         return section
 
-    @staticmethod
-    def _is_person(session: Session, meeting_id: int, key: str) -> bool:
-        """Whether *key* (a :func:`notes.name_key`) names an attendee or a note author."""
-        if session.scalar(
-            select(Attendee.id).where(Attendee.meeting_id == meeting_id, Attendee.name_key == key).limit(1)
-        ):
-            return True
-        authors = session.scalars(select(Note.author_name).where(Note.meeting_id == meeting_id).distinct())
-        return any(notes.name_key(a) == key for a in authors)
-
     def _people(self, session: Session, meeting_id: int) -> set[str]:
         names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
         authors = session.scalars(select(Note.author_name).where(Note.meeting_id == meeting_id).distinct())
@@ -795,9 +861,14 @@ class Meetings:
             ).all()
         )
 
-    def _section_views(self, session: Session, meeting: Meeting) -> tuple[SectionView, ...]:
-        sections = self._sections(session, meeting)
-        counts = self._note_counts(session, meeting)
+    def _section_views(
+        self, session: Session, meeting: Meeting, sections: Sequence[Section] | None = None
+    ) -> tuple[SectionView, ...]:
+        """The meeting's sections as shown; with *sections* given, without counting notes."""
+        counts: dict[int | None, int] | None = None
+        if sections is None:
+            sections = self._sections(session, meeting)
+            counts = self._note_counts(session, meeting)
         return tuple(
             SectionView(
                 id=s.id,
@@ -806,7 +877,7 @@ class Meetings:
                 level=s.level,
                 planned=s.planned,
                 duration_minutes=s.duration_minutes,
-                note_count=counts.get(s.id, 0),
+                note_count=counts.get(s.id, 0) if counts is not None else None,
                 current=s.id == meeting.current_section_id,
                 meeting_id=meeting.id,
             )

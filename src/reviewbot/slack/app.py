@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +154,10 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
-        process_before_response=False,
+        process_before_response=True,
+        # As many listener threads as the server has request threads (Bolt's default is 5), so
+        # every request in flight reaches the core, where notes arriving together commit together.
+        listener_executor=ThreadPoolExecutor(max_workers=settings.http_threads, thread_name_prefix="listener"),
         logger=logging.getLogger("reviewbot.bolt"),
     )
 
