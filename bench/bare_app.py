@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -21,7 +20,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from reviewbot import logs
 from reviewbot.config import Settings, load_settings
-from reviewbot.slack.app import web_client
+from reviewbot.slack.app import bolt_options, web_client
 from reviewbot.slack.server import EVENTS_PATH, waitress_server, wsgi_app
 
 log = logging.getLogger("bare")
@@ -32,9 +31,8 @@ def build_bare_app(settings: Settings) -> App:
     app = App(
         client=web_client(settings.slack_bot_token or "", settings.slack_api_url),
         signing_secret=settings.slack_signing_secret or "",
-        process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=settings.http_threads),
         logger=logging.getLogger("bare.bolt"),
+        **bolt_options(settings),
     )
 
     def ack_only(ack: Ack) -> None:
