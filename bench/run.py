@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -55,6 +54,7 @@ from loadgen import (  # noqa: E402
     stored_tokens,
 )
 from loadgen import check as check_notes  # noqa: E402
+from pgschema import schema_url  # noqa: E402
 from reviewbot.core.meetings import load_record  # noqa: E402
 from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, render_wikitext  # noqa: E402
 from reviewbot.database import Database  # noqa: E402
@@ -86,17 +86,8 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'bench.db'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with schema_url(POSTGRES_URL, prefix="bench") as url:
+        yield url
 
 
 # -- what else the machine is doing ---------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakeslack import FakeSlack  # noqa: E402
+from pgschema import schema_url  # noqa: E402
 from reviewbot.config import Settings  # noqa: E402
 from reviewbot.runtime import Runtime, build_runtime  # noqa: E402
 
@@ -74,17 +74,8 @@ def _postgres_schema_url(postgres_problem: str | None) -> Iterator[str]:
         if os.environ.get("REVIEWBOT_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required but not reachable: {postgres_problem}")
         pytest.skip(f"PostgreSQL not reachable ({postgres_problem})")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with schema_url(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
