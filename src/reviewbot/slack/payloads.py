@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -70,8 +71,17 @@ def attempt(action: Callable[[], T]) -> tuple[T | None, str | None]:
         return None, DATABASE_DOWN
 
 
+#: Private messages go out from here, so that the answer to Slack's request (sent when the
+#: listener returns) never waits on them, not even through a long rate limit.
+_WHISPERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whisper")
+
+
 def whisper(client: WebClient, channel: str, user: str, text: str) -> None:
-    """Tell one person something in the channel, privately (``chat.postEphemeral``)."""
+    """Tell one person something in the channel, privately (``chat.postEphemeral``), soon."""
+    _WHISPERS.submit(_whisper_now, client, channel, user, text)
+
+
+def _whisper_now(client: WebClient, channel: str, user: str, text: str) -> None:
     try:
         client.chat_postEphemeral(channel=channel, user=user, text=text)
     except (SlackApiError, OSError) as error:
