@@ -258,7 +258,7 @@ class CommandHandler:
         elapsed = _duration_text(self.meetings.clock.now() - view.started_at)
         text = (
             f"*{esc(view.title or '')}* running for {elapsed}.\nNow at {current}\n"
-            f"{view.note_count} notes in {len(view.sections)} sections; "
+            f"{_count(view.note_count, 'note')} in {_count(len(view.sections), 'section')}; "
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
         return _private(text + format_time_used(self.meetings.timeboxes(caller)))
@@ -485,7 +485,7 @@ class CommandHandler:
         duration = ""
         if record.started_at and record.ended_at:
             duration = f", {_duration_text(record.ended_at - record.started_at)}"
-        summary = f"{len(record.sections)} sections, {notes} notes{duration}."
+        summary = f"{_count(len(record.sections), 'section')}, {_count(notes, 'note')}{duration}."
         return MinutesFile(
             meeting_id=record.meeting_id or 0,
             filename=f"{stem}.{'md' if fmt == 'markdown' else 'wiki'}",
@@ -583,6 +583,11 @@ def _duration_text(delta: object) -> str:
     hours, rest = divmod(max(seconds, 0), 3600)
     minutes = rest // 60
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes} min"
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 note``, ``2 notes``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _private(text: str) -> Reply:
