@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from reviewbot.core import actions, agenda, notes, roles, timeboxes
 from reviewbot.core.context import Caller, Clock, SystemClock, UserError
 from reviewbot.core.groupcommit import GroupCommit, Pending
-from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord
+from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, safe_url
 from reviewbot.core.revisions import record_revision
 from reviewbot.database import Database
 from reviewbot.models import (
@@ -500,8 +500,6 @@ class Meetings:
 
     def set_slides(self, caller: Caller, url: str) -> MeetingView:
         """Record the link to the presentation slides."""
-        from reviewbot.core.minutes import safe_url
-
         if safe_url(url) is None:
             raise UserError("Give the slides as a web link: `/review slides https://example.org/slides.pdf`.")
         with self.db.write() as session:

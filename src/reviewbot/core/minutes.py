@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -78,7 +78,6 @@ class Wording:
     slides_label: str = "Slides"
     action_items_heading: str = "Action items"
     decisions_heading: str = "Decisions"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def zone_abbreviation(zone_name: str, moment: datetime) -> str:

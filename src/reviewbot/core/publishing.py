@@ -15,10 +15,11 @@ from typing import Protocol
 from sqlalchemy import select
 
 from reviewbot.core.context import Clock, SystemClock, UserError
+from reviewbot.core.meetings import load_record
 from reviewbot.core.minutes import Wording, page_title, render_wikitext
 from reviewbot.core.replies import esc
 from reviewbot.database import Database
-from reviewbot.models import Publication
+from reviewbot.models import Meeting, Publication
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,6 @@ class Publisher:
 
     def publish(self, meeting_id: int, user_id: str | None = None) -> PublishOutcome:
         """Publish the meeting's minutes; raises WikiError with a clear message on failure."""
-        from reviewbot.core.meetings import load_record
-        from reviewbot.models import Meeting
-
         with self.db.read() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None:
