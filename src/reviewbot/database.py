@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,8 +105,8 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+        _enable_wal(cursor, timeout_ms)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -115,6 +117,20 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: Any, timeout_ms: int) -> None:
+    """Switch to WAL. Two processes opening a new database together may find it locked while
+    the other one switches (the busy handler does not cover this), so that is retried."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class Database:
@@ -179,7 +195,23 @@ class Database:
             session.execute(text("SELECT 1"))
 
     def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied (all heads, so parallel branches apply too)."""
+        """Apply every Alembic migration not yet applied (all heads, so parallel branches apply too).
+
+        Processes starting together on a new SQLite database can find it locked in ways SQLite's
+        busy handler does not cover (one of them switching it to WAL); that is tried again until
+        the migration timeout.
+        """
+        deadline = time.monotonic() + MIGRATION_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return self._upgrade()
+            except DatabaseUnavailable as error:
+                if not self.is_sqlite or "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                log.info("database locked while migrating; trying again")
+                time.sleep(0.1)
+
+    def _upgrade(self) -> None:
         from alembic import command
 
         # Bot processes starting together apply the migrations one after the other, and may
