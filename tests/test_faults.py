@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -129,6 +130,18 @@ def test_killed_mid_meeting_resumes_with_every_acknowledged_note(database_url, f
 # -- the database unreachable at start ------------------------------------------------------------
 
 
+def failed_start(env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Start the bot, which must give up: its result, and the one line it wrote to stderr."""
+    result = subprocess.run(
+        [sys.executable, str(BOT_SCRIPT)], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return result, lines
+
+
 @pytest.mark.parametrize("mode", ["http", "console"])
 def test_unreachable_postgres_at_start_is_one_clear_line(mode, fake_slack, tmp_path):
     url = "postgresql+psycopg://reviewbot:s3cret@127.0.0.1:1/reviewbot"
@@ -136,13 +149,7 @@ def test_unreachable_postgres_at_start_is_one_clear_line(mode, fake_slack, tmp_p
     if mode == "console":
         for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
             del env[name]
-    result = subprocess.run(
-        [sys.executable, str(BOT_SCRIPT)], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    result, lines = failed_start(env, tmp_path)
     assert lines[0].startswith(
         "reviewbot: cannot use the database at postgresql+psycopg://reviewbot:***@127.0.0.1:1/reviewbot: "
     ), lines[0]
@@ -155,13 +162,7 @@ def test_unusable_sqlite_path_at_start_is_one_clear_line(fake_slack, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the database folder should be")
     env = bot_env(f"sqlite:///{blocker}/reviewbot.db", fake_slack.api_url, tmp_path)
-    result = subprocess.run(
-        [sys.executable, str(BOT_SCRIPT)], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    result, lines = failed_start(env, tmp_path)
     assert lines[0].startswith("reviewbot: cannot use the database at sqlite:///"), lines[0]
     assert "Traceback" not in result.stderr
 

@@ -224,17 +224,7 @@ class Meetings:
             session.flush()
             for position, (item, existing) in enumerate(plan):
                 if existing is None:
-                    session.add(
-                        Section(
-                            meeting_id=meeting.id,
-                            position=position,
-                            level=item.level,
-                            title=item.title,
-                            planned=True,
-                            duration_minutes=item.duration_minutes,
-                            created_at=self.clock.now(),
-                        )
-                    )
+                    session.add(self._new_section(meeting, position, item, planned=True))
                 else:
                     existing.position = position
                     existing.level = item.level
@@ -660,7 +650,7 @@ class Meetings:
 
     def people(self, session: Session, meeting_id: int) -> set[str]:
         """Name keys of everyone who counts as a speaker in the meeting."""
-        return self._people(session, meeting_id)
+        return self._authors.people(session, meeting_id)
 
     def note_views(
         self,
@@ -823,7 +813,14 @@ class Meetings:
             .where(Section.meeting_id == meeting.id, Section.position >= position)
             .values(position=Section.position + 1)
         )
-        section = Section(
+        section = self._new_section(meeting, position, item, planned)
+        session.add(section)
+        session.flush()
+        return section
+
+    def _new_section(self, meeting: Meeting, position: int, item: agenda.AgendaItem, planned: bool) -> Section:
+        """A section of *meeting* at *position*, as the agenda item says."""
+        return Section(
             meeting_id=meeting.id,
             position=position,
             level=item.level,
@@ -832,15 +829,6 @@ class Meetings:
             duration_minutes=item.duration_minutes,
             created_at=self.clock.now(),
         )
-        session.add(section)
-        session.flush()
-        return section
-
-    def _people(self, session: Session, meeting_id: int) -> set[str]:
-        names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
-        authors = session.scalars(select(Note.author_name).where(Note.meeting_id == meeting_id).distinct())
-        names.update(notes.name_key(a) for a in authors)
-        return names
 
     @staticmethod
     def _note_count(session: Session, meeting_id: int, section_id: int | None = None) -> int:

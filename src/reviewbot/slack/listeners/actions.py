@@ -39,6 +39,15 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             return "That agenda belongs to a meeting that is no longer running."
         return None
 
+    def refused_as_stale(ack: Ack, client: WebClient, caller: Caller, action: dict[str, Any]) -> bool:
+        """Acknowledge and explain a click on an agenda message that is no longer live."""
+        problem = stale(caller, action)
+        if problem is None:
+            return False
+        ack()
+        payloads.teller(client, caller)(problem)
+        return True
+
     def finish(ack: Ack, client: WebClient, caller: Caller, reply: Reply, tell_text: bool) -> None:
         """Queue what the reply changes, acknowledge, then tell the clicker what needs telling."""
         tell = payloads.teller(client, caller)
@@ -51,10 +60,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
     @payloads.apologising
     def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         caller = payloads.caller_of(body, users)
-        problem = stale(caller, action)
-        if problem is not None:
-            ack()
-            payloads.teller(client, caller)(problem)
+        if refused_as_stale(ack, client, caller, action):
             return
         reply = runtime.commands.handle("/review", _MOVES[action["action_id"]], caller)
         finish(ack, client, caller, reply, tell_text=False)
@@ -62,10 +68,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
     @payloads.apologising
     def on_attend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         caller = payloads.caller_of(body, users)
-        problem = stale(caller, action)
-        if problem is not None:
-            ack()
-            payloads.teller(client, caller)(problem)
+        if refused_as_stale(ack, client, caller, action):
             return
         remote = action["action_id"] == blocks.REMOTE
         reply = runtime.commands.guard(lambda: runtime.commands.attend(caller, remote))
