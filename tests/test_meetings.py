@@ -89,10 +89,11 @@ def test_history_and_cli_export(runtime, capsys, database_url, tmp_path):
     run(console, "/review history")
     assert "No meeting has ended" in capsys.readouterr().out
     run(console, "/review start First", "/note one", "/review end", "/review start Second", "/note two",
-        "/review end", "/review history", "/review export 99")
+        "/review end", "/review history", "/review export 99", "/review export 1 pdf")
     out = capsys.readouterr().out
     assert "#2" in out and "#1" in out and out.index("#2 2016") < out.index("#1 2016")
     assert "No such meeting" in out
+    assert "I can export as `wiki` or `markdown`, not “pdf”" in out
     result = subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), "export", "1", "--format", "wiki"],
         capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},

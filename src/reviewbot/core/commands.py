@@ -346,6 +346,8 @@ class CommandHandler:
         fmt = "wiki"
         if words and words[-1].lower() in ("wiki", "wikitext", "markdown", "md"):
             fmt = "markdown" if words.pop().lower() in ("markdown", "md") else "wiki"
+        elif len(words) > 1:
+            raise UserError(f"I can export as `wiki` or `markdown`, not “{words[-1]}”: `/review export last markdown`.")
         meeting_id = self.meetings.find_meeting(caller, " ".join(words))
         minutes = self.minutes_file(self.meetings.record(meeting_id), fmt)
         return Reply(
