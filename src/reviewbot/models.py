@@ -7,7 +7,9 @@ models are what the code reads and writes. Timestamps are stored in UTC.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -26,9 +28,10 @@ from sqlalchemy import (
     TypeDecorator,
     Unicode,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -172,6 +175,44 @@ class Note(Base):
     deleted_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+NOTE_INSERT_COLUMNS = (
+    "meeting_id", "section_id", "seq", "depth", "kind", "speaker", "owner", "text", "author_id", "author_name",
+    "created_at",
+)  # fmt: skip
+_unnest_inserts: dict[str, Any] = {}
+
+
+def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """Insert note rows (the :data:`NOTE_INSERT_COLUMNS` of each) in one statement; their ids by ``seq``.
+
+    On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM unnest(...)``):
+    the statement is the same for any number of rows, so the driver parses it once and the server
+    prepares it once, where a multi-row ``VALUES`` statement is a new statement for every batch size,
+    parsed again each time (the costliest part of storing a batch of notes).
+    """
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect
+    columns = Note.__table__.c
+    if dialect.name != "postgresql":
+        result = session.execute(Note.__table__.insert().returning(columns.id, columns.seq), list(rows))
+        return {seq: note_id for note_id, seq in result}
+    statement = _unnest_inserts.get(dialect.name)
+    if statement is None:
+        arrays = ", ".join(
+            f"CAST(:{name} AS {columns[name].type.compile(dialect=dialect)}[])" for name in NOTE_INSERT_COLUMNS
+        )
+        statement = _unnest_inserts[dialect.name] = text(
+            f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) SELECT * FROM unnest({arrays}) RETURNING id, seq"
+        )
+    params: dict[str, list[Any]] = {}
+    for name in NOTE_INSERT_COLUMNS:
+        process = columns[name].type.bind_processor(dialect)
+        values = [row[name] for row in rows]
+        params[name] = [process(value) for value in values] if process is not None else values
+    return {seq: note_id for note_id, seq in session.execute(statement, params)}
 
 
 class Attendee(Base):

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,8 +35,13 @@ from reviewbot.models import (
     RevisionAction,
     Section,
     SectionVisit,
+    insert_notes,
 )
 
+#: What a section's view needs, read as plain rows where no model object is needed.
+_SECTION_FIELDS = (
+    Section.id, Section.position, Section.level, Section.title, Section.planned, Section.duration_minutes,
+)  # fmt: skip
 MAX_MEETING_TITLE = 300
 MAX_NAME_LENGTH = 100
 BOT_AUTHOR = "reviewbot"
@@ -399,9 +405,9 @@ class Meetings:
     def _write_notes(self, batch: list[Pending[_NoteRequest, NoteView]]) -> None:
         """Store a batch of notes for one channel in one transaction, each checked on its own."""
         caller = batch[0].item.caller
-        added: list[tuple[Pending[_NoteRequest, NoteView], Note]] = []
+        added: list[tuple[Pending[_NoteRequest, NoteView], dict[str, Any]]] = []
         with self.db.write() as session:
-            meeting = self._running(session, caller)
+            meeting = self._note_target(session, caller)
             if meeting is None:
                 for pending in batch:
                     pending.fail(UserError(
@@ -409,18 +415,15 @@ class Meetings:
                         "Start one with `/review start <title>`."
                     ))
                 return
-            sections = self._sections(session, meeting)
+            sections = session.execute(
+                select(*_SECTION_FIELDS).where(Section.meeting_id == meeting.id).order_by(Section.position)
+            ).all()
             section_ids = {section.id for section in sections}
-            last = session.execute(
-                select(Note.seq, Note.depth, Note.section_id)
-                .where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None))
-                .order_by(Note.seq.desc())
-                .limit(1)
-            ).first()
-            last_depth_section = (last.depth, last.section_id) if last is not None else None
-            seq = session.scalar(select(func.max(Note.seq)).where(Note.meeting_id == meeting.id)) or 0
+            seq = meeting.max_seq or 0
+            last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
             people: set[str] | None = None  # attendees and note authors, read when first needed
             batch_authors: set[str] = set()
+            now = self.clock.now()
             for pending in batch:
                 request = pending.item
                 parsed = request.parsed
@@ -443,30 +446,71 @@ class Meetings:
                 else:
                     speaker = " ".join(request.speaker.split()).lstrip("@")
                 seq += 1
-                note = Note(
-                    meeting_id=meeting.id,
-                    section_id=section_id,
-                    seq=seq,
-                    depth=parsed.depth,
-                    kind=NoteKind(parsed.kind),
-                    speaker=speaker,
-                    owner=parsed.owner.lstrip("@").strip() if parsed.owner else None,
-                    text=parsed.text,
-                    author_id=request.caller.user_id,
-                    author_name=request.caller.user_name,
-                    created_at=self.clock.now(),
-                )
-                added.append((pending, note))
+                row = {
+                    "meeting_id": meeting.id,
+                    "section_id": section_id,
+                    "seq": seq,
+                    "depth": parsed.depth,
+                    "kind": NoteKind(parsed.kind),
+                    "speaker": speaker,
+                    "owner": parsed.owner.lstrip("@").strip() if parsed.owner else None,
+                    "text": parsed.text,
+                    "author_id": request.caller.user_id,
+                    "author_name": request.caller.user_name,
+                    "created_at": now,
+                }
+                added.append((pending, row))
                 last_depth_section = (parsed.depth, section_id)
                 batch_authors.add(notes.name_key(request.caller.user_name))
             if not added:
                 return
-            session.add_all([note for _, note in added])
-            session.flush()
-            views = self.note_views(session, meeting, [note for _, note in added], revisions=False, sections=sections)
+            ids = insert_notes(session, [row for _, row in added])
+            section_views = {view.id: view for view in self._section_views(session, meeting, sections)}
         # Committed: only now does each note-taker learn that their note is stored.
-        for (pending, _), view in zip(added, views, strict=True):
-            pending.succeed(view)
+        for pending, row in added:
+            section = row["section_id"]
+            pending.succeed(NoteView(
+                id=ids[row["seq"]],
+                seq=row["seq"],
+                text=row["text"],
+                depth=row["depth"],
+                kind=row["kind"].value,
+                speaker=row["speaker"],
+                section=section_views.get(section) if section is not None else None,
+                meeting_id=row["meeting_id"],
+                author_id=row["author_id"],
+                author_name=row["author_name"],
+            ))
+
+    def _note_target(self, session: Session, caller: Caller) -> Row[Any] | None:
+        """For a batch of notes, in two statements: take the channel's lock, then read its running
+        meeting (``id``, ``current_section_id``), its highest note number (``max_seq``), and the
+        depth and section of its last note not removed (``last_depth``, ``last_section_id``)."""
+        channel_pk = session.scalar(
+            select(Channel.id)
+            .where(Channel.workspace_id == caller.workspace_id, Channel.channel_id == caller.channel_id)
+            .with_for_update()
+        )
+        if channel_pk is None:
+            return None
+        last = (
+            select(Note.depth, Note.section_id)
+            .where(Note.meeting_id == Meeting.id, Note.deleted_at.is_(None))
+            .order_by(Note.seq.desc())
+            .limit(1)
+        )
+        return session.execute(
+            select(
+                Meeting.id,
+                Meeting.current_section_id,
+                select(func.max(Note.seq)).where(Note.meeting_id == Meeting.id).scalar_subquery().label("max_seq"),
+                last.with_only_columns(Note.depth).scalar_subquery().label("last_depth"),
+                last.with_only_columns(Note.section_id).scalar_subquery().label("last_section_id"),
+            )
+            .where(Meeting.channel_pk == channel_pk, Meeting.status == MeetingStatus.RUNNING)
+            .order_by(Meeting.id.desc())
+            .limit(1)
+        ).first()
 
     def undo_note(self, caller: Caller) -> NoteView:
         """Remove the caller's own last note in the running meeting."""
@@ -848,9 +892,10 @@ class Meetings:
         )
 
     def _section_views(
-        self, session: Session, meeting: Meeting, sections: Sequence[Section] | None = None
+        self, session: Session, meeting: Meeting | Row[Any], sections: Sequence[Section | Row[Any]] | None = None
     ) -> tuple[SectionView, ...]:
-        """The meeting's sections as shown; with *sections* given, without counting notes."""
+        """The meeting's sections as shown; with *sections* given (models, or rows of
+        :data:`_SECTION_FIELDS`), without counting notes."""
         counts: dict[int | None, int] | None = None
         if sections is None:
             sections = self._sections(session, meeting)
