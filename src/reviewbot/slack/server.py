@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -85,6 +86,7 @@ def _serve(settings: Settings) -> int:
             adapter = build_adapter(runtime)
             runtime.start_scheduler(SlackNoticePoster(adapter.poster))
             log.info("reviewbot %s: Socket Mode, %s", __version__, where)
+            settle_heap()
             SocketModeHandler(adapter.app, settings.slack_app_token).start()
         finally:
             runtime.close()
@@ -100,8 +102,20 @@ def _serve(settings: Settings) -> int:
         settings.http_threads,
         where,
     )
+    settle_heap()
     try:
         server.run()
     finally:
         server.runtime.close()
     return 0
+
+
+def settle_heap() -> None:
+    """Exempt what start-up built (modules, the app, compiled queries) from garbage collection.
+
+    A full collection walks every tracked object; with the libraries' hundreds of thousands of
+    objects that stalled every request in flight for tens of milliseconds, several times a minute
+    under load. Frozen, they are never walked again; what requests create is collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
