@@ -79,6 +79,28 @@ def test_channels_do_not_wait_for_each_other(slack, fake_time):
     assert fake_time.sleeps == []
 
 
+def test_a_keyed_job_waits_in_the_queue_once(slack, fake_time):
+    # A burst of notes queues one echo job, not one per note; once that job has started, the
+    # next note queues another (the running one may have read the notes before it came).
+    poster = poster_for(slack, fake_time)
+    started, release = threading.Event(), threading.Event()
+
+    def blocker(lane: Lane) -> None:
+        started.set()
+        release.wait(5)
+
+    order: list[str] = []
+    poster.submit("C1", blocker, "block", key="echo")
+    started.wait(5)
+    for n in range(5):
+        poster.submit("C1", post(f"echo {n}", order), "echo", key="echo")
+    poster.submit("C1", post("other", order), "other")
+    poster.submit("C1", post("agenda", order), "agenda", key="agenda")
+    release.set()
+    assert poster.wait_idle(5)
+    assert order == ["echo 0", "other", "agenda"]
+
+
 def test_rate_limit_is_retried_after_retry_after(slack, fake_time):
     poster = poster_for(slack, fake_time, interval=0.0)
     slack.fail_next("chat.postMessage", status=429, retry_after=7)

@@ -75,9 +75,19 @@ class LiveMeeting:
         elif event == Event.SECTION_CHANGED:
             submit(channel, lambda lane: self._moved(lane, meeting_id), f"show the move in #{meeting_id}")
         elif event in _AGENDA_EVENTS:
-            submit(channel, lambda lane: self._refresh(lane, meeting_id), f"update the agenda of #{meeting_id}")
+            submit(
+                channel,
+                lambda lane: self._refresh(lane, meeting_id),
+                f"update the agenda of #{meeting_id}",
+                key=("agenda", meeting_id),
+            )
         elif event == Event.NOTE_ADDED:
-            submit(channel, lambda lane: self._echo_notes(lane, meeting_id), f"echo the notes of #{meeting_id}")
+            submit(
+                channel,
+                lambda lane: self._echo_notes(lane, meeting_id),
+                f"echo the notes of #{meeting_id}",
+                key=("echo", meeting_id),
+            )
         elif event in (Event.NOTE_EDITED, Event.NOTE_REMOVED):
             note = reply.extra.get("note")
             note_id = getattr(note, "id", None)

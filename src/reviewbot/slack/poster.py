@@ -7,6 +7,11 @@ rate-limited channel never holds up another one. Every Web API call a job makes 
 when Slack is rate limiting (honouring ``Retry-After``) or briefly failing, a bounded number of
 times; what still fails is logged. Nothing here is needed for a note to be kept: notes are
 committed before the acknowledgement.
+
+A job submitted with a *key* is not queued a second time while one with that key is still
+waiting to run: jobs that read the current state when they run (echo the notes not yet echoed,
+refresh the agenda) do all the work of their waiting twins, so a burst of notes queues one echo,
+not one per note.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -37,7 +42,8 @@ class Lane:
     def __init__(self, poster: Poster, channel: str) -> None:
         self.poster = poster
         self.channel = channel
-        self.jobs: deque[tuple[Job, str]] = deque()
+        self.jobs: deque[tuple[Job, str, Hashable | None]] = deque()
+        self.waiting: set[Hashable] = set()  # keys of the queued jobs that have not started
         self.running = False
         self._next_at = 0.0
 
@@ -111,8 +117,9 @@ class Poster:
         self._closed = False
         self._changed = threading.Condition()
 
-    def submit(self, channel: str, job: Job, what: str) -> None:
-        """Queue *job* for *channel*; returns at once. *what* names it in logs."""
+    def submit(self, channel: str, job: Job, what: str, key: Hashable | None = None) -> None:
+        """Queue *job* for *channel*; returns at once. *what* names it in logs; with a *key*, it
+        is dropped if a job of that key is already waiting (see the module description)."""
         with self._changed:
             if self._closed:
                 log.warning("not posting %s in %s: shutting down", what, channel)
@@ -120,7 +127,11 @@ class Poster:
             lane = self._lanes.get(channel)
             if lane is None:
                 lane = self._lanes[channel] = Lane(self, channel)
-            lane.jobs.append((job, what))
+            if key is not None:
+                if key in lane.waiting:
+                    return
+                lane.waiting.add(key)
+            lane.jobs.append((job, what, key))
             self._pending += 1
             if not lane.running:
                 lane.running = True
@@ -151,7 +162,8 @@ class Poster:
                 if not lane.jobs:
                     lane.running = False
                     return
-                job, what = lane.jobs.popleft()
+                job, what, key = lane.jobs.popleft()
+                lane.waiting.discard(key)
             try:
                 job(lane)
             except SlackApiError as error:
