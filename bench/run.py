@@ -3,8 +3,9 @@
 For each database (SQLite, PostgreSQL) this starts ``python bot.py`` exactly as production does
 (HTTP mode, waitress) against a local fake Slack Web API, and ``bench/bare_app.py`` (a Bolt app
 that only acknowledges, on the same server with the same settings). Concurrent note-takers (1, 8
-and 32) then send Slack-signed ``/note`` commands over keep-alive connections into one running
-meeting per level: first to the bare app, then to reviewbot. It reports acknowledgement latency
+and 32) then send Slack-signed ``/note`` commands over keep-alive connections (opened before the
+clock starts, so that TCP set-up is not counted as either app's latency) into one running meeting
+per level, the two apps taking turns. It reports acknowledgement latency
 (p50/p95/p99) and notes per second for both and their ratio, checks that every acknowledged note
 is in the database and in the wiki draft in acknowledgement order per note-taker (``lost 0``),
 and measures start-up time, idle memory and the cost of rendering minutes of 1k-100k notes.
@@ -377,7 +378,12 @@ def measure(work: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 
 def growth(sizes: tuple[int, ...], seconds: list[float]) -> float:
-    """The exponent k of time ~ n^k between the smallest and the largest size (1.0 is linear)."""
+    """The exponent k of time ~ n^k between the smallest and the largest size (1.0 is linear).
+
+    With one size (or a time too small to measure) there is no growth to speak of: 1.0.
+    """
+    if len(sizes) < 2 or sizes[0] == sizes[-1] or min(seconds[0], seconds[-1]) <= 0:
+        return 1.0
     return math.log(seconds[-1] / seconds[0]) / math.log(sizes[-1] / sizes[0])
 
 

@@ -62,6 +62,13 @@ class SignedConnection:
         raw = response.read()
         return response.status, _decode(raw, response.headers.get_content_type(), None)
 
+    def connect(self) -> None:
+        """Open the connection now (else the first request opens it); a failure is left to it."""
+        try:
+            self.conn.connect()
+        except OSError:
+            self.conn.close()
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
@@ -115,6 +122,8 @@ class NoteTaker:
         """Send the notes; stops early when *stop* is set or (by default) at the first failure."""
         connections = {url: SignedConnection(url, self.secret) for url in dict.fromkeys(self.urls)}
         try:
+            for connection in connections.values():  # latency is measured from the request on
+                connection.connect()
             if start is not None:
                 start.wait()
             for index in range(self.first, self.first + self.count):
