@@ -197,7 +197,7 @@ def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[in
     dialect = session.get_bind().dialect
     columns = Note.__table__.c
     if dialect.name != "postgresql":
-        result = session.execute(Note.__table__.insert().returning(columns.id, columns.seq), list(rows))
+        result = session.connection().execute(Note.__table__.insert().returning(columns.id, columns.seq), list(rows))
         return {seq: note_id for note_id, seq in result}
     statement = _unnest_inserts.get(dialect.name)
     if statement is None:
@@ -212,7 +212,7 @@ def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[in
         process = columns[name].type.bind_processor(dialect)
         values = [row[name] for row in rows]
         params[name] = [process(value) for value in values] if process is not None else values
-    return {seq: note_id for note_id, seq in session.execute(statement, params)}
+    return {seq: note_id for note_id, seq in session.connection().execute(statement, params)}
 
 
 class Attendee(Base):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select, update
+from sqlalchemy import Row, Select, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,10 +38,36 @@ from reviewbot.models import (
     insert_notes,
 )
 
-#: What a section's view needs, read as plain rows where no model object is needed.
-_SECTION_FIELDS = (
-    Section.id, Section.position, Section.level, Section.title, Section.planned, Section.duration_minutes,
-)  # fmt: skip
+# The statements of the note path, built once (see Meetings._write_notes and _note_target).
+_LOCK_CHANNEL = (
+    select(Channel.id)
+    .where(Channel.workspace_id == bindparam("workspace_id"), Channel.channel_id == bindparam("channel_id"))
+    .with_for_update()
+)
+_LAST_NOTE = (
+    select(Note.depth, Note.section_id)
+    .where(Note.meeting_id == Meeting.id, Note.deleted_at.is_(None))
+    .order_by(Note.seq.desc())
+    .limit(1)
+)
+_NOTE_TARGET = (
+    select(
+        Meeting.id,
+        Meeting.current_section_id,
+        select(func.max(Note.seq)).where(Note.meeting_id == Meeting.id).scalar_subquery().label("max_seq"),
+        _LAST_NOTE.with_only_columns(Note.depth).scalar_subquery().label("last_depth"),
+        _LAST_NOTE.with_only_columns(Note.section_id).scalar_subquery().label("last_section_id"),
+    )
+    .where(Meeting.channel_pk == bindparam("channel_pk"), Meeting.status == MeetingStatus.RUNNING)
+    .order_by(Meeting.id.desc())
+    .limit(1)
+)
+#: What a section's view needs, as plain rows.
+_SECTION_ROWS = (
+    select(Section.id, Section.position, Section.level, Section.title, Section.planned, Section.duration_minutes)
+    .where(Section.meeting_id == bindparam("meeting_id"))
+    .order_by(Section.position)
+)
 MAX_MEETING_TITLE = 300
 MAX_NAME_LENGTH = 100
 BOT_AUTHOR = "reviewbot"
@@ -415,9 +441,7 @@ class Meetings:
                         "Start one with `/review start <title>`."
                     ))
                 return
-            sections = session.execute(
-                select(*_SECTION_FIELDS).where(Section.meeting_id == meeting.id).order_by(Section.position)
-            ).all()
+            sections = session.connection().execute(_SECTION_ROWS, {"meeting_id": meeting.id}).all()
             section_ids = {section.id for section in sections}
             seq = meeting.max_seq or 0
             last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
@@ -482,35 +506,18 @@ class Meetings:
                 author_name=row["author_name"],
             ))
 
-    def _note_target(self, session: Session, caller: Caller) -> Row[Any] | None:
+    @staticmethod
+    def _note_target(session: Session, caller: Caller) -> Row[Any] | None:
         """For a batch of notes, in two statements: take the channel's lock, then read its running
         meeting (``id``, ``current_section_id``), its highest note number (``max_seq``), and the
         depth and section of its last note not removed (``last_depth``, ``last_section_id``)."""
-        channel_pk = session.scalar(
-            select(Channel.id)
-            .where(Channel.workspace_id == caller.workspace_id, Channel.channel_id == caller.channel_id)
-            .with_for_update()
+        connection = session.connection()  # plain rows: no ORM entities to load
+        channel_pk = connection.scalar(
+            _LOCK_CHANNEL, {"workspace_id": caller.workspace_id, "channel_id": caller.channel_id}
         )
         if channel_pk is None:
             return None
-        last = (
-            select(Note.depth, Note.section_id)
-            .where(Note.meeting_id == Meeting.id, Note.deleted_at.is_(None))
-            .order_by(Note.seq.desc())
-            .limit(1)
-        )
-        return session.execute(
-            select(
-                Meeting.id,
-                Meeting.current_section_id,
-                select(func.max(Note.seq)).where(Note.meeting_id == Meeting.id).scalar_subquery().label("max_seq"),
-                last.with_only_columns(Note.depth).scalar_subquery().label("last_depth"),
-                last.with_only_columns(Note.section_id).scalar_subquery().label("last_section_id"),
-            )
-            .where(Meeting.channel_pk == channel_pk, Meeting.status == MeetingStatus.RUNNING)
-            .order_by(Meeting.id.desc())
-            .limit(1)
-        ).first()
+        return connection.execute(_NOTE_TARGET, {"channel_pk": channel_pk}).first()
 
     def undo_note(self, caller: Caller) -> NoteView:
         """Remove the caller's own last note in the running meeting."""
@@ -895,7 +902,7 @@ class Meetings:
         self, session: Session, meeting: Meeting | Row[Any], sections: Sequence[Section | Row[Any]] | None = None
     ) -> tuple[SectionView, ...]:
         """The meeting's sections as shown; with *sections* given (models, or rows of
-        :data:`_SECTION_FIELDS`), without counting notes."""
+        :data:`_SECTION_ROWS`), without counting notes."""
         counts: dict[int | None, int] | None = None
         if sections is None:
             sections = self._sections(session, meeting)
