@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Row, Select, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,15 @@ _NOTE_TARGET = (
     .order_by(Meeting.id.desc())
     .limit(1)
 )
+#: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
+_PEOPLE = union_all(
+    select(literal(0, Integer).label("seq"), Attendee.name_key.label("name")).where(
+        Attendee.meeting_id == bindparam("meeting_id")
+    ),
+    select(Note.seq, Note.author_name).where(
+        Note.meeting_id == bindparam("meeting_id"), Note.seq > bindparam("seen_seq")
+    ),
+)
 #: What a section's view needs, as plain rows.
 _SECTION_ROWS = (
     select(Section.id, Section.position, Section.level, Section.title, Section.planned, Section.duration_minutes)
@@ -85,13 +94,12 @@ class _People:
         self._authors: dict[int, tuple[int, frozenset[str]]] = {}
 
     def people(self, session: Session, meeting_id: int) -> set[str]:
-        """Name keys of the meeting's attendees and authors, as stored now."""
-        names = set(session.scalars(select(Attendee.name_key).where(Attendee.meeting_id == meeting_id)))
+        """Name keys of the meeting's attendees and authors, as stored now (one query)."""
         with self._lock:
             seen_seq, authors = self._authors.get(meeting_id, (0, frozenset()))
-        newer = session.execute(
-            select(Note.seq, Note.author_name).where(Note.meeting_id == meeting_id, Note.seq > seen_seq)
-        ).all()
+        rows = session.connection().execute(_PEOPLE, {"meeting_id": meeting_id, "seen_seq": seen_seq}).all()
+        names = {name for seq, name in rows if seq == 0}
+        newer = [(seq, name) for seq, name in rows if seq != 0]
         if newer:
             authors = authors | {notes.name_key(name) for _, name in newer}
             with self._lock:
