@@ -20,7 +20,7 @@ Result = TypeVar("Result")
 class Pending(Generic[Item, Result]):
     """One request: its item, and in time its result or error."""
 
-    __slots__ = ("_wake", "done", "error", "item", "lead", "result")
+    __slots__ = ("_asleep", "_woken", "done", "error", "item", "lead", "result")
 
     def __init__(self, item: Item) -> None:
         self.item = item
@@ -28,7 +28,20 @@ class Pending(Generic[Item, Result]):
         self.error: BaseException | None = None
         self.done = False
         self.lead = False
-        self._wake = threading.Event()
+        # A lock taken now and released to wake the request: cheaper than an Event.
+        self._asleep = threading.Lock()
+        self._asleep.acquire()
+        self._woken = False
+
+    def sleep(self) -> None:
+        """Wait until :meth:`wake` (returns at once if it was already called)."""
+        self._asleep.acquire()
+
+    def wake(self) -> None:
+        """Wake the request (once; later calls do nothing). Called with the queue's lock held."""
+        if not self._woken:
+            self._woken = True
+            self._asleep.release()
 
     def succeed(self, result: Result) -> None:
         """Give this request its result."""
@@ -59,7 +72,7 @@ class GroupCommit(Generic[Item, Result]):
                 self._running.add(key)
                 pending.lead = True
         if not pending.lead:
-            pending._wake.wait()
+            pending.sleep()
         if not pending.done:  # leading: run the batch this request is in
             self._lead(key)
         if pending.error is not None:
@@ -82,8 +95,8 @@ class GroupCommit(Generic[Item, Result]):
                 waiting = self._queues.get(key)
                 if waiting:
                     waiting[0].lead = True
-                    waiting[0]._wake.set()
+                    waiting[0].wake()
                 else:
                     self._running.discard(key)
-            for pending in batch:
-                pending._wake.set()
+                for pending in batch:
+                    pending.wake()
