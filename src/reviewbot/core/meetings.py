@@ -711,22 +711,13 @@ class Meetings:
         """Name keys of everyone who counts as a speaker in the meeting."""
         return self._authors.people(session, meeting_id)
 
-    def note_views(
-        self,
-        session: Session,
-        meeting: Meeting,
-        stored: Sequence[Note],
-        revisions: bool = True,
-        sections: Sequence[Section] | None = None,
-    ) -> list[NoteView]:
-        """Stored notes as shown to people, with their sections and last editor (``revisions``
-        False: notes just added, which have none). Given the meeting's *sections*, it reads no
-        more and leaves their note counts uncounted (None)."""
-        views = self._section_views(session, meeting, sections)
+    def note_views(self, session: Session, meeting: Meeting, stored: Sequence[Note]) -> list[NoteView]:
+        """Stored notes as shown to people, with their sections and last editor."""
+        views = self._section_views(session, meeting)
         sections_by_id = {v.id: v for v in views}
         ids = [n.id for n in stored]
         editors: dict[int, str] = {}
-        if ids and revisions:
+        if ids:
             for note_id, name in session.execute(
                 select(NoteRevision.note_id, NoteRevision.editor_name)
                 .where(NoteRevision.note_id.in_(ids))
