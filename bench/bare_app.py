@@ -1,7 +1,8 @@
 """The benchmark's baseline: a bare Bolt app that only acknowledges, served as reviewbot is served.
 
 Same settings (``load_settings``), same Web API client, same Bolt options and signature check, the
-same WSGI wrapper and the same waitress server with the same number of threads; the only
+same WSGI wrapper, the same waitress server with the same number of threads, the start-up heap
+frozen out of the garbage collector as reviewbot's is; the only
 difference from reviewbot is that its ``/note`` and ``/review`` listeners call ``ack()`` and
 nothing else. Started by ``bench/run.py`` as ``python bench/bare_app.py`` with the bot's
 environment.
@@ -21,7 +22,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from reviewbot import logs
 from reviewbot.config import Settings, load_settings
 from reviewbot.slack.app import bolt_options, web_client
-from reviewbot.slack.server import EVENTS_PATH, waitress_server, wsgi_app
+from reviewbot.slack.server import EVENTS_PATH, settle_heap, waitress_server, wsgi_app
 
 log = logging.getLogger("bare")
 
@@ -56,6 +57,7 @@ def main() -> int:
         EVENTS_PATH,
         settings.http_threads,
     )
+    settle_heap()  # as reviewbot does before serving
     try:
         server.run()
     except KeyboardInterrupt:
