@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from conftest import ROOT
 from minutes_structure import parse_wikitext
 from reviewbot.console import CHANNEL, WORKSPACE, Console
-from reviewbot.core import Caller
+from reviewbot.core import Caller, notes
+from reviewbot.core.groupcommit import Pending
+from reviewbot.core.meetings import _NoteRequest
 from reviewbot.core.minutes import MeetingRecord, SectionRecord, render_wikitext, time_fields
 
 TILMAN = Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
@@ -128,8 +130,32 @@ def test_concurrent_note_takers_lose_nothing_and_keep_order(runtime):
     assert errors == []
     stored = [n.text for n in runtime.meetings.record(1).all_notes()]
     assert len(stored) == takers * per_taker
-    for user, notes in acknowledged.items():
-        assert [s for s in stored if s.startswith(user + " ")] == notes
+    for user, taken in acknowledged.items():
+        assert [s for s in stored if s.startswith(user + " ")] == taken
+
+
+def test_a_batch_stores_every_field_as_typed(runtime):
+    # One transaction of several notes, empty and filled optional fields side by side (on
+    # PostgreSQL they travel as one array per column: models.insert_notes). No agenda, so the
+    # notes are outside any section.
+    console = Console(runtime.commands)
+    run(console, "/review present Heather", "/review start Arrays")
+    lines = ["plain note", "Heather: the drill passed", "action @Ori: follow up", "> a reply", "decision ship it"]
+    batch = [Pending(_NoteRequest(TILMAN, notes.parse(line), None, None)) for line in lines]
+    runtime.meetings._write_notes(batch)
+    assert [p.error for p in batch] == [None] * len(lines)
+    views = [p.result for p in batch]
+    assert [(v.seq, v.depth, v.kind, v.speaker, v.section) for v in views] == [
+        (1, 0, "note", None, None),
+        (2, 0, "note", "Heather", None),
+        (3, 0, "action", "Ori", None),
+        (4, 1, "note", None, None),
+        (5, 0, "decision", None, None),
+    ]
+    stored = runtime.meetings.notes_of(views[0].meeting_id)
+    assert [(n.id, n.seq, n.text, n.author_id) for n in stored] == [(v.id, v.seq, v.text, "tilman") for v in views]
+    record = runtime.meetings.record(views[0].meeting_id)
+    assert [n.owner for n in record.all_notes()] == [None, None, "Ori", None, None]
 
 
 def test_time_window_formats():
