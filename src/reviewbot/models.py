@@ -7,7 +7,8 @@ models are what the code reads and writes. Timestamps are stored in UTC.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TextClause,
     Time,
     TypeDecorator,
     Unicode,
@@ -181,7 +183,6 @@ NOTE_INSERT_COLUMNS = (
     "meeting_id", "section_id", "seq", "depth", "kind", "speaker", "owner", "text", "author_id", "author_name",
     "created_at",
 )  # fmt: skip
-_unnest_inserts: dict[str, Any] = {}
 
 
 def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
@@ -194,25 +195,30 @@ def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[in
     """
     if not rows:
         return {}
-    dialect = session.get_bind().dialect
-    columns = Note.__table__.c
-    if dialect.name != "postgresql":
-        result = session.connection().execute(Note.__table__.insert().returning(columns.id, columns.seq), list(rows))
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        table = Note.__table__
+        result = connection.execute(table.insert().returning(table.c.id, table.c.seq), list(rows))
         return {seq: note_id for note_id, seq in result}
-    statement = _unnest_inserts.get(dialect.name)
-    if statement is None:
-        arrays = ", ".join(
-            f"CAST(:{name} AS {columns[name].type.compile(dialect=dialect)}[])" for name in NOTE_INSERT_COLUMNS
-        )
-        statement = _unnest_inserts[dialect.name] = text(
-            f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) SELECT * FROM unnest({arrays}) RETURNING id, seq"
-        )
-    params: dict[str, list[Any]] = {}
-    for name in NOTE_INSERT_COLUMNS:
-        process = columns[name].type.bind_processor(dialect)
-        values = [row[name] for row in rows]
-        params[name] = [process(value) for value in values] if process is not None else values
-    return {seq: note_id for note_id, seq in session.connection().execute(statement, params)}
+    statement, processors = _unnest_insert(connection.dialect)
+    params = {
+        name: [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
+        for name, process in zip(NOTE_INSERT_COLUMNS, processors, strict=True)
+    }
+    return {seq: note_id for note_id, seq in connection.execute(statement, params)}
+
+
+@functools.cache
+def _unnest_insert(dialect: Dialect) -> tuple[TextClause, tuple[Callable[[Any], Any] | None, ...]]:
+    """The PostgreSQL statement of :func:`insert_notes`, and each column's conversion of its values."""
+    columns = Note.__table__.c
+    arrays = ", ".join(
+        f"CAST(:{name} AS {columns[name].type.compile(dialect=dialect)}[])" for name in NOTE_INSERT_COLUMNS
+    )
+    statement = text(
+        f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) SELECT * FROM unnest({arrays}) RETURNING id, seq"
+    )
+    return statement, tuple(columns[name].type.bind_processor(dialect) for name in NOTE_INSERT_COLUMNS)
 
 
 class Attendee(Base):
