@@ -410,3 +410,23 @@ def test_http_mode_logs_its_mode_in_one_line_and_serves_health(fake_slack, tmp_p
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_main_loop_does_not_poll_a_connection_whose_request_is_being_served():
+    from types import SimpleNamespace
+
+    from reviewbot.slack.server import QuietChannel
+
+    def channel(**state: object) -> object:
+        base = {"will_close": False, "close_when_flushed": False, "total_outbufs_len": 0, "requests": []}
+        return SimpleNamespace(adj=SimpleNamespace(outbuf_high_watermark=1000), **{**base, **state})
+
+    def writable(**state: object) -> bool:
+        return QuietChannel.writable(channel(**state))  # type: ignore[arg-type]
+
+    assert not writable()  # nothing to send
+    assert writable(total_outbufs_len=10)  # output left after the request: the loop sends it
+    assert not writable(total_outbufs_len=10, requests=["running"])  # the task sends its own output
+    assert writable(total_outbufs_len=2000, requests=["running"])  # piled up: the task waits for the loop
+    assert writable(will_close=True, requests=["running"])
+    assert writable(close_when_flushed=True)

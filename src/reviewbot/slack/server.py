@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.channel import HTTPChannel
 
 from reviewbot import __version__
 from reviewbot.config import Settings
@@ -42,13 +43,37 @@ def waitress_server(application: Callable[..., Iterable[bytes]], settings: Setti
     """The waitress server for *application*, as the bot runs it (the benchmark's baseline too)."""
     from waitress import create_server
 
-    return create_server(
+    server = create_server(
         application,
         host=settings.host,
         port=settings.port,
         threads=settings.http_threads,
         ident="reviewbot",
     )
+    server.channel_class = QuietChannel
+    return server
+
+
+class QuietChannel(HTTPChannel):
+    """Waitress's connection, minus a busy loop: its main loop no longer polls a connection for
+    writing while a request on it is still being served.
+
+    Waitress's main loop asks every connection whether it has output to send; a task writing its
+    response makes that true for a moment, so ``select`` returned at once, over and over, while
+    the task itself sent the bytes (it sends what it writes) or waited for the GIL the loop was
+    holding. Under load that was about six loop turns per request, each walking every connection.
+    While a request runs, the task sends its output and wakes the loop when it is done; the loop
+    still writes for it when a slow client lets output pile up past the high-water mark (the
+    task waits for the loop then), and always when the connection is closing.
+    """
+
+    def writable(self) -> bool:
+        """Whether the main loop should wait for this connection to take output."""
+        if self.will_close or self.close_when_flushed:
+            return True
+        if not self.total_outbufs_len:
+            return False
+        return not self.requests or self.total_outbufs_len > self.adj.outbuf_high_watermark
 
 
 def create_http_server(settings: Settings, **build: Any) -> Any:
