@@ -11,7 +11,8 @@ from types import TracebackType
 class TcpProxy:
     """Forwards 127.0.0.1:``port`` to ``target``; :meth:`cut` drops every connection and refuses
     new ones (they are accepted and closed at once, as a dead server looks to a client) until
-    :meth:`restore`."""
+    :meth:`restore`; :meth:`freeze` holds every byte in both directions, connections open (a hung
+    server, or a network that drops packets) until :meth:`thaw`."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -21,6 +22,8 @@ class TcpProxy:
         self._running = True
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._thread = threading.Thread(target=self._accept, name="TcpProxy", daemon=True)
 
     def start(self) -> TcpProxy:
@@ -41,9 +44,18 @@ class TcpProxy:
         with self._lock:
             self._open = True
 
+    def freeze(self) -> None:
+        """Hold every byte from now on, in both directions; connections stay open."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Forward again, starting with what was held."""
+        self._flowing.set()
+
     def stop(self) -> None:
         """Stop the proxy and close everything."""
         self._running = False
+        self._flowing.set()
         self.cut()
         _close(self._listener)
         self._thread.join(5)
@@ -81,6 +93,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

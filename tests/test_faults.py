@@ -267,6 +267,30 @@ def test_postgres_lost_mid_meeting_says_not_saved_then_recovers(postgres_via_pro
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgres_hanging_mid_meeting_answers_in_time_then_recovers(postgres_via_proxy, fake_slack, clock):
+    url, proxy, _ = postgres_via_proxy
+    bot = in_process_bot(url, fake_slack, clock, db_timeout_ms=1000)
+    try:
+        ann = SlackUser(bot, fake_slack, "U1", "Ann")
+        ann.ok("/review", "start Hung")
+        assert ann.ok("/note", "before")["text"].startswith("✓")
+        # The server stops answering with the connections open (hung, or a network dropping
+        # packets): the note is refused at the database deadline, inside Slack's 3 seconds.
+        proxy.freeze()  # type: ignore[attr-defined]
+        began = time.monotonic()
+        reply = ann.ok("/note", "while the database hangs")
+        took = time.monotonic() - began
+        assert NOT_SAVED in reply["text"] and "try again" in reply["text"], reply
+        assert took < 2.5, f"answered after {took:.1f} s"
+        # It answers again: the bot goes on by itself, and the refused note was never saved.
+        proxy.thaw()  # type: ignore[attr-defined]
+        assert ann.ok("/note", "after")["text"].startswith("✓")
+        assert note_texts(bot) == ["before", "after"]
+    finally:
+        bot.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgres_lost_under_load_loses_no_acknowledged_note(database_url, postgres_via_proxy, fake_slack, clock):
     url, proxy, _ = postgres_via_proxy
     bot = in_process_bot(url, fake_slack, clock, db_timeout_ms=1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 
 from conftest import ROOT
@@ -141,7 +142,7 @@ def test_a_batch_stores_every_field_as_typed(runtime):
     console = Console(runtime.commands)
     run(console, "/review present Heather", "/review start Arrays")
     lines = ["plain note", "Heather: the drill passed", "action @Ori: follow up", "> a reply", "decision ship it"]
-    batch = [Pending(_NoteRequest(TILMAN, notes.parse(line), None, None)) for line in lines]
+    batch = [Pending(_NoteRequest(TILMAN, notes.parse(line), None, None, time.monotonic())) for line in lines]
     runtime.meetings._write_notes(batch)
     assert [p.error for p in batch] == [None] * len(lines)
     views = [p.result for p in batch]

@@ -17,8 +17,11 @@ so the bot recovers by itself when the database returns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -29,7 +32,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,7 +82,7 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
         try:
             engine = create_engine(
                 url,
-                pool_pre_ping=True,
+                pool_pre_ping=backend != "postgresql",  # PostgreSQL: checked on checkout, below
                 pool_size=10,
                 max_overflow=20,
                 pool_timeout=timeout_ms / 1000,
@@ -90,6 +100,24 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
                 with dbapi_connection.cursor() as cursor:
                     cursor.execute(f"SET lock_timeout = {int(timeout_ms)}")
                 dbapi_connection.commit()
+
+            @event.listens_for(engine, "checkout")
+            def _on_pg_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+                # What pool_pre_ping does, but inside the deadline of the write that asks for the
+                # connection (a hung server would otherwise hold the ping for ever).
+                DEADLINES.attach(dbapi_connection.fileno())
+                try:
+                    dbapi_connection.autocommit = True
+                    try:
+                        dbapi_connection.execute("SELECT 1")
+                    finally:
+                        if not dbapi_connection.closed:
+                            dbapi_connection.autocommit = False
+                except Exception as error:
+                    DEADLINES.attach(None)
+                    if DEADLINES.missed():
+                        raise DatabaseUnavailable("the database did not answer in time") from None
+                    raise DisconnectionError(str(error)) from error  # the pool tries a new connection
 
         return engine
 
@@ -133,6 +161,120 @@ def _enable_wal(cursor: Any, timeout_ms: int) -> None:
             time.sleep(0.02)
 
 
+class Deadlines:
+    """Cuts the database connection of a write that runs past its deadline, so that it fails in
+    time (with :class:`DatabaseUnavailable`) instead of waiting for a hung server for ever.
+
+    A write announces its deadline (:meth:`begin`); the connection it is given is attached to it
+    when the pool hands it over (:meth:`attach`, before the ping); one watchdog thread shuts the
+    socket of a write that is still running at its deadline. Once the write is about to COMMIT
+    or roll back (:meth:`settle`) it is left alone: cut during COMMIT, nobody could say whether
+    it was saved, and its connection is about to go back to the pool.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._writes: dict[int, _Write] = {}
+        self._local = threading.local()
+        self._thread: threading.Thread | None = None
+        self._sleeping_until = math.inf  # when the watchdog next looks, unless woken
+
+    def begin(self, deadline: float) -> int:
+        """Start this thread's write, due by *deadline* (``time.monotonic()``); returns its token."""
+        write = _Write(deadline)
+        token = id(write)
+        with self._changed:
+            self._writes[token] = write
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="reviewbot-db-deadlines", daemon=True)
+                self._thread.start()
+        self._local.write = write
+        return token
+
+    def attach(self, fd: int | None) -> None:
+        """Give this thread's write (if any) the connection socket it is using (None: none now).
+
+        The write keeps a duplicate of the descriptor, so that the number it holds cannot come
+        to mean another socket after the connection closes."""
+        write = getattr(self._local, "write", None)
+        if write is not None:
+            with self._changed:
+                write.release()
+                write.fd = os.dup(fd) if fd is not None else None
+                if write.deadline < self._sleeping_until:
+                    self._changed.notify()
+
+    def settle(self) -> None:
+        """This thread's write commits or rolls back now: from here on it is not cut."""
+        write = getattr(self._local, "write", None)
+        if write is not None:
+            with self._changed:
+                write.settled = True
+
+    def missed(self) -> bool:
+        """Whether this thread's write was cut at its deadline (or is past it)."""
+        write = getattr(self._local, "write", None)
+        return write is not None and (write.cut or time.monotonic() >= write.deadline)
+
+    def end(self, token: int) -> bool:
+        """End this thread's write; True if it was cut at its deadline."""
+        self._local.write = None
+        with self._changed:
+            write = self._writes.pop(token, None)
+            if write is not None:
+                write.release()
+        return write is not None and write.cut
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                due = [w for w in self._writes.values() if w.fd is not None and not w.cut and not w.settled]
+                for write in due:
+                    if write.deadline <= now:
+                        write.cut = True
+                        _shut(write.fd)
+                waiting = [w.deadline for w in due if not w.cut]
+                self._sleeping_until = min(waiting) if waiting else math.inf
+                self._changed.wait(max(self._sleeping_until - now, 0.001) if waiting else None)
+
+
+class _Write:
+    __slots__ = ("cut", "deadline", "fd", "settled")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.fd: int | None = None  # a duplicate of the connection's socket, closed by release()
+        self.cut = False
+        self.settled = False
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
+def _shut(fd: int | None) -> None:
+    """Shut a connection's socket down (its owner's blocked read returns at once)."""
+    if fd is None:
+        return
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+#: The watchdog of every database in this process.
+DEADLINES = Deadlines()
+
+
 class Database:
     """The engine and the two kinds of transaction the bot uses."""
 
@@ -153,10 +295,32 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction, committed when the block ends without an exception."""
-        with self._guard(), self._writer_turn(), self._write() as session, session.begin():
-            yield session
+    def write(self, deadline: float | None = None) -> Iterator[Session]:
+        """A write transaction, committed when the block ends without an exception.
+
+        With a *deadline* (``time.monotonic()``), on PostgreSQL, a write still waiting for the
+        server then is cut short and fails with :class:`DatabaseUnavailable` (see
+        :class:`Deadlines`); nothing of it is saved.
+        """
+        if deadline is None or self.is_sqlite:
+            with self._guard(), self._writer_turn(), self._write() as session, session.begin():
+                yield session
+            return
+        if deadline <= time.monotonic():
+            raise DatabaseUnavailable("the database did not answer in time")
+        token = DEADLINES.begin(deadline)
+        try:
+            with self._guard(), self._write() as session, session.begin():
+                try:
+                    yield session
+                finally:
+                    DEADLINES.settle()  # COMMIT or ROLLBACK next: never cut from here on
+        except DatabaseUnavailable:
+            if DEADLINES.end(token):
+                raise DatabaseUnavailable("the database did not answer in time") from None
+            raise
+        finally:
+            DEADLINES.end(token)
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:

@@ -8,6 +8,7 @@ any number of bot processes. A note is committed before its command returns.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,6 +118,7 @@ class _NoteRequest:
     parsed: notes.ParsedNote
     speaker: str | None
     section_id: int | None
+    received: float  # time.monotonic() when it arrived
 
 
 @dataclass(frozen=True)
@@ -433,14 +435,17 @@ class Meetings:
         committed together (:mod:`reviewbot.core.groupcommit`), in the order they arrived.
         """
         parsed = notes.parse(raw) if speaker is None else notes.quoted(speaker, raw)
-        request = _NoteRequest(caller, parsed, speaker, section_id)
+        request = _NoteRequest(caller, parsed, speaker, section_id, time.monotonic())
         return self._note_batches.submit((caller.workspace_id, caller.channel_id), request)
 
     def _write_notes(self, batch: list[Pending[_NoteRequest, NoteView]]) -> None:
         """Store a batch of notes for one channel in one transaction, each checked on its own."""
         caller = batch[0].item.caller
         added: list[tuple[Pending[_NoteRequest, NoteView], dict[str, Any]]] = []
-        with self.db.write() as session:
+        # Every note-taker must hear back within Slack's 3 seconds, saved or not: the batch is
+        # cut short (nothing saved) if the database has not answered by then.
+        deadline = min(pending.item.received for pending in batch) + self.db.timeout_ms / 1000
+        with self.db.write(deadline=deadline) as session:
             meeting = self._note_target(session, caller)
             if meeting is None:
                 for pending in batch:
