@@ -282,10 +282,17 @@ def test_postgres_hanging_mid_meeting_answers_in_time_then_recovers(postgres_via
         took = time.monotonic() - began
         assert NOT_SAVED in reply["text"] and "try again" in reply["text"], reply
         assert took < 2.5, f"answered after {took:.1f} s"
-        # It answers again: the bot goes on by itself, and the refused note was never saved.
+        # Any other command too: it says nothing was done, in time.
+        began = time.monotonic()
+        reply = ann.ok("/review", "end")
+        took = time.monotonic() - began
+        assert "Nothing was changed" in reply["text"], reply
+        assert took < 2.5, f"answered after {took:.1f} s"
+        # It answers again: the bot goes on by itself, and what it refused was never done.
         proxy.thaw()  # type: ignore[attr-defined]
         assert ann.ok("/note", "after")["text"].startswith("✓")
         assert note_texts(bot) == ["before", "after"]
+        assert "*Hung* running for" in ann.ok("/review", "status")["text"]  # the end was not done
     finally:
         bot.close()
 

@@ -162,41 +162,56 @@ def _enable_wal(cursor: Any, timeout_ms: int) -> None:
 
 
 class Deadlines:
-    """Cuts the database connection of a write that runs past its deadline, so that it fails in
-    time (with :class:`DatabaseUnavailable`) instead of waiting for a hung server for ever.
+    """Cuts the database connection of a transaction that runs past its deadline, so that it fails
+    in time (with :class:`DatabaseUnavailable`) instead of waiting for a hung server for ever.
 
-    A write announces its deadline (:meth:`begin`); the connection it is given is attached to it
-    when the pool hands it over (:meth:`attach`, before the ping); one watchdog thread shuts the
-    socket of a write that is still running at its deadline. Once the write is about to COMMIT
-    or roll back (:meth:`settle`) it is left alone: cut during COMMIT, nobody could say whether
-    it was saved, and its connection is about to go back to the pool.
+    A transaction announces its deadline (:meth:`begin`); the connection it is given is attached
+    to it when the pool hands it over (:meth:`attach`, before the ping); one watchdog thread shuts
+    the socket of a transaction still running at its deadline. Once it is about to COMMIT or roll
+    back (:meth:`settle`) it is left alone: cut during COMMIT, nobody could say whether it was
+    saved, and its connection is about to go back to the pool. A Slack request gives every
+    transaction of its thread a deadline (:meth:`request`), so that it is answered in time.
     """
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._writes: dict[int, _Write] = {}
+        self._open: dict[int, _Write] = {}
         self._local = threading.local()
         self._thread: threading.Thread | None = None
         self._sleeping_until = math.inf  # when the watchdog next looks, unless woken
 
+    @contextmanager
+    def request(self, seconds: float) -> Iterator[None]:
+        """Give this thread's transactions a deadline *seconds* from now (a request's answer)."""
+        previous = getattr(self._local, "request_deadline", None)
+        self._local.request_deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.request_deadline = previous
+
+    def request_deadline(self) -> float | None:
+        """The deadline :meth:`request` set for this thread, if any."""
+        return getattr(self._local, "request_deadline", None)
+
     def begin(self, deadline: float) -> int:
-        """Start this thread's write, due by *deadline* (``time.monotonic()``); returns its token."""
+        """Start a transaction of this thread, due by *deadline* (``time.monotonic()``); its token."""
         write = _Write(deadline)
         token = id(write)
         with self._changed:
-            self._writes[token] = write
+            self._open[token] = write
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="reviewbot-db-deadlines", daemon=True)
                 self._thread.start()
-        self._local.write = write
+        self._stack().append(write)
         return token
 
     def attach(self, fd: int | None) -> None:
-        """Give this thread's write (if any) the connection socket it is using (None: none now).
+        """Give this thread's current transaction (if any) its connection's socket (None: none now).
 
-        The write keeps a duplicate of the descriptor, so that the number it holds cannot come
-        to mean another socket after the connection closes."""
-        write = getattr(self._local, "write", None)
+        It keeps a duplicate of the descriptor, so that the number it holds cannot come to mean
+        another socket after the connection closes."""
+        write = self._current()
         if write is not None:
             with self._changed:
                 write.release()
@@ -205,31 +220,44 @@ class Deadlines:
                     self._changed.notify()
 
     def settle(self) -> None:
-        """This thread's write commits or rolls back now: from here on it is not cut."""
-        write = getattr(self._local, "write", None)
+        """This thread's current transaction commits or rolls back now: it is not cut any more."""
+        write = self._current()
         if write is not None:
             with self._changed:
                 write.settled = True
 
     def missed(self) -> bool:
-        """Whether this thread's write was cut at its deadline (or is past it)."""
-        write = getattr(self._local, "write", None)
+        """Whether this thread's current transaction was cut (or is past its deadline)."""
+        write = self._current()
         return write is not None and (write.cut or time.monotonic() >= write.deadline)
 
     def end(self, token: int) -> bool:
-        """End this thread's write; True if it was cut at its deadline."""
-        self._local.write = None
+        """End a transaction of this thread (again: nothing); True if it was cut at its deadline."""
         with self._changed:
-            write = self._writes.pop(token, None)
-            if write is not None:
-                write.release()
-        return write is not None and write.cut
+            write = self._open.pop(token, None)
+            if write is None:
+                return False
+            write.release()
+        stack = self._stack()
+        if write in stack:
+            stack.remove(write)
+        return write.cut
+
+    def _stack(self) -> list[_Write]:
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
+
+    def _current(self) -> _Write | None:
+        stack = getattr(self._local, "stack", None)
+        return stack[-1] if stack else None
 
     def _watch(self) -> None:
         while True:
             with self._changed:
                 now = time.monotonic()
-                due = [w for w in self._writes.values() if w.fd is not None and not w.cut and not w.settled]
+                due = [w for w in self._open.values() if w.fd is not None and not w.cut and not w.settled]
                 for write in due:
                     if write.deadline <= now:
                         write.cut = True
@@ -290,27 +318,40 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction."""
-        with self._guard(), self._read() as session, session.begin():
+        """A read-only transaction (bounded by the thread's request deadline, if it has one)."""
+        deadline = DEADLINES.request_deadline()
+        if deadline is None or self.is_sqlite:
+            with self._guard(), self._read() as session, session.begin():
+                yield session
+            return
+        with self._bounded(self._read, deadline) as session:
             yield session
 
     @contextmanager
     def write(self, deadline: float | None = None) -> Iterator[Session]:
         """A write transaction, committed when the block ends without an exception.
 
-        With a *deadline* (``time.monotonic()``), on PostgreSQL, a write still waiting for the
-        server then is cut short and fails with :class:`DatabaseUnavailable` (see
-        :class:`Deadlines`); nothing of it is saved.
+        With a *deadline* (``time.monotonic()``; by default the thread's request deadline, if it
+        has one), on PostgreSQL, a write still waiting for the server then is cut short and fails
+        with :class:`DatabaseUnavailable` (see :class:`Deadlines`); nothing of it is saved.
         """
+        if deadline is None:
+            deadline = DEADLINES.request_deadline()
         if deadline is None or self.is_sqlite:
             with self._guard(), self._writer_turn(), self._write() as session, session.begin():
                 yield session
             return
+        with self._bounded(self._write, deadline) as session:
+            yield session
+
+    @contextmanager
+    def _bounded(self, sessions: sessionmaker[Session], deadline: float) -> Iterator[Session]:
+        """A PostgreSQL transaction from *sessions* that is cut at *deadline* (see :class:`Deadlines`)."""
         if deadline <= time.monotonic():
             raise DatabaseUnavailable("the database did not answer in time")
         token = DEADLINES.begin(deadline)
         try:
-            with self._guard(), self._write() as session, session.begin():
+            with self._guard(), sessions() as session, session.begin():
                 try:
                     yield session
                 finally:

@@ -13,7 +13,7 @@ from waitress.channel import HTTPChannel
 
 from reviewbot import __version__
 from reviewbot.config import Settings
-from reviewbot.database import redact_url
+from reviewbot.database import DEADLINES, redact_url
 from reviewbot.runtime import build_runtime
 from reviewbot.slack.app import SlackUnavailable, build_adapter
 from reviewbot.slack.notices import SlackNoticePoster
@@ -23,8 +23,13 @@ log = logging.getLogger("reviewbot")
 EVENTS_PATH = "/slack/events"
 
 
-def wsgi_app(bolt_handler: SlackRequestHandler) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application: Slack requests at ``/slack/events``, a health check at ``/healthz``."""
+def wsgi_app(bolt_handler: SlackRequestHandler, answer_within: float | None = None) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application: Slack requests at ``/slack/events``, a health check at ``/healthz``.
+
+    With *answer_within* (seconds), the database work a request does has that deadline (see
+    :class:`reviewbot.database.Deadlines`): a hung database makes the command answer that nothing
+    was done, inside Slack's 3 seconds, instead of finishing (or not) after Slack gave up on it.
+    """
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -34,7 +39,10 @@ def wsgi_app(bolt_handler: SlackRequestHandler) -> Callable[..., Iterable[bytes]
             # Bolt's signature check fails with a 500 on a timestamp that is not a number.
             start_response("401 Unauthorized", [("Content-Type", "text/plain")])
             return [b"invalid request\n"]
-        return bolt_handler(environ, start_response)
+        if answer_within is None:
+            return bolt_handler(environ, start_response)
+        with DEADLINES.request(answer_within):
+            return bolt_handler(environ, start_response)
 
     return application
 
@@ -85,7 +93,8 @@ def create_http_server(settings: Settings, **build: Any) -> Any:
         runtime.close()
         raise
     runtime.start_scheduler(SlackNoticePoster(adapter.poster))
-    server = waitress_server(wsgi_app(SlackRequestHandler(adapter.app, path=EVENTS_PATH)), settings)
+    handler = SlackRequestHandler(adapter.app, path=EVENTS_PATH)
+    server = waitress_server(wsgi_app(handler, settings.db_timeout_ms / 1000), settings)
     server.runtime = runtime
     server.slack = adapter
     return server
