@@ -10,9 +10,12 @@ psycopg 3; commands for one channel serialise on its row (``SELECT ... FOR UPDAT
 
 Every wait for the database (a lock, a connection) is bounded by ``timeout_ms`` (default 2 s, under
 Slack's 3 s to acknowledge), so a command whose database is gone or stuck answers that nothing was
-saved instead of never answering. Errors that mean the database is unreachable or refused the
-operation become :class:`DatabaseUnavailable`; the connection pool checks connections before use,
-so the bot recovers by itself when the database returns.
+saved instead of never answering. A PostgreSQL server that stops answering with the connection
+open is covered too: the database work of a Slack request, and every batch of notes, has a
+deadline at which a watchdog cuts its connection (:class:`Deadlines`). Errors that mean the
+database is unreachable or refused the operation become :class:`DatabaseUnavailable`; the
+connection pool checks connections before use, so the bot recovers by itself when the database
+returns.
 """
 
 from __future__ import annotations
