@@ -430,3 +430,21 @@ def test_the_main_loop_does_not_poll_a_connection_whose_request_is_being_served(
     assert writable(total_outbufs_len=2000, requests=["running"])  # piled up: the task waits for the loop
     assert writable(will_close=True, requests=["running"])
     assert writable(close_when_flushed=True)
+
+
+def test_socket_mode_requests_get_the_same_database_deadline(monkeypatch):
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from reviewbot.database import DEADLINES
+    from reviewbot.slack.server import socket_mode_handler_class
+
+    seen: list[float | None] = []
+    def handle(self: object, client: object, req: object) -> None:
+        seen.append(DEADLINES.request_deadline())
+
+    monkeypatch.setattr(SocketModeHandler, "handle", handle)
+    handler = socket_mode_handler_class(1.5)
+    began = time.monotonic()
+    handler.handle(object.__new__(handler), None, None)
+    assert seen[0] is not None and 1.4 <= seen[0] - began <= 1.6
+    assert DEADLINES.request_deadline() is None  # only while the request is handled

@@ -113,15 +113,14 @@ def serve(settings: Settings) -> int:
 def _serve(settings: Settings) -> int:
     where = f"database {redact_url(settings.database_url)}, Slack API {settings.slack_api_url}"
     if settings.mode == "socket":
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         runtime = build_runtime(settings)
         try:
             adapter = build_adapter(runtime)
             runtime.start_scheduler(SlackNoticePoster(adapter.poster))
             log.info("reviewbot %s: Socket Mode, %s", __version__, where)
             settle_heap()
-            SocketModeHandler(adapter.app, settings.slack_app_token).start()
+            handler = socket_mode_handler_class(settings.db_timeout_ms / 1000)
+            handler(adapter.app, settings.slack_app_token).start()
         finally:
             runtime.close()
         return 0
@@ -142,6 +141,19 @@ def _serve(settings: Settings) -> int:
     finally:
         server.runtime.close()
     return 0
+
+
+def socket_mode_handler_class(answer_within: float) -> Any:
+    """Bolt's Socket Mode handler, with each request's database work given a deadline of
+    *answer_within* seconds, as :func:`wsgi_app` does for HTTP."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    class DeadlineSocketModeHandler(SocketModeHandler):
+        def handle(self, client: Any, req: Any) -> None:
+            with DEADLINES.request(answer_within):
+                super().handle(client, req)
+
+    return DeadlineSocketModeHandler
 
 
 def settle_heap() -> None:
