@@ -614,8 +614,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--notes-per-level", type=int, default=1024,
-                        help="notes sent at each concurrency level, to each app (default 1024)")  # fmt: skip
+    parser.add_argument("--notes-per-level", type=int, default=4096,
+                        help="notes sent at each concurrency level, to each app (default 4096)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=4, help="turns bare/reviewbot take at each level (default 4)")
     parser.add_argument("--render-sizes", default=",".join(map(str, RENDER_SIZES)),
                         help="meeting sizes (notes) for the rendering figures")  # fmt: skip
