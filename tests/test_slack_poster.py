@@ -168,3 +168,23 @@ def test_retry_after_header():
     assert retry_after({"retry-after": ["2"]}) == 2.0
     assert retry_after({"Retry-After": "soon"}) is None
     assert retry_after({}) is None and retry_after(None) is None
+
+
+def test_a_rate_limited_name_lookup_waits_as_long_as_slack_asks():
+    # users.info answering 429: the name in the payload is used for as long as Retry-After says,
+    # however the header's name is spelled; without a usable header, a short pause.
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    from reviewbot.slack.users import TRANSIENT_FAILURE_SECONDS, _pause_after
+
+    def limited(headers: dict[str, object]) -> SlackApiError:
+        response = SlackResponse(
+            client=None, http_verb="POST", api_url="users.info", req_args={},
+            data={"ok": False, "error": "ratelimited"}, headers=headers, status_code=429,
+        )  # fmt: skip
+        return SlackApiError("ratelimited", response)
+
+    assert _pause_after(limited({"Retry-After": "30"})) == 30.0
+    assert _pause_after(limited({"retry-after": ["45"]})) == 45.0
+    assert _pause_after(limited({})) == TRANSIENT_FAILURE_SECONDS

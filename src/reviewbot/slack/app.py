@@ -27,7 +27,7 @@ from reviewbot.runtime import Runtime
 from reviewbot.slack import listeners
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
-from reviewbot.slack.poster import Poster
+from reviewbot.slack.poster import Poster, retry_after
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -58,16 +58,6 @@ class ShortRateLimitRetryHandler(RetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait = max_wait
 
-    @staticmethod
-    def _retry_after(response: HttpResponse) -> float | None:
-        for name, values in response.headers.items():
-            if name.lower() == "retry-after" and values:
-                try:
-                    return float(values[0])
-                except ValueError:
-                    return None
-        return None
-
     def _can_retry(
         self,
         *,
@@ -78,7 +68,7 @@ class ShortRateLimitRetryHandler(RetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = self._retry_after(response)
+        wait = retry_after(response.headers)
         return wait is not None and wait <= self.max_wait
 
     def prepare_for_next_attempt(
@@ -90,7 +80,7 @@ class ShortRateLimitRetryHandler(RetryHandler):
         error: Exception | None = None,
     ) -> None:
         state.next_attempt_requested = True
-        wait = self._retry_after(response) if response is not None else None
+        wait = retry_after(response.headers) if response is not None else None
         time.sleep(wait or 0.0)
         state.increment_current_attempt()
 

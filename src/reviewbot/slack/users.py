@@ -9,6 +9,8 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from reviewbot.slack.poster import retry_after
+
 log = logging.getLogger(__name__)
 
 #: After a failed look-up, the name Slack sent in the payload is used for a while before
@@ -61,10 +63,8 @@ def _pause_after(error: Exception) -> float:
     if isinstance(error, SlackApiError):
         response = error.response
         if response.status_code == 429:
-            try:
-                return float(response.headers.get("Retry-After", TRANSIENT_FAILURE_SECONDS))
-            except (TypeError, ValueError):
-                return TRANSIENT_FAILURE_SECONDS
+            wait = retry_after(response.headers)
+            return TRANSIENT_FAILURE_SECONDS if wait is None else wait
         if response.get("error") in ("user_not_found", "user_not_visible", "account_inactive"):
             return UNKNOWN_USER_SECONDS
     return TRANSIENT_FAILURE_SECONDS
