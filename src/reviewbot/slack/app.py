@@ -170,11 +170,6 @@ class InstalledWorkspaceOnly(Middleware):
         return next()
 
 
-def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
-    """Build the Bolt app for *runtime*'s settings (token and signing secret required)."""
-    return build_adapter(runtime, client).app
-
-
 def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAdapter:
     """Build the Bolt app and what it posts with; the runtime's ``close`` drains the queue."""
     settings = runtime.settings
