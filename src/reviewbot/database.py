@@ -178,7 +178,7 @@ class Deadlines:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._open: dict[int, _Write] = {}
+        self._open: set[_Write] = set()
         self._local = threading.local()
         self._thread: threading.Thread | None = None
         self._sleeping_until = math.inf  # when the watchdog next looks, unless woken
@@ -197,17 +197,16 @@ class Deadlines:
         """The deadline :meth:`request` set for this thread, if any."""
         return getattr(self._local, "request_deadline", None)
 
-    def begin(self, deadline: float) -> int:
-        """Start a transaction of this thread, due by *deadline* (``time.monotonic()``); its token."""
+    def begin(self, deadline: float) -> _Write:
+        """Start a transaction of this thread, due by *deadline* (``time.monotonic()``)."""
         write = _Write(deadline)
-        token = id(write)
         with self._changed:
-            self._open[token] = write
+            self._open.add(write)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="reviewbot-db-deadlines", daemon=True)
                 self._thread.start()
         self._stack().append(write)
-        return token
+        return write
 
     def attach(self, fd: int | None) -> None:
         """Give this thread's current transaction (if any) its connection's socket (None: none now).
@@ -234,12 +233,12 @@ class Deadlines:
         write = self._current()
         return write is not None and (write.cut or time.monotonic() >= write.deadline)
 
-    def end(self, token: int) -> bool:
+    def end(self, write: _Write) -> bool:
         """End a transaction of this thread (again: nothing); True if it was cut at its deadline."""
         with self._changed:
-            write = self._open.pop(token, None)
-            if write is None:
+            if write not in self._open:
                 return False
+            self._open.discard(write)
             write.release()
         stack = self._stack()
         if write in stack:
@@ -260,7 +259,7 @@ class Deadlines:
         while True:
             with self._changed:
                 now = time.monotonic()
-                due = [w for w in self._open.values() if w.fd is not None and not w.cut and not w.settled]
+                due = [w for w in self._open if w.fd is not None and not w.cut and not w.settled]
                 for write in due:
                     if write.deadline <= now:
                         write.cut = True
@@ -352,7 +351,7 @@ class Database:
         """A PostgreSQL transaction from *sessions* that is cut at *deadline* (see :class:`Deadlines`)."""
         if deadline <= time.monotonic():
             raise DatabaseUnavailable("the database did not answer in time")
-        token = DEADLINES.begin(deadline)
+        write = DEADLINES.begin(deadline)
         try:
             with self._guard(), sessions() as session, session.begin():
                 try:
@@ -360,11 +359,11 @@ class Database:
                 finally:
                     DEADLINES.settle()  # COMMIT or ROLLBACK next: never cut from here on
         except DatabaseUnavailable:
-            if DEADLINES.end(token):
+            if DEADLINES.end(write):
                 raise DatabaseUnavailable("the database did not answer in time") from None
             raise
         finally:
-            DEADLINES.end(token)
+            DEADLINES.end(write)
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
