@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -25,14 +26,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    TextClause,
     Time,
     TypeDecorator,
     Unicode,
     UniqueConstraint,
-    text,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 NAMING = {
@@ -185,40 +186,147 @@ NOTE_INSERT_COLUMNS = (
 )  # fmt: skip
 
 
+class DriverStatement:
+    """A fixed SQL statement run straight on a connection's DBAPI cursor, for the note path.
+
+    Storing a batch of notes is the one hot path: there SQLAlchemy's own work for each statement
+    (cache key, parameters, result wrapping; 60-90 µs) costs more than the database's. The SQL is
+    written with ``:name`` parameters and turned into the driver's style once per dialect; values
+    go to the driver as they are (ints, strings, lists), so they must need no type conversion.
+    Driver errors are raised as SQLAlchemy's (a lost connection is invalidated, as SQLAlchemy
+    would), so callers handle them like any other.
+    """
+
+    _PARAM = re.compile(r":(\w+)")
+
+    def __init__(self, sql: str, postgresql: str | None = None) -> None:
+        """*postgresql*: the statement's text there, when it differs (e.g. ``FOR UPDATE``)."""
+        self.sql = sql
+        self.postgresql = postgresql or sql
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement in *connection*'s transaction; every row it returns."""
+        dialect = connection.dialect
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = self._form(dialect)
+        sql, order = form
+        values: Any = params if order is None else tuple(params[name] for name in order)
+        dbapi_connection = connection.connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall() if cursor.description is not None else []
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, dbapi_connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+            ) from error
+        finally:
+            cursor.close()
+
+    def _form(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+        """The SQL in *dialect*'s parameter style, and the order of positional parameters."""
+        sql = self.postgresql if dialect.name == "postgresql" else self.sql
+        style = dialect.paramstyle
+        if style == "qmark":
+            return self._PARAM.sub("?", sql), tuple(self._PARAM.findall(sql))
+        if style == "pyformat":
+            return self._PARAM.sub(r"%(\1)s", sql), None
+        if style == "named":
+            return sql, None
+        raise NotImplementedError(f"parameter style {style}")
+
+
+#: The channel's row, taken for this transaction (PostgreSQL locks it; SQLite's writers are serial).
+LOCK_CHANNEL = DriverStatement(
+    _LOCK := "SELECT id FROM channels WHERE workspace_id = :workspace_id AND channel_id = :channel_id",
+    _LOCK + " FOR UPDATE",
+)
+_LAST_NOTE = "FROM notes n WHERE n.meeting_id = m.id AND n.deleted_at IS NULL ORDER BY n.seq DESC LIMIT 1"
+#: A channel's running meeting for a batch of notes: its id and current section, its highest note
+#: number, and the depth and section of its last note not removed.
+NOTE_TARGET = DriverStatement(
+    "SELECT m.id, m.current_section_id,"
+    " (SELECT max(n.seq) FROM notes n WHERE n.meeting_id = m.id),"
+    f" (SELECT n.depth {_LAST_NOTE}),"
+    f" (SELECT n.section_id {_LAST_NOTE})"
+    f" FROM meetings m WHERE m.channel_pk = :channel_pk AND m.status = '{MeetingStatus.RUNNING.value}'"
+    " ORDER BY m.id DESC LIMIT 1"
+)
+#: A meeting's sections in agenda order: id, position, level, title, planned, duration_minutes.
+SECTION_ROWS = DriverStatement(
+    "SELECT id, position, level, title, planned, duration_minutes FROM sections"
+    " WHERE meeting_id = :meeting_id ORDER BY position"
+)
+#: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
+PEOPLE = DriverStatement(
+    "SELECT 0, name_key FROM attendees WHERE meeting_id = :meeting_id"
+    " UNION ALL SELECT seq, author_name FROM notes WHERE meeting_id = :meeting_id AND seq > :seen_seq"
+)
+
+
 def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """Insert note rows (the :data:`NOTE_INSERT_COLUMNS` of each) in one statement; their ids by ``seq``.
 
     On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM unnest(...)``):
     the statement is the same for any number of rows, so the driver parses it once and the server
     prepares it once, where a multi-row ``VALUES`` statement is a new statement for every batch size,
-    parsed again each time (the costliest part of storing a batch of notes).
+    parsed again each time (the costliest part of storing a batch of notes). On SQLite it is one
+    multi-row ``VALUES``; SQLite's driver keeps the prepared statement of each batch size.
     """
     if not rows:
         return {}
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        table = Note.__table__
-        result = connection.execute(table.insert().returning(table.c.id, table.c.seq), list(rows))
-        return {seq: note_id for note_id, seq in result}
-    statement, processors = _unnest_insert(connection.dialect)
-    params = {
-        name: [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
-        for name, process in zip(NOTE_INSERT_COLUMNS, processors, strict=True)
-    }
-    return {seq: note_id for note_id, seq in connection.execute(statement, params)}
+    processors = _note_processors(connection.dialect)
+    converted = [[row[name] if process is None else process(row[name]) for name, process in processors] for row in rows]
+    if connection.dialect.name == "postgresql":
+        arrays = {name: [values[i] for values in converted] for i, (name, _) in enumerate(processors)}
+        result = _UNNEST_INSERT.rows(connection, arrays)
+    else:
+        result = []
+        for first in range(0, len(converted), _VALUES_ROWS):
+            chunk = converted[first : first + _VALUES_ROWS]
+            params = {
+                f"{name}_{r}": values[i] for r, values in enumerate(chunk) for i, (name, _) in enumerate(processors)
+            }
+            result += _values_insert(len(chunk)).rows(connection, params)
+    return {seq: note_id for note_id, seq in result}
 
 
 @functools.cache
-def _unnest_insert(dialect: Dialect) -> tuple[TextClause, tuple[Callable[[Any], Any] | None, ...]]:
-    """The PostgreSQL statement of :func:`insert_notes`, and each column's conversion of its values."""
+def _note_processors(dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each column of :data:`NOTE_INSERT_COLUMNS` with its conversion of values for *dialect*."""
     columns = Note.__table__.c
-    arrays = ", ".join(
+    return tuple((name, columns[name].type.bind_processor(dialect)) for name in NOTE_INSERT_COLUMNS)
+
+
+def _note_column_types() -> str:
+    """The arrays of :data:`_UNNEST_INSERT`, each cast to its column's PostgreSQL type."""
+    columns = Note.__table__.c
+    dialect = postgresql.dialect()
+    return ", ".join(
         f"CAST(:{name} AS {columns[name].type.compile(dialect=dialect)}[])" for name in NOTE_INSERT_COLUMNS
     )
-    statement = text(
-        f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) SELECT * FROM unnest({arrays}) RETURNING id, seq"
-    )
-    return statement, tuple(columns[name].type.bind_processor(dialect) for name in NOTE_INSERT_COLUMNS)
+
+
+_UNNEST_INSERT = DriverStatement(
+    f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) SELECT * FROM unnest({_note_column_types()})"
+    " RETURNING id, seq"
+)
+
+
+_VALUES_ROWS = 64  # rows per multi-row VALUES (SQLite's limit is 32766 parameters)
+
+
+@functools.lru_cache(maxsize=_VALUES_ROWS)
+def _values_insert(count: int) -> DriverStatement:
+    """A multi-row ``VALUES`` insert of *count* notes, parameters ``<column>_<row>``."""
+    values = ", ".join("(" + ", ".join(f":{name}_{r}" for name in NOTE_INSERT_COLUMNS) + ")" for r in range(count))
+    return DriverStatement(f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) VALUES {values} RETURNING id, seq")
 
 
 class Attendee(Base):

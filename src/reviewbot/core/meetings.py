@@ -12,9 +12,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Row, Select, bindparam, func, literal, or_, select, union_all, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,10 @@ from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, saf
 from reviewbot.core.revisions import record_revision
 from reviewbot.database import Database
 from reviewbot.models import (
+    LOCK_CHANNEL,
+    NOTE_TARGET,
+    PEOPLE,
+    SECTION_ROWS,
     Attendee,
     Channel,
     Meeting,
@@ -39,45 +43,6 @@ from reviewbot.models import (
     insert_notes,
 )
 
-# The statements of the note path, built once (see Meetings._write_notes and _note_target).
-_LOCK_CHANNEL = (
-    select(Channel.id)
-    .where(Channel.workspace_id == bindparam("workspace_id"), Channel.channel_id == bindparam("channel_id"))
-    .with_for_update()
-)
-_LAST_NOTE = (
-    select(Note.depth, Note.section_id)
-    .where(Note.meeting_id == Meeting.id, Note.deleted_at.is_(None))
-    .order_by(Note.seq.desc())
-    .limit(1)
-)
-_NOTE_TARGET = (
-    select(
-        Meeting.id,
-        Meeting.current_section_id,
-        select(func.max(Note.seq)).where(Note.meeting_id == Meeting.id).scalar_subquery().label("max_seq"),
-        _LAST_NOTE.with_only_columns(Note.depth).scalar_subquery().label("last_depth"),
-        _LAST_NOTE.with_only_columns(Note.section_id).scalar_subquery().label("last_section_id"),
-    )
-    .where(Meeting.channel_pk == bindparam("channel_pk"), Meeting.status == MeetingStatus.RUNNING)
-    .order_by(Meeting.id.desc())
-    .limit(1)
-)
-#: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
-_PEOPLE = union_all(
-    select(literal(0, Integer).label("seq"), Attendee.name_key.label("name")).where(
-        Attendee.meeting_id == bindparam("meeting_id")
-    ),
-    select(Note.seq, Note.author_name).where(
-        Note.meeting_id == bindparam("meeting_id"), Note.seq > bindparam("seen_seq")
-    ),
-)
-#: What a section's view needs, as plain rows.
-_SECTION_ROWS = (
-    select(Section.id, Section.position, Section.level, Section.title, Section.planned, Section.duration_minutes)
-    .where(Section.meeting_id == bindparam("meeting_id"))
-    .order_by(Section.position)
-)
 MAX_MEETING_TITLE = 300
 MAX_NAME_LENGTH = 100
 BOT_AUTHOR = "reviewbot"
@@ -98,7 +63,7 @@ class _People:
         """Name keys of the meeting's attendees and authors, as stored now (one query)."""
         with self._lock:
             seen_seq, authors = self._authors.get(meeting_id, (0, frozenset()))
-        rows = session.connection().execute(_PEOPLE, {"meeting_id": meeting_id, "seen_seq": seen_seq}).all()
+        rows = PEOPLE.rows(session.connection(), {"meeting_id": meeting_id, "seen_seq": seen_seq})
         names = {name for seq, name in rows if seq == 0}
         newer = [(seq, name) for seq, name in rows if seq != 0]
         if newer:
@@ -108,6 +73,36 @@ class _People:
                     self._authors.clear()
                 self._authors[meeting_id] = (max(seq for seq, _ in newer), authors)
         return names | authors
+
+
+class _NoteTarget(NamedTuple):
+    """What a batch of notes needs to know of its meeting (:data:`reviewbot.models.NOTE_TARGET`)."""
+
+    id: int
+    current_section_id: int | None
+    max_seq: int | None
+    last_depth: int | None  # of the last note not removed
+    last_section_id: int | None
+
+
+class _SectionRow(NamedTuple):
+    """A section as a batch of notes reads it (:data:`reviewbot.models.SECTION_ROWS`)."""
+
+    id: int
+    position: int
+    level: int
+    title: str
+    planned: bool
+    duration_minutes: int | None
+
+    @classmethod
+    def all_of(cls, session: Session, meeting_id: int) -> list[_SectionRow]:
+        """The meeting's sections in agenda order."""
+        rows = SECTION_ROWS.rows(session.connection(), {"meeting_id": meeting_id})
+        return [
+            cls(id_, position, level, title, bool(planned), minutes)
+            for id_, position, level, title, planned, minutes in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -454,7 +449,7 @@ class Meetings:
                         "Start one with `/review start <title>`."
                     ))
                 return
-            sections = session.connection().execute(_SECTION_ROWS, {"meeting_id": meeting.id}).all()
+            sections = _SectionRow.all_of(session, meeting.id)
             section_ids = {section.id for section in sections}
             seq = meeting.max_seq or 0
             last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
@@ -520,17 +515,15 @@ class Meetings:
             ))
 
     @staticmethod
-    def _note_target(session: Session, caller: Caller) -> Row[Any] | None:
+    def _note_target(session: Session, caller: Caller) -> _NoteTarget | None:
         """For a batch of notes, in two statements: take the channel's lock, then read its running
-        meeting (``id``, ``current_section_id``), its highest note number (``max_seq``), and the
-        depth and section of its last note not removed (``last_depth``, ``last_section_id``)."""
-        connection = session.connection()  # plain rows: no ORM entities to load
-        channel_pk = connection.scalar(
-            _LOCK_CHANNEL, {"workspace_id": caller.workspace_id, "channel_id": caller.channel_id}
-        )
-        if channel_pk is None:
+        meeting, its highest note number and its last note (see :class:`_NoteTarget`)."""
+        connection = session.connection()
+        channel = LOCK_CHANNEL.rows(connection, {"workspace_id": caller.workspace_id, "channel_id": caller.channel_id})
+        if not channel:
             return None
-        return connection.execute(_NOTE_TARGET, {"channel_pk": channel_pk}).first()
+        target = NOTE_TARGET.rows(connection, {"channel_pk": channel[0][0]})
+        return _NoteTarget(*target[0]) if target else None
 
     def undo_note(self, caller: Caller) -> NoteView:
         """Remove the caller's own last note in the running meeting."""
@@ -903,10 +896,10 @@ class Meetings:
         )
 
     def _section_views(
-        self, session: Session, meeting: Meeting | Row[Any], sections: Sequence[Section | Row[Any]] | None = None
+        self, session: Session, meeting: Meeting | _NoteTarget, sections: Sequence[Section | _SectionRow] | None = None
     ) -> tuple[SectionView, ...]:
         """The meeting's sections as shown; with *sections* given (models, or rows of
-        :data:`_SECTION_ROWS`), without counting notes."""
+        :class:`_SectionRow`), without counting notes."""
         counts: dict[int | None, int] | None = None
         if sections is None:
             sections = self._sections(session, meeting)
