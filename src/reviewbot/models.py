@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -241,22 +241,37 @@ class DriverStatement:
         raise NotImplementedError(f"parameter style {style}")
 
 
-#: The channel's row, taken for this transaction (PostgreSQL locks it; SQLite's writers are serial).
-LOCK_CHANNEL = DriverStatement(
-    _LOCK := "SELECT id FROM channels WHERE workspace_id = :workspace_id AND channel_id = :channel_id",
-    _LOCK + " FOR UPDATE",
-)
 _LAST_NOTE = "FROM notes n WHERE n.meeting_id = m.id AND n.deleted_at IS NULL ORDER BY n.seq DESC LIMIT 1"
-#: A channel's running meeting for a batch of notes: its id and current section, its highest note
-#: number, and the depth and section of its last note not removed.
-NOTE_TARGET = DriverStatement(
+_NOTE_TARGET = (
     "SELECT m.id, m.current_section_id,"
     " (SELECT max(n.seq) FROM notes n WHERE n.meeting_id = m.id),"
     f" (SELECT n.depth {_LAST_NOTE}),"
     f" (SELECT n.section_id {_LAST_NOTE})"
-    f" FROM meetings m WHERE m.channel_pk = :channel_pk AND m.status = '{MeetingStatus.RUNNING.value}'"
-    " ORDER BY m.id DESC LIMIT 1"
+    " FROM meetings m WHERE m.channel_pk = {channel}"
+    f" AND m.status = '{MeetingStatus.RUNNING.value}' ORDER BY m.id DESC LIMIT 1"
 )
+_CHANNEL = "SELECT id FROM channels WHERE workspace_id = :workspace_id AND channel_id = :channel_id"
+#: PostgreSQL: the channel's row, locked until the transaction ends (its commands are serial).
+_LOCK_CHANNEL = DriverStatement(_CHANNEL + " FOR UPDATE")
+#: PostgreSQL, once the channel is locked (a new snapshot: it sees the notes committed meanwhile).
+_NOTE_TARGET_OF_CHANNEL = DriverStatement(_NOTE_TARGET.format(channel=":channel_pk"))
+#: SQLite, where a write transaction holds the database's one write lock from its ``BEGIN``.
+_NOTE_TARGET_IN_ONE = DriverStatement(_NOTE_TARGET.format(channel=f"({_CHANNEL})"))
+
+
+def note_target(connection: Connection, workspace_id: str, channel_id: str) -> tuple[Any, ...] | None:
+    """For a batch of notes in a channel, once no other transaction can add notes there: its
+    running meeting's ``id`` and ``current_section_id``, its highest note number, and the depth
+    and section of its last note not removed (None if no meeting is running there)."""
+    channel = {"workspace_id": workspace_id, "channel_id": channel_id}
+    if connection.dialect.name == "sqlite":
+        rows = _NOTE_TARGET_IN_ONE.rows(connection, channel)
+    else:
+        locked = _LOCK_CHANNEL.rows(connection, channel)
+        rows = _NOTE_TARGET_OF_CHANNEL.rows(connection, {"channel_pk": locked[0][0]}) if locked else []
+    return rows[0] if rows else None
+
+
 #: A meeting's sections in agenda order: id, position, level, title, planned, duration_minutes.
 SECTION_ROWS = DriverStatement(
     "SELECT id, position, level, title, planned, duration_minutes FROM sections"
@@ -269,7 +284,7 @@ PEOPLE = DriverStatement(
 )
 
 
-def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+def insert_notes(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """Insert note rows (the :data:`NOTE_INSERT_COLUMNS` of each) in one statement; their ids by ``seq``.
 
     On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM unnest(...)``):
@@ -280,7 +295,6 @@ def insert_notes(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[in
     """
     if not rows:
         return {}
-    connection = session.connection()
     processors = _note_processors(connection.dialect)
     converted = [[row[name] if process is None else process(row[name]) for name, process in processors] for row in rows]
     if connection.dialect.name == "postgresql":

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from reviewbot.core import actions, agenda, notes, roles, timeboxes
@@ -25,8 +26,6 @@ from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, saf
 from reviewbot.core.revisions import record_revision
 from reviewbot.database import Database
 from reviewbot.models import (
-    LOCK_CHANNEL,
-    NOTE_TARGET,
     PEOPLE,
     SECTION_ROWS,
     Attendee,
@@ -41,6 +40,7 @@ from reviewbot.models import (
     Section,
     SectionVisit,
     insert_notes,
+    note_target,
 )
 
 MAX_MEETING_TITLE = 300
@@ -59,11 +59,11 @@ class _People:
         self._lock = threading.Lock()
         self._authors: dict[int, tuple[int, frozenset[str]]] = {}
 
-    def people(self, session: Session, meeting_id: int) -> set[str]:
+    def people(self, connection: Connection, meeting_id: int) -> set[str]:
         """Name keys of the meeting's attendees and authors, as stored now (one query)."""
         with self._lock:
             seen_seq, authors = self._authors.get(meeting_id, (0, frozenset()))
-        rows = PEOPLE.rows(session.connection(), {"meeting_id": meeting_id, "seen_seq": seen_seq})
+        rows = PEOPLE.rows(connection, {"meeting_id": meeting_id, "seen_seq": seen_seq})
         names = {name for seq, name in rows if seq == 0}
         newer = [(seq, name) for seq, name in rows if seq != 0]
         if newer:
@@ -76,7 +76,7 @@ class _People:
 
 
 class _NoteTarget(NamedTuple):
-    """What a batch of notes needs to know of its meeting (:data:`reviewbot.models.NOTE_TARGET`)."""
+    """What a batch of notes needs to know of its meeting (:func:`reviewbot.models.note_target`)."""
 
     id: int
     current_section_id: int | None
@@ -96,9 +96,9 @@ class _SectionRow(NamedTuple):
     duration_minutes: int | None
 
     @classmethod
-    def all_of(cls, session: Session, meeting_id: int) -> list[_SectionRow]:
+    def all_of(cls, connection: Connection, meeting_id: int) -> list[_SectionRow]:
         """The meeting's sections in agenda order."""
-        rows = SECTION_ROWS.rows(session.connection(), {"meeting_id": meeting_id})
+        rows = SECTION_ROWS.rows(connection, {"meeting_id": meeting_id})
         return [
             cls(id_, position, level, title, bool(planned), minutes)
             for id_, position, level, title, planned, minutes in rows
@@ -441,15 +441,17 @@ class Meetings:
         # cut short (nothing saved) if the database has not answered by then.
         deadline = min(pending.item.received for pending in batch) + self.db.timeout_ms / 1000
         with self.db.write(deadline=deadline) as session:
-            meeting = self._note_target(session, caller)
-            if meeting is None:
+            connection = session.connection()  # plain rows: no ORM entities to load
+            target = note_target(connection, caller.workspace_id, caller.channel_id)
+            if target is None:
                 for pending in batch:
                     pending.fail(UserError(
                         "No meeting is running in this channel, so the note was not recorded. "
                         "Start one with `/review start <title>`."
                     ))
                 return
-            sections = _SectionRow.all_of(session, meeting.id)
+            meeting = _NoteTarget(*target)
+            sections = _SectionRow.all_of(connection, meeting.id)
             section_ids = {section.id for section in sections}
             seq = meeting.max_seq or 0
             last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
@@ -472,7 +474,7 @@ class Meetings:
                     continue
                 if request.speaker is None:  # asks the database only for notes that start with "Name:"
                     if people is None and notes.split_speaker(parsed.text) is not None:
-                        people = self._authors.people(session, meeting.id)
+                        people = self._authors.people(connection, meeting.id)
                     known = (people or set()) | batch_authors
                     speaker = notes.speaker_of(parsed.text, known.__contains__)
                 else:
@@ -496,7 +498,7 @@ class Meetings:
                 batch_authors.add(notes.name_key(request.caller.user_name))
             if not added:
                 return
-            ids = insert_notes(session, [row for _, row in added])
+            ids = insert_notes(connection, [row for _, row in added])
             section_views = {view.id: view for view in self._section_views(session, meeting, sections)}
         # Committed: only now does each note-taker learn that their note is stored.
         for pending, row in added:
@@ -513,17 +515,6 @@ class Meetings:
                 author_id=row["author_id"],
                 author_name=row["author_name"],
             ))
-
-    @staticmethod
-    def _note_target(session: Session, caller: Caller) -> _NoteTarget | None:
-        """For a batch of notes, in two statements: take the channel's lock, then read its running
-        meeting, its highest note number and its last note (see :class:`_NoteTarget`)."""
-        connection = session.connection()
-        channel = LOCK_CHANNEL.rows(connection, {"workspace_id": caller.workspace_id, "channel_id": caller.channel_id})
-        if not channel:
-            return None
-        target = NOTE_TARGET.rows(connection, {"channel_pk": channel[0][0]})
-        return _NoteTarget(*target[0]) if target else None
 
     def undo_note(self, caller: Caller) -> NoteView:
         """Remove the caller's own last note in the running meeting."""
@@ -707,7 +698,7 @@ class Meetings:
 
     def people(self, session: Session, meeting_id: int) -> set[str]:
         """Name keys of everyone who counts as a speaker in the meeting."""
-        return self._authors.people(session, meeting_id)
+        return self._authors.people(session.connection(), meeting_id)
 
     def note_views(self, session: Session, meeting: Meeting, stored: Sequence[Note]) -> list[NoteView]:
         """Stored notes as shown to people, with their sections and last editor."""
