@@ -207,26 +207,15 @@ class DriverStatement:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run the statement in *connection*'s transaction; every row it returns."""
-        dialect = connection.dialect
+        return run_together(connection, [(self, params)])[0]
+
+    def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL for *dialect* and its parameters as the driver takes them."""
         form = self._forms.get(dialect.name)
         if form is None:
             form = self._forms[dialect.name] = self._form(dialect)
         sql, order = form
-        values: Any = params if order is None else tuple(params[name] for name in order)
-        dbapi_connection = connection.connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, values)
-            return cursor.fetchall() if cursor.description is not None else []
-        except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, dbapi_connection.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-            ) from error
-        finally:
-            cursor.close()
+        return sql, params if order is None else tuple(params[name] for name in order)
 
     def _form(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
         """The SQL in *dialect*'s parameter style, and the order of positional parameters."""
@@ -241,6 +230,44 @@ class DriverStatement:
         raise NotImplementedError(f"parameter style {style}")
 
 
+def run_together(
+    connection: Connection, statements: Sequence[tuple[DriverStatement, Mapping[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """Run *statements* in order in *connection*'s transaction; the rows of each.
+
+    With psycopg they are sent together (pipeline mode): one round trip to the server instead of
+    one each, and the server still runs each one after the one before (a statement after a
+    ``FOR UPDATE`` sees what the lock's previous holder committed).
+    """
+    dialect = connection.dialect
+    fairy = connection.connection
+    driver = fairy.dbapi_connection
+    bound = [statement.bound(dialect, params) for statement, params in statements]
+    cursors: list[Any] = []
+    try:
+        if dialect.driver == "psycopg" and len(bound) > 1:
+            with driver.pipeline():  # type: ignore[union-attr]
+                for sql, values in bound:
+                    cursors.append(fairy.cursor())
+                    cursors[-1].execute(sql, values)
+        else:
+            for sql, values in bound:
+                cursors.append(fairy.cursor())
+                cursors[-1].execute(sql, values)
+        return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, driver, cursors[-1] if cursors else None)
+        if lost:
+            connection.invalidate(error)
+        sql, values = bound[len(cursors) - 1] if cursors else bound[0]
+        raise DBAPIError.instance(
+            sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 _LAST_NOTE = "FROM notes n WHERE n.meeting_id = m.id AND n.deleted_at IS NULL ORDER BY n.seq DESC LIMIT 1"
 _NOTE_TARGET = (
     "SELECT m.id, m.current_section_id,"
@@ -251,32 +278,39 @@ _NOTE_TARGET = (
     f" AND m.status = '{MeetingStatus.RUNNING.value}' ORDER BY m.id DESC LIMIT 1"
 )
 _CHANNEL = "SELECT id FROM channels WHERE workspace_id = :workspace_id AND channel_id = :channel_id"
+_RUNNING = (
+    f"SELECT id FROM meetings WHERE channel_pk = ({_CHANNEL}) AND status = '{MeetingStatus.RUNNING.value}'"
+    " ORDER BY id DESC LIMIT 1"
+)
 #: PostgreSQL: the channel's row, locked until the transaction ends (its commands are serial).
 _LOCK_CHANNEL = DriverStatement(_CHANNEL + " FOR UPDATE")
-#: PostgreSQL, once the channel is locked (a new snapshot: it sees the notes committed meanwhile).
-_NOTE_TARGET_OF_CHANNEL = DriverStatement(_NOTE_TARGET.format(channel=":channel_pk"))
-#: SQLite, where a write transaction holds the database's one write lock from its ``BEGIN``.
-_NOTE_TARGET_IN_ONE = DriverStatement(_NOTE_TARGET.format(channel=f"({_CHANNEL})"))
-
-
-def note_target(connection: Connection, workspace_id: str, channel_id: str) -> tuple[Any, ...] | None:
-    """For a batch of notes in a channel, once no other transaction can add notes there: its
-    running meeting's ``id`` and ``current_section_id``, its highest note number, and the depth
-    and section of its last note not removed (None if no meeting is running there)."""
-    channel = {"workspace_id": workspace_id, "channel_id": channel_id}
-    if connection.dialect.name == "sqlite":
-        rows = _NOTE_TARGET_IN_ONE.rows(connection, channel)
-    else:
-        locked = _LOCK_CHANNEL.rows(connection, channel)
-        rows = _NOTE_TARGET_OF_CHANNEL.rows(connection, {"channel_pk": locked[0][0]}) if locked else []
-    return rows[0] if rows else None
-
-
-#: A meeting's sections in agenda order: id, position, level, title, planned, duration_minutes.
-SECTION_ROWS = DriverStatement(
+_NOTE_TARGET_OF_CHANNEL = DriverStatement(_NOTE_TARGET.format(channel=f"({_CHANNEL})"))
+_SECTIONS_OF_RUNNING = DriverStatement(
     "SELECT id, position, level, title, planned, duration_minutes FROM sections"
-    " WHERE meeting_id = :meeting_id ORDER BY position"
+    f" WHERE meeting_id = ({_RUNNING}) ORDER BY position"
 )
+
+
+def note_target(
+    connection: Connection, workspace_id: str, channel_id: str
+) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    """For a batch of notes in a channel, with the channel's commands held off until the
+    transaction ends: its running meeting's ``id`` and ``current_section_id``, its highest note
+    number, and the depth and section of its last note not removed (None if no meeting is
+    running there); and the meeting's sections in agenda order (``id``, ``position``, ``level``,
+    ``title``, ``planned``, ``duration_minutes``).
+
+    On SQLite a write transaction holds the database's one write lock from its ``BEGIN``; on
+    PostgreSQL the channel's row is locked first, in the same round trip.
+    """
+    channel = {"workspace_id": workspace_id, "channel_id": channel_id}
+    reads = [(_NOTE_TARGET_OF_CHANNEL, channel), (_SECTIONS_OF_RUNNING, channel)]
+    if connection.dialect.name != "sqlite":
+        reads.insert(0, (_LOCK_CHANNEL, channel))
+    *_, target, sections = run_together(connection, reads)
+    return (target[0] if target else None), sections
+
+
 #: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
 PEOPLE = DriverStatement(
     "SELECT 0, name_key FROM attendees WHERE meeting_id = :meeting_id"

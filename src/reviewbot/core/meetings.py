@@ -27,7 +27,6 @@ from reviewbot.core.revisions import record_revision
 from reviewbot.database import Database
 from reviewbot.models import (
     PEOPLE,
-    SECTION_ROWS,
     Attendee,
     Channel,
     Meeting,
@@ -86,7 +85,7 @@ class _NoteTarget(NamedTuple):
 
 
 class _SectionRow(NamedTuple):
-    """A section as a batch of notes reads it (:data:`reviewbot.models.SECTION_ROWS`)."""
+    """A section as a batch of notes reads it (:func:`reviewbot.models.note_target`)."""
 
     id: int
     position: int
@@ -96,13 +95,10 @@ class _SectionRow(NamedTuple):
     duration_minutes: int | None
 
     @classmethod
-    def all_of(cls, connection: Connection, meeting_id: int) -> list[_SectionRow]:
-        """The meeting's sections in agenda order."""
-        rows = SECTION_ROWS.rows(connection, {"meeting_id": meeting_id})
-        return [
-            cls(id_, position, level, title, bool(planned), minutes)
-            for id_, position, level, title, planned, minutes in rows
-        ]
+    def of(cls, row: tuple[Any, ...]) -> _SectionRow:
+        """The section of a row (SQLite gives ``planned`` as 0 or 1)."""
+        id_, position, level, title, planned, minutes = row
+        return cls(id_, position, level, title, bool(planned), minutes)
 
 
 @dataclass(frozen=True)
@@ -442,7 +438,7 @@ class Meetings:
         deadline = min(pending.item.received for pending in batch) + self.db.timeout_ms / 1000
         with self.db.write(deadline=deadline) as session:
             connection = session.connection()  # plain rows: no ORM entities to load
-            target = note_target(connection, caller.workspace_id, caller.channel_id)
+            target, section_rows = note_target(connection, caller.workspace_id, caller.channel_id)
             if target is None:
                 for pending in batch:
                     pending.fail(UserError(
@@ -451,7 +447,7 @@ class Meetings:
                     ))
                 return
             meeting = _NoteTarget(*target)
-            sections = _SectionRow.all_of(connection, meeting.id)
+            sections = [_SectionRow.of(row) for row in section_rows]
             section_ids = {section.id for section in sections}
             seq = meeting.max_seq or 0
             last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
