@@ -292,13 +292,16 @@ _SECTIONS_OF_RUNNING = DriverStatement(
 
 
 def note_target(
-    connection: Connection, workspace_id: str, channel_id: str
-) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
-    """For a batch of notes in a channel, with the channel's commands held off until the
-    transaction ends: its running meeting's ``id`` and ``current_section_id``, its highest note
-    number, and the depth and section of its last note not removed (None if no meeting is
-    running there); and the meeting's sections in agenda order (``id``, ``position``, ``level``,
-    ``title``, ``planned``, ``duration_minutes``).
+    connection: Connection, workspace_id: str, channel_id: str, authors_after: int | None = None
+) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], list[tuple[Any, ...]] | None]:
+    """What a batch of notes in a channel needs, read with the channel's commands held off until
+    the transaction ends:
+
+    - its running meeting's ``id`` and ``current_section_id``, its highest note number, and the
+      depth and section of its last note not removed (None if no meeting is running there);
+    - the meeting's sections in agenda order (``id``, ``position``, ``level``, ``title``,
+      ``planned``, ``duration_minutes``);
+    - with *authors_after*, the rows of :data:`PEOPLE` for the meeting from that note number on.
 
     On SQLite a write transaction holds the database's one write lock from its ``BEGIN``; on
     PostgreSQL the channel's row is locked first, in the same round trip.
@@ -307,15 +310,21 @@ def note_target(
     reads = [(_NOTE_TARGET_OF_CHANNEL, channel), (_SECTIONS_OF_RUNNING, channel)]
     if connection.dialect.name != "sqlite":
         reads.insert(0, (_LOCK_CHANNEL, channel))
-    *_, target, sections = run_together(connection, reads)
-    return (target[0] if target else None), sections
+    if authors_after is not None:
+        reads.append((_PEOPLE_OF_RUNNING, {**channel, "seen_seq": authors_after}))
+    results = run_together(connection, reads)
+    people = results.pop() if authors_after is not None else None
+    *_, target, sections = results
+    return (target[0] if target else None), sections, people
 
 
-#: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
-PEOPLE = DriverStatement(
-    "SELECT 0, name_key FROM attendees WHERE meeting_id = :meeting_id"
-    " UNION ALL SELECT seq, author_name FROM notes WHERE meeting_id = :meeting_id AND seq > :seen_seq"
+_PEOPLE = (
+    "SELECT 0, name_key FROM attendees WHERE meeting_id = {meeting}"
+    " UNION ALL SELECT seq, author_name FROM notes WHERE meeting_id = {meeting} AND seq > :seen_seq"
 )
+#: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
+PEOPLE = DriverStatement(_PEOPLE.format(meeting=":meeting_id"))
+_PEOPLE_OF_RUNNING = DriverStatement(_PEOPLE.format(meeting=f"({_RUNNING})"))
 
 
 def insert_notes(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:

@@ -57,20 +57,38 @@ class _People:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._authors: dict[int, tuple[int, frozenset[str]]] = {}
+        self._meeting_of: dict[tuple[str, str], int] = {}  # each channel's last meeting seen
 
     def people(self, connection: Connection, meeting_id: int) -> set[str]:
         """Name keys of the meeting's attendees and authors, as stored now (one query)."""
+        seen_seq = self.seen(meeting_id)
+        return self.merge(meeting_id, PEOPLE.rows(connection, {"meeting_id": meeting_id, "seen_seq": seen_seq}))
+
+    def seen(self, meeting_id: int | None) -> int:
+        """The ``seq`` up to which the meeting's authors are remembered (0: none)."""
         with self._lock:
-            seen_seq, authors = self._authors.get(meeting_id, (0, frozenset()))
-        rows = PEOPLE.rows(connection, {"meeting_id": meeting_id, "seen_seq": seen_seq})
+            return self._authors.get(meeting_id, (0, frozenset()))[0] if meeting_id is not None else 0
+
+    def last_meeting(self, workspace_id: str, channel_id: str) -> int | None:
+        """The meeting of the channel whose people were last read, if any."""
+        with self._lock:
+            return self._meeting_of.get((workspace_id, channel_id))
+
+    def merge(self, meeting_id: int, rows: list[tuple[Any, ...]], channel: tuple[str, str] | None = None) -> set[str]:
+        """Name keys of the meeting's people, from the rows of :data:`reviewbot.models.PEOPLE`
+        (attendees, and authors after :meth:`seen`) and the authors remembered."""
         names = {name for seq, name in rows if seq == 0}
         newer = [(seq, name) for seq, name in rows if seq != 0]
-        if newer:
-            authors = authors | {notes.name_key(name) for _, name in newer}
-            with self._lock:
+        with self._lock:
+            seen_seq, authors = self._authors.get(meeting_id, (0, frozenset()))
+            if newer:
+                authors = authors | {notes.name_key(name) for _, name in newer}
                 if len(self._authors) > 256:
                     self._authors.clear()
-                self._authors[meeting_id] = (max(seq for seq, _ in newer), authors)
+                    self._meeting_of.clear()
+                self._authors[meeting_id] = (max(seen_seq, *(seq for seq, _ in newer)), authors)
+            if channel is not None:
+                self._meeting_of[channel] = meeting_id
         return names | authors
 
 
@@ -438,7 +456,14 @@ class Meetings:
         deadline = min(pending.item.received for pending in batch) + self.db.timeout_ms / 1000
         with self.db.write(deadline=deadline) as session:
             connection = session.connection()  # plain rows: no ORM entities to load
-            target, section_rows = note_target(connection, caller.workspace_id, caller.channel_id)
+            # Attendees and authors, for notes that start with "Name:", read with the rest.
+            channel = (caller.workspace_id, caller.channel_id)
+            wants_people = any(
+                p.item.speaker is None and notes.split_speaker(p.item.parsed.text) is not None for p in batch
+            )
+            last_meeting = self._authors.last_meeting(*channel)
+            authors_after = self._authors.seen(last_meeting) if wants_people else None
+            target, section_rows, people_rows = note_target(connection, *channel, authors_after=authors_after)
             if target is None:
                 for pending in batch:
                     pending.fail(UserError(
@@ -451,7 +476,12 @@ class Meetings:
             section_ids = {section.id for section in sections}
             seq = meeting.max_seq or 0
             last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
-            people: set[str] | None = None  # attendees and note authors, read when first needed
+            people: set[str] | None = None  # attendees and note authors
+            if people_rows is not None:
+                if authors_after == 0 or last_meeting == meeting.id:
+                    people = self._authors.merge(meeting.id, people_rows, channel)
+                else:  # read after another meeting's last note number: read again
+                    people = self._authors.people(connection, meeting.id)
             batch_authors: set[str] = set()
             now = self.clock.now()
             for pending in batch:
