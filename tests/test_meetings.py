@@ -15,6 +15,7 @@ from reviewbot.core import Caller, notes
 from reviewbot.core.groupcommit import Pending
 from reviewbot.core.meetings import _NoteRequest
 from reviewbot.core.minutes import MeetingRecord, SectionRecord, render_wikitext, time_fields
+from reviewbot.runtime import build_runtime
 
 TILMAN = Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
 
@@ -157,6 +158,26 @@ def test_a_batch_stores_every_field_as_typed(runtime):
     assert [(n.id, n.seq, n.text, n.author_id) for n in stored] == [(v.id, v.seq, v.text, "tilman") for v in views]
     record = runtime.meetings.record(views[0].meeting_id)
     assert [n.owner for n in record.all_notes()] == [None, None, "Ori", None, None]
+
+
+def test_authors_are_known_speakers_across_batches_and_processes(runtime, settings, clock):
+    # "Name:" is a speaker when Name is an attendee or has written a note: the authors this process
+    # writes are remembered as it writes them, and those another process wrote are read.
+    console = Console(runtime.commands)
+    run(console, "/review present Heather", "/review start Speakers")
+    ori = Caller(WORKSPACE, CHANNEL, "ori", "Ori")
+    gabriel = Caller(WORKSPACE, CHANNEL, "gabriel", "Gabriel")
+    meetings = runtime.meetings
+    assert meetings.add_note(ori, "Gabriel: not yet a person").speaker is None
+    assert meetings.add_note(TILMAN, "Ori: an author by now").speaker == "Ori"
+    other = build_runtime(settings, clock=clock, migrate=False)  # a second bot process
+    try:
+        other.meetings.add_note(gabriel, "written elsewhere")
+    finally:
+        other.close()
+    assert meetings.add_note(TILMAN, "plain, between").speaker is None
+    assert meetings.add_note(TILMAN, "Gabriel: known now").speaker == "Gabriel"
+    assert meetings.add_note(ori, "Heather: an attendee").speaker == "Heather"
 
 
 def test_time_window_formats():

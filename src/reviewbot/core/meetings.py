@@ -51,7 +51,8 @@ class _People:
     """Who counts as a person of a meeting: its attendees and its note authors (name keys).
 
     Authors are remembered per meeting and read again only from notes newer than those seen
-    (by their ``seq``), so a busy meeting does not scan all its notes for every ``Name:`` note.
+    (by their ``seq``), so a busy meeting does not scan all its notes for every ``Name:`` note;
+    the authors of the notes written here are remembered as they are written.
     """
 
     def __init__(self) -> None:
@@ -73,6 +74,14 @@ class _People:
         """The meeting of the channel whose people were last read, if any."""
         with self._lock:
             return self._meeting_of.get((workspace_id, channel_id))
+
+    def advance(self, meeting_id: int, after: int, upto: int, authors: set[str]) -> None:
+        """Remember *authors* (name keys) as those of the notes ``after`` < seq <= ``upto``, just
+        written here, if the authors of every note up to ``after`` are remembered already."""
+        with self._lock:
+            seen_seq, known = self._authors.get(meeting_id, (0, frozenset()))
+            if seen_seq == after < upto:
+                self._authors[meeting_id] = (upto, known | authors)
 
     def merge(self, meeting_id: int, rows: list[tuple[Any, ...]], channel: tuple[str, str] | None = None) -> set[str]:
         """Name keys of the meeting's people, from the rows of :data:`reviewbot.models.PEOPLE`
@@ -527,6 +536,7 @@ class Meetings:
             ids = insert_notes(connection, [row for _, row in added])
             section_views = {view.id: view for view in self._section_views(session, meeting, sections)}
         # Committed: only now does each note-taker learn that their note is stored.
+        self._authors.advance(meeting.id, meeting.max_seq or 0, seq, batch_authors)
         for pending, row in added:
             section = row["section_id"]
             pending.succeed(NoteView(
