@@ -318,9 +318,13 @@ def note_target(
     return (target[0] if target else None), sections, people
 
 
+# The row comparison makes the newer notes one range of the (meeting_id, seq) index: with a plain
+# ``seq > :seen_seq``, PostgreSQL, planning on a young table's statistics, may take the author index
+# and filter every note of the meeting (0.5 ms a batch at 2,000 notes, and growing).
 _PEOPLE = (
     "SELECT 0, name_key FROM attendees WHERE meeting_id = {meeting}"
-    " UNION ALL SELECT seq, author_name FROM notes WHERE meeting_id = {meeting} AND seq > :seen_seq"
+    " UNION ALL SELECT seq, author_name FROM notes"
+    " WHERE meeting_id = {meeting} AND (meeting_id, seq) > ({meeting}, :seen_seq)"
 )
 #: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
 PEOPLE = DriverStatement(_PEOPLE.format(meeting=":meeting_id"))
