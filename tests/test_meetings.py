@@ -8,6 +8,9 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy.exc import DBAPIError
+
 from conftest import ROOT
 from minutes_structure import parse_wikitext
 from reviewbot.console import CHANNEL, WORKSPACE, Console
@@ -15,6 +18,7 @@ from reviewbot.core import Caller, notes
 from reviewbot.core.groupcommit import Pending
 from reviewbot.core.meetings import _NoteRequest
 from reviewbot.core.minutes import MeetingRecord, SectionRecord, render_wikitext, time_fields
+from reviewbot.models import DriverStatement, run_together
 from reviewbot.runtime import build_runtime
 
 TILMAN = Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
@@ -158,6 +162,24 @@ def test_a_batch_stores_every_field_as_typed(runtime):
     assert [(n.id, n.seq, n.text, n.author_id) for n in stored] == [(v.id, v.seq, v.text, "tilman") for v in views]
     record = runtime.meetings.record(views[0].meeting_id)
     assert [n.owner for n in record.all_notes()] == [None, None, "Ori", None, None]
+
+
+def test_driver_statements_run_in_the_transaction_and_fail_as_sqlalchemy_errors(runtime):
+    # The note path's statements go straight to the driver's cursor (models.DriverStatement):
+    # several at once share a round trip on PostgreSQL, and a driver error is SQLAlchemy's.
+    ok = DriverStatement("SELECT :a, :b UNION ALL SELECT :b, :a")
+    broken = DriverStatement("SELECT no_such_column FROM channels WHERE id = :a")
+    with runtime.db.write() as session:
+        connection = session.connection()
+        assert run_together(connection, [(ok, {"a": 1, "b": 2}), (ok, {"a": 3, "b": 4})]) == [
+            [(1, 2), (2, 1)],
+            [(3, 4), (4, 3)],
+        ]
+    with pytest.raises(DBAPIError) as failure, runtime.db.engine.begin() as connection:
+        run_together(connection, [(ok, {"a": 1, "b": 2}), (broken, {"a": 1})])
+    assert "no_such_column" in str(failure.value)
+    with runtime.db.read() as session:  # the connection went back to the pool in a usable state
+        assert ok.rows(session.connection(), {"a": 5, "b": 6}) == [(5, 6), (6, 5)]
 
 
 def test_authors_are_known_speakers_across_batches_and_processes(runtime, settings, clock):
