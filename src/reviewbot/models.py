@@ -157,7 +157,7 @@ class Note(Base):
     __tablename__ = "notes"
     __table_args__ = (
         UniqueConstraint("meeting_id", "seq"),
-        Index("ix_notes_meeting_author", "meeting_id", "author_id"),
+        Index("ix_notes_author_meeting", "author_id", "meeting_id"),  # a person's meetings (see 0005)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
