@@ -104,19 +104,11 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
                     cursor.execute(f"SET lock_timeout = {int(timeout_ms)}")
                 dbapi_connection.commit()
 
-            @event.listens_for(engine, "checkin")
-            def _on_pg_checkin(_dbapi_connection: Any, record: Any) -> None:
-                if record is not None:
-                    record.info[_RETURNED_AT] = time.monotonic()
-
             @event.listens_for(engine, "checkout")
-            def _on_pg_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            def _on_pg_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
                 # What pool_pre_ping does, but inside the deadline of the write that asks for the
-                # connection (a hung server would otherwise hold the ping for ever); skipped for a
-                # connection that was in use a moment ago, as under load every one is.
+                # connection (a hung server would otherwise hold the ping for ever).
                 DEADLINES.attach(dbapi_connection.fileno())
-                if time.monotonic() - record.info.get(_RETURNED_AT, -math.inf) < PING_AFTER_IDLE_S:
-                    return
                 try:
                     dbapi_connection.autocommit = True
                     try:
@@ -170,11 +162,6 @@ def _enable_wal(cursor: Any, timeout_ms: int) -> None:
             if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
-
-
-#: A pooled PostgreSQL connection idle for longer than this is checked (``SELECT 1``) before use.
-PING_AFTER_IDLE_S = 0.5
-_RETURNED_AT = "reviewbot_returned_at"
 
 
 class Deadlines:
