@@ -202,6 +202,23 @@ def test_authors_are_known_speakers_across_batches_and_processes(runtime, settin
     assert meetings.add_note(ori, "Heather: an attendee").speaker == "Heather"
 
 
+def test_a_new_meeting_in_the_channel_reads_its_authors_afresh(runtime, settings, clock):
+    # The authors remembered for the channel's last meeting say nothing of the next one: its
+    # authors are read from its first note, including one another process wrote.
+    console = Console(runtime.commands)
+    run(console, "/review start First")
+    ori = Caller(WORKSPACE, CHANNEL, "ori", "Ori")
+    for text in ("one", "two", "three", "Ori: read the people"):
+        runtime.meetings.add_note(ori, text)
+    run(console, "/review end", "/review start Second")
+    other = build_runtime(settings, clock=clock, migrate=False)  # a second bot process
+    try:
+        other.meetings.add_note(Caller(WORKSPACE, CHANNEL, "gabriel", "Gabriel"), "written elsewhere")
+    finally:
+        other.close()
+    assert runtime.meetings.add_note(TILMAN, "Gabriel: an author of this meeting").speaker == "Gabriel"
+
+
 def test_time_window_formats():
     def record(start: tuple[int, int], end: tuple[int, int], zone: str = "America/Los_Angeles") -> dict[str, str]:
         return time_fields(MeetingRecord(

@@ -62,18 +62,28 @@ class _People:
 
     def people(self, connection: Connection, meeting_id: int) -> set[str]:
         """Name keys of the meeting's attendees and authors, as stored now (one query)."""
-        seen_seq = self.seen(meeting_id)
-        return self.merge(meeting_id, PEOPLE.rows(connection, {"meeting_id": meeting_id, "seen_seq": seen_seq}))
-
-    def seen(self, meeting_id: int | None) -> int:
-        """The ``seq`` up to which the meeting's authors are remembered (0: none)."""
         with self._lock:
+            seen_seq = self._authors.get(meeting_id, (0, frozenset()))[0]
+        return self._merge(meeting_id, PEOPLE.rows(connection, {"meeting_id": meeting_id, "seen_seq": seen_seq}))
+
+    def read_after(self, channel: tuple[str, str]) -> int:
+        """The note number after which a batch in *channel* should read authors: those of the
+        channel's last meeting up to it are remembered (0: read them all)."""
+        with self._lock:
+            meeting_id = self._meeting_of.get(channel)
             return self._authors.get(meeting_id, (0, frozenset()))[0] if meeting_id is not None else 0
 
-    def last_meeting(self, workspace_id: str, channel_id: str) -> int | None:
-        """The meeting of the channel whose people were last read, if any."""
+    def people_of_batch(
+        self, connection: Connection, meeting_id: int, channel: tuple[str, str], after: int, rows: list[tuple[Any, ...]]
+    ) -> set[str]:
+        """Name keys of the meeting's people, from the :data:`reviewbot.models.PEOPLE` *rows* a
+        batch in *channel* read after :meth:`read_after` gave it *after* (read again, should the
+        running meeting not be the one *after* was for)."""
         with self._lock:
-            return self._meeting_of.get((workspace_id, channel_id))
+            stale = after and self._meeting_of.get(channel) != meeting_id
+        if stale:
+            return self.people(connection, meeting_id)
+        return self._merge(meeting_id, rows, channel)
 
     def advance(self, meeting_id: int, after: int, upto: int, authors: set[str]) -> None:
         """Remember *authors* (name keys) as those of the notes ``after`` < seq <= ``upto``, just
@@ -83,9 +93,9 @@ class _People:
             if seen_seq == after < upto:
                 self._authors[meeting_id] = (upto, known | authors)
 
-    def merge(self, meeting_id: int, rows: list[tuple[Any, ...]], channel: tuple[str, str] | None = None) -> set[str]:
-        """Name keys of the meeting's people, from the rows of :data:`reviewbot.models.PEOPLE`
-        (attendees, and authors after :meth:`seen`) and the authors remembered."""
+    def _merge(self, meeting_id: int, rows: list[tuple[Any, ...]], channel: tuple[str, str] | None = None) -> set[str]:
+        """Name keys of the meeting's people: the attendees and newer authors in *rows*, and the
+        authors remembered; *channel* is remembered as the meeting's."""
         names = {name for seq, name in rows if seq == 0}
         newer = [(seq, name) for seq, name in rows if seq != 0]
         with self._lock:
@@ -465,14 +475,15 @@ class Meetings:
         deadline = min(pending.item.received for pending in batch) + self.db.timeout_ms / 1000
         with self.db.write(deadline=deadline) as session:
             connection = session.connection()  # plain rows: no ORM entities to load
-            # Attendees and authors, for notes that start with "Name:", read with the rest.
+            # Attendees and authors, read with the rest when a note starts with "Name:".
             channel = (caller.workspace_id, caller.channel_id)
             wants_people = any(
                 p.item.speaker is None and notes.split_speaker(p.item.parsed.text) is not None for p in batch
             )
-            last_meeting = self._authors.last_meeting(*channel)
-            authors_after = self._authors.seen(last_meeting) if wants_people else None
-            target, section_rows, people_rows = note_target(connection, *channel, authors_after=authors_after)
+            after = self._authors.read_after(channel)
+            target, section_rows, people_rows = note_target(
+                connection, *channel, authors_after=after if wants_people else None
+            )
             if target is None:
                 for pending in batch:
                     pending.fail(UserError(
@@ -485,12 +496,9 @@ class Meetings:
             section_ids = {section.id for section in sections}
             seq = meeting.max_seq or 0
             last_depth_section = None if meeting.last_depth is None else (meeting.last_depth, meeting.last_section_id)
-            people: set[str] | None = None  # attendees and note authors
+            people: set[str] = set()  # attendees and note authors, read when a note may name one
             if people_rows is not None:
-                if authors_after == 0 or last_meeting == meeting.id:
-                    people = self._authors.merge(meeting.id, people_rows, channel)
-                else:  # read after another meeting's last note number: read again
-                    people = self._authors.people(connection, meeting.id)
+                people = self._authors.people_of_batch(connection, meeting.id, channel, after, people_rows)
             batch_authors: set[str] = set()
             now = self.clock.now()
             for pending in batch:
@@ -507,10 +515,8 @@ class Meetings:
                         f"(`{'>' * (last_depth_section[0] + 1)}`)."
                     ))
                     continue
-                if request.speaker is None:  # asks the database only for notes that start with "Name:"
-                    if people is None and notes.split_speaker(parsed.text) is not None:
-                        people = self._authors.people(connection, meeting.id)
-                    known = (people or set()) | batch_authors
+                if request.speaker is None:
+                    known = people | batch_authors
                     speaker = notes.speaker_of(parsed.text, known.__contains__)
                 else:
                     speaker = " ".join(request.speaker.split()).lstrip("@")
