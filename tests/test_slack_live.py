@@ -478,3 +478,27 @@ def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(data
         assert "|📘 On the wiki>" in home
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_slack, monkeypatch):
+    monkeypatch.setattr("reviewbot.slack.live.ECHO_PAGE", 2)
+    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    read: list[tuple[int, int | None, int]] = []  # (after_seq, limit, notes returned) of each read
+    notes_of = bot.runtime.meetings.notes_of
+
+    def spy(meeting: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None):
+        found = notes_of(meeting, include_deleted, after_seq, limit)
+        read.append((after_seq, limit, len(found)))
+        return found
+
+    monkeypatch.setattr(bot.runtime.meetings, "notes_of", spy)
+    for n in range(1, 6):
+        chair.ok("/note", f"note {n}")
+    idle(bot)
+    chair.ok("/note", "note 6")
+    idle(bot)
+    echoes = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:]]
+    assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 7)]  # every note, in order
+    assert all(limit == 2 and found <= 2 for _, limit, found in read)
+    assert read[-2:] == [(5, 2, 1), (6, 2, 0)]  # the last job read only what came after note 5

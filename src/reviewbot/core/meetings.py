@@ -680,16 +680,28 @@ class Meetings:
                 raise UserError(f"There is no meeting {meeting_id}.")
             return self._meeting_view(session, meeting)
 
-    def notes_of(self, meeting_id: int, include_deleted: bool = True) -> list[NoteView]:
-        """A meeting's notes in order, deleted ones included unless asked otherwise."""
+    def notes_of(
+        self, meeting_id: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None
+    ) -> list[NoteView]:
+        """A meeting's notes in order, deleted ones included unless asked otherwise; with
+        *after_seq* and *limit*, at most *limit* of those numbered after *after_seq*."""
         with self.db.read() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None:
                 return []
-            query = select(Note).where(Note.meeting_id == meeting_id).order_by(Note.seq)
+            query = select(Note).where(Note.meeting_id == meeting_id, Note.seq > after_seq).order_by(Note.seq)
             if not include_deleted:
                 query = query.where(Note.deleted_at.is_(None))
-            return self.note_views(session, meeting, session.scalars(query).all())
+            return self.note_views(session, meeting, session.scalars(query.limit(limit)).all())
+
+    def note_of(self, meeting_id: int, note_id: int) -> NoteView | None:
+        """One note of a meeting (removed or not), if it is there."""
+        with self.db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            note = session.get(Note, note_id)
+            if meeting is None or note is None or note.meeting_id != meeting_id:
+                return None
+            return self._note_view(session, meeting, note)
 
     def for_user(
         self, workspace_id: str, user_id: str, recent: int = 10

@@ -29,6 +29,7 @@ from reviewbot.slack.poster import Lane, Poster
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
+ECHO_PAGE = 50  # notes read at a time by an echo job
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
 
 
@@ -48,6 +49,7 @@ class LiveMeeting:
         self.store = store
         self.clock = clock
         self.publisher = publisher
+        self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
 
     def react(self, reply: Reply, caller: Caller, notify: Notify | None = None) -> None:
         """Schedule what *reply* (to *caller*) changes in the channel; returns at once. *notify*
@@ -137,18 +139,29 @@ class LiveMeeting:
         return str(response["ts"])
 
     def _echo_notes(self, lane: Lane, meeting_id: int) -> None:
-        """Echo every note of the meeting that has not been echoed yet, in order."""
+        """Echo every note of the meeting that has not been echoed yet, in order.
+
+        The notes are read a page at a time, from after the last one this process has seen
+        echoed: a job never rereads the whole meeting, which under a busy meeting's stream of
+        notes held up every command for tens of milliseconds once a meeting had thousands.
+        """
         view = self.meetings.view_by_id(meeting_id)
-        echoed = self.store.of_meeting(meeting_id, messages.NOTE)
         sections = {s.id: s for s in view.sections}
-        for note in self.meetings.notes_of(meeting_id, include_deleted=False):
-            if note.id in echoed:
-                continue
-            section = sections.get(note.section.id) if note.section else None
-            thread = self._thread_of(lane, view, section)
-            text, echo = blocks.note_echo(note)
-            response = lane.call("chat_postMessage", channel=lane.channel, thread_ts=thread, text=text, blocks=echo)
-            self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, response["ts"])
+        while page := self.meetings.notes_of(
+            meeting_id, include_deleted=False, after_seq=self._echoed_through.get(meeting_id, 0), limit=ECHO_PAGE
+        ):
+            echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
+            for note in page:
+                if note.id not in echoed:
+                    section = sections.get(note.section.id) if note.section else None
+                    thread = self._thread_of(lane, view, section)
+                    text, echo = blocks.note_echo(note)
+                    response = lane.call(
+                        "chat_postMessage", channel=lane.channel, thread_ts=thread, text=text, blocks=echo
+                    )
+                    self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, response["ts"])
+                # Notes are numbered as they are committed, so none can appear below this one.
+                self._echoed_through[meeting_id] = note.seq
 
     def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
         """Show a note's new text (or its deletion) in its echo."""
@@ -156,7 +169,7 @@ class LiveMeeting:
         if posted is None:
             self._echo_notes(lane, meeting_id)
             return
-        note = next((n for n in self.meetings.notes_of(meeting_id) if n.id == note_id), None)
+        note = self.meetings.note_of(meeting_id, note_id)
         if note is None:
             return
         text, echo = blocks.note_echo(note)

@@ -54,13 +54,13 @@ class MessageStore:
             ).first()
             return None if row is None else _posted(row)
 
-    def of_meeting(self, meeting_id: int, kind: str) -> dict[int, Posted]:
-        """Every message of *kind* for the meeting, by ``ref_id``."""
+    def of_meeting(self, meeting_id: int, kind: str, ref_ids: Iterable[int] | None = None) -> dict[int, Posted]:
+        """Every message of *kind* for the meeting (only those of *ref_ids*, if given), by ``ref_id``."""
+        query = select(SlackMessage).where(SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind)
+        if ref_ids is not None:
+            query = query.where(SlackMessage.ref_id.in_(list(ref_ids)))
         with self.db.read() as session:
-            rows = session.scalars(
-                select(SlackMessage).where(SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind)
-            )
-            return {row.ref_id: _posted(row) for row in rows}
+            return {row.ref_id: _posted(row) for row in session.scalars(query)}
 
     def find(self, channel: str, ts: str, kinds: Iterable[str] | None = None) -> Posted | None:
         """What the message at *channel*/*ts* is, if the adapter posted or recorded it."""
