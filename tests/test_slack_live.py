@@ -482,8 +482,8 @@ def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(data
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_slack, monkeypatch):
-    monkeypatch.setattr("reviewbot.slack.live.ECHO_PAGE", 2)
-    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    monkeypatch.setattr("reviewbot.slack.live.ECHO_TURN", 2)
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     read: list[tuple[int, int | None, int]] = []  # (after_seq, limit, notes returned) of each read
     notes_of = bot.runtime.meetings.notes_of
 
@@ -502,3 +502,24 @@ def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_sl
     assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 7)]  # every note, in order
     assert all(limit == 2 and found <= 2 for _, limit, found in read)
     assert read[-2:] == [(5, 2, 1), (6, 2, 0)]  # the last job read only what came after note 5
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_backlog_of_echoes_lets_a_move_go_first(bot, fake_slack, monkeypatch):
+    monkeypatch.setattr("reviewbot.slack.live.ECHO_TURN", 2)
+    chair, agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+
+    def slow_post(args: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.1)
+        return FakeSlack._chat_post_message(fake_slack, args).body
+
+    fake_slack.set_handler("chat.postMessage", slow_post)
+    for n in range(1, 9):
+        chair.ok("/note", f"note {n}")
+    chair.ok("/review", "next")  # queued while most of the eight echoes still wait
+    idle(bot)
+    calls = [c for c in fake_slack.calls if c.method in ("chat.postMessage", "chat.update")][2:]
+    shown = [c.args["text"].split(":")[0] if c.method == "chat.postMessage" else "agenda" for c in calls]
+    assert [s for s in shown if s.startswith("#")] == [f"#{n} Tilman" for n in range(1, 9)]  # all, in order
+    assert shown.index("agenda") < shown.index("#8 Tilman")  # the move did not wait for the backlog
+    assert calls[shown.index("agenda")].args["ts"] == agenda_ts

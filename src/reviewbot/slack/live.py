@@ -29,7 +29,7 @@ from reviewbot.slack.poster import Lane, Poster
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
-ECHO_PAGE = 50  # notes read at a time by an echo job
+ECHO_TURN = 10  # notes an echo job reads at a time, and posts before it lets other jobs go first
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
 
 
@@ -84,12 +84,7 @@ class LiveMeeting:
                 key=("agenda", meeting_id),
             )
         elif event == Event.NOTE_ADDED:
-            submit(
-                channel,
-                lambda lane: self._echo_notes(lane, meeting_id),
-                f"echo the notes of #{meeting_id}",
-                key=("echo", meeting_id),
-            )
+            self._queue_echo(channel, meeting_id)
         elif event in (Event.NOTE_EDITED, Event.NOTE_REMOVED):
             note = reply.extra.get("note")
             note_id = getattr(note, "id", None)
@@ -139,20 +134,26 @@ class LiveMeeting:
         return str(response["ts"])
 
     def _echo_notes(self, lane: Lane, meeting_id: int) -> None:
-        """Echo every note of the meeting that has not been echoed yet, in order.
+        """Echo the notes of the meeting not echoed yet, in order, a few at a time.
 
-        The notes are read a page at a time, from after the last one this process has seen
-        echoed: a job never rereads the whole meeting, which under a busy meeting's stream of
-        notes held up every command for tens of milliseconds once a meeting had thousands.
+        The notes are read a page at a time from after the last one this process saw echoed: a
+        job never rereads the whole meeting, which once a meeting had thousands of notes held up
+        every command for tens of milliseconds. After :data:`ECHO_TURN` posts the job queues
+        itself again, behind what waits for the channel (a move, the minutes), so that a backlog
+        of echoes (they are paced, one post a second) never holds those up.
         """
         view = self.meetings.view_by_id(meeting_id)
         sections = {s.id: s for s in view.sections}
+        posts = 0
         while page := self.meetings.notes_of(
-            meeting_id, include_deleted=False, after_seq=self._echoed_through.get(meeting_id, 0), limit=ECHO_PAGE
+            meeting_id, include_deleted=False, after_seq=self._echoed_through.get(meeting_id, 0), limit=ECHO_TURN
         ):
             echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
             for note in page:
                 if note.id not in echoed:
+                    if posts == ECHO_TURN:
+                        self._queue_echo(lane.channel, meeting_id)
+                        return
                     section = sections.get(note.section.id) if note.section else None
                     thread = self._thread_of(lane, view, section)
                     text, echo = blocks.note_echo(note)
@@ -160,8 +161,18 @@ class LiveMeeting:
                         "chat_postMessage", channel=lane.channel, thread_ts=thread, text=text, blocks=echo
                     )
                     self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, response["ts"])
+                    posts += 1
                 # Notes are numbered as they are committed, so none can appear below this one.
                 self._echoed_through[meeting_id] = note.seq
+
+    def _queue_echo(self, channel: str, meeting_id: int) -> None:
+        """Queue the job that echoes the meeting's new notes (once, while one is waiting)."""
+        self.poster.submit(
+            channel,
+            lambda lane: self._echo_notes(lane, meeting_id),
+            f"echo the notes of #{meeting_id}",
+            key=("echo", meeting_id),
+        )
 
     def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
         """Show a note's new text (or its deletion) in its echo."""
