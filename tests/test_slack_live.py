@@ -523,3 +523,25 @@ def test_a_backlog_of_echoes_lets_a_move_go_first(bot, fake_slack, monkeypatch):
     assert [s for s in shown if s.startswith("#")] == [f"#{n} Tilman" for n in range(1, 9)]  # all, in order
     assert shown.index("agenda") < shown.index("#8 Tilman")  # the move did not wait for the backlog
     assert calls[shown.index("agenda")].args["ts"] == agenda_ts
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot, fake_slack, monkeypatch):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    for n in range(1, 4):
+        chair.ok("/note", f"note {n}")
+    idle(bot)
+    bot.slack.live._echoed_through.clear()  # as after a restart
+    after: list[int] = []
+    notes_of = bot.runtime.meetings.notes_of
+
+    def spy(meeting: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None):
+        after.append(after_seq)
+        return notes_of(meeting, include_deleted, after_seq, limit)
+
+    monkeypatch.setattr(bot.runtime.meetings, "notes_of", spy)
+    chair.ok("/note", "note 4")
+    idle(bot)
+    assert after[0] == 3  # not from the meeting's first note
+    echoes = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:]]
+    assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 5)]  # each note once, in order

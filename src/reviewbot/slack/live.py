@@ -144,9 +144,11 @@ class LiveMeeting:
         """
         view = self.meetings.view_by_id(meeting_id)
         sections = {s.id: s for s in view.sections}
+        if meeting_id not in self._echoed_through:
+            self._echoed_through[meeting_id] = self._last_echoed_seq(meeting_id)
         posts = 0
         while page := self.meetings.notes_of(
-            meeting_id, include_deleted=False, after_seq=self._echoed_through.get(meeting_id, 0), limit=ECHO_TURN
+            meeting_id, include_deleted=False, after_seq=self._echoed_through[meeting_id], limit=ECHO_TURN
         ):
             echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
             for note in page:
@@ -164,6 +166,14 @@ class LiveMeeting:
                     posts += 1
                 # Notes are numbered as they are committed, so none can appear below this one.
                 self._echoed_through[meeting_id] = note.seq
+
+    def _last_echoed_seq(self, meeting_id: int) -> int:
+        """The number of the last note echoed in the meeting (0 if none), for a process that has
+        not echoed there yet (after a restart, say). Notes are echoed in order, and note ids grow
+        with note numbers within a meeting, so the highest echoed id is the last echoed note."""
+        last = self.store.last_ref(meeting_id, messages.NOTE)
+        note = self.meetings.note_of(meeting_id, last) if last is not None else None
+        return note.seq if note is not None else 0
 
     def _queue_echo(self, channel: str, meeting_id: int) -> None:
         """Queue the job that echoes the meeting's new notes (once, while one is waiting)."""

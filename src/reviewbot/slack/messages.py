@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reviewbot.database import Database
 from reviewbot.models import SlackMessage
@@ -61,6 +61,15 @@ class MessageStore:
             query = query.where(SlackMessage.ref_id.in_(list(ref_ids)))
         with self.db.read() as session:
             return {row.ref_id: _posted(row) for row in session.scalars(query)}
+
+    def last_ref(self, meeting_id: int, kind: str) -> int | None:
+        """The highest ``ref_id`` among the meeting's messages of *kind*, if it has any."""
+        with self.db.read() as session:
+            return session.scalar(
+                select(func.max(SlackMessage.ref_id)).where(
+                    SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind
+                )
+            )
 
     def find(self, channel: str, ts: str, kinds: Iterable[str] | None = None) -> Posted | None:
         """What the message at *channel*/*ts* is, if the adapter posted or recorded it."""
