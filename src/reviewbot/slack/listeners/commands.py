@@ -72,8 +72,9 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             if not acked:
                 ack(response_type="ephemeral", text=SORRY)
 
-    app.command("/review")(on_command)
+    # Bolt tries listeners in the order they were added: /note, by far the most frequent, first.
     app.command("/note")(on_command)
+    app.command("/review")(on_command)
 
 
 def open_agenda_editor(
