@@ -136,11 +136,11 @@ class LiveMeeting:
     def _echo_notes(self, lane: Lane, meeting_id: int) -> None:
         """Echo the notes of the meeting not echoed yet, in order, a few at a time.
 
-        The notes are read a page at a time from after the last one this process saw echoed: a
-        job never rereads the whole meeting, which once a meeting had thousands of notes held up
-        every command for tens of milliseconds. After :data:`ECHO_TURN` posts the job queues
-        itself again, behind what waits for the channel (a move, the minutes), so that a backlog
-        of echoes (they are paced, one post a second) never holds those up.
+        The notes are read a page at a time from after the last one echoed: a job never rereads
+        the whole meeting, which once a meeting had thousands of notes held up every command for
+        tens of milliseconds. After :data:`ECHO_TURN` posts the job ends and leaves the rest to
+        the next echo job (queued now unless one is waiting), so a move or the minutes queued
+        during a backlog of echoes (paced at one post a second) waits for at most that many.
         """
         view = self.meetings.view_by_id(meeting_id)
         sections = {s.id: s for s in view.sections}
