@@ -525,7 +525,7 @@ def test_a_backlog_of_echoes_lets_a_move_go_first(bot, fake_slack, monkeypatch):
     assert calls[shown.index("agenda")].args["ts"] == agenda_ts
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)  # ids: rowid, sequence
 def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot, fake_slack, monkeypatch):
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     for n in range(1, 4):
