@@ -57,6 +57,20 @@ def start_meeting(bot, fake_slack: FakeSlack) -> tuple[SlackPerson, str, int]:
     return chair, agenda.response["ts"], meeting_id
 
 
+def spy_on_note_reads(bot, monkeypatch) -> list[tuple[int, int | None, int]]:
+    """Record each read of a meeting's notes: (after_seq, limit, notes returned)."""
+    read: list[tuple[int, int | None, int]] = []
+    notes_of = bot.runtime.meetings.notes_of
+
+    def spy(meeting: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None):
+        found = notes_of(meeting, include_deleted, after_seq, limit)
+        read.append((after_seq, limit, len(found)))
+        return found
+
+    monkeypatch.setattr(bot.runtime.meetings, "notes_of", spy)
+    return read
+
+
 def test_start_posts_the_agenda_once_and_every_move_updates_it_in_place(bot, fake_slack):
     chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
     agenda, heading = fake_slack.calls_to("chat.postMessage")
@@ -484,15 +498,7 @@ def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(data
 def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_slack, monkeypatch):
     monkeypatch.setattr("reviewbot.slack.live.ECHO_TURN", 2)
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
-    read: list[tuple[int, int | None, int]] = []  # (after_seq, limit, notes returned) of each read
-    notes_of = bot.runtime.meetings.notes_of
-
-    def spy(meeting: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None):
-        found = notes_of(meeting, include_deleted, after_seq, limit)
-        read.append((after_seq, limit, len(found)))
-        return found
-
-    monkeypatch.setattr(bot.runtime.meetings, "notes_of", spy)
+    read = spy_on_note_reads(bot, monkeypatch)
     for n in range(1, 6):
         chair.ok("/note", f"note {n}")
     idle(bot)
@@ -532,16 +538,9 @@ def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot
         chair.ok("/note", f"note {n}")
     idle(bot)
     bot.slack.live._echoed_through.clear()  # as after a restart
-    after: list[int] = []
-    notes_of = bot.runtime.meetings.notes_of
-
-    def spy(meeting: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None):
-        after.append(after_seq)
-        return notes_of(meeting, include_deleted, after_seq, limit)
-
-    monkeypatch.setattr(bot.runtime.meetings, "notes_of", spy)
+    read = spy_on_note_reads(bot, monkeypatch)
     chair.ok("/note", "note 4")
     idle(bot)
-    assert after[0] == 3  # not from the meeting's first note
+    assert read[0][0] == 3  # not from the meeting's first note
     echoes = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:]]
     assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 5)]  # each note once, in order
