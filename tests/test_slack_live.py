@@ -544,3 +544,26 @@ def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot
     assert read[0][0] == 3  # not from the meeting's first note
     echoes = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:]]
     assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 5)]  # each note once, in order
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_echo_slack_refuses_goes_out_as_text_or_is_left_out_never_holding_up_the_next(bot, fake_slack):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    heading = fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    fake_slack.fail_next("chat.postMessage", error="invalid_blocks")
+    chair.ok("/note", "first")
+    idle(bot)
+    fake_slack.fail_next("chat.postMessage", error="msg_too_long", times=2)
+    chair.ok("/note", "second")
+    idle(bot)
+    chair.ok("/note", "third")
+    idle(bot)
+    ok = [c for c in fake_slack.calls_to("chat.postMessage")[2:] if c.response["ok"]]
+    assert [(c.args["text"], "blocks" in c.args, c.args["thread_ts"]) for c in ok] == [
+        ("#1 Tilman: first", False, heading),  # as plain text, without the menu
+        ("#3 Tilman: third", True, heading),  # the second was left out, not tried again
+    ]
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2 + 2 + 2 + 1
+    chair.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")
+    assert all(f"* {text}" in fake_slack.uploads[-1].content.decode() for text in ("first", "second", "third"))

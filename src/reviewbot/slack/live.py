@@ -6,7 +6,8 @@ taken in it, each echoed with its author; edits and deletions update the echo; a
 minutes are uploaded (and published to the wiki, when set up). All of it is posted through the
 :class:`Poster`, after Slack was acknowledged. Jobs read the meeting's state
 when they run, so a late or retried job shows what is current, and a note whose echo failed is
-echoed with the next one.
+echoed with the next one; an echo Slack refuses as it is goes out as plain text, or is left out,
+and never holds up the next.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from reviewbot.core.context import Caller, Clock
 from reviewbot.core.followups import publish_report
-from reviewbot.core.meetings import Meetings, MeetingView, SectionView
+from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.core.publishing import Publisher
 from reviewbot.core.replies import Event, Reply, esc
 from reviewbot.models import MeetingStatus
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
 ECHO_TURN = 10  # notes an echo job reads at a time, and posts before it lets other jobs go first
+#: Slack errors that refuse one message as it is, not the channel or the token: an echo refused
+#: with one is posted as plain text, and if that is refused too it is skipped, never retried.
+REFUSED_MESSAGE_ERRORS = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text"}
+)
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
 
 
@@ -157,15 +163,35 @@ class LiveMeeting:
                         self._queue_echo(lane.channel, meeting_id)
                         return
                     section = sections.get(note.section.id) if note.section else None
-                    thread = self._thread_of(lane, view, section)
-                    text, echo = blocks.note_echo(note)
-                    response = lane.call(
-                        "chat_postMessage", channel=lane.channel, thread_ts=thread, text=text, blocks=echo
-                    )
-                    self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, response["ts"])
+                    ts = self._post_echo(lane, note, self._thread_of(lane, view, section))
+                    if ts is not None:
+                        self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, ts)
                     posts += 1
                 # Notes are numbered as they are committed, so none can appear below this one.
                 self._echoed_through[meeting_id] = note.seq
+
+    def _post_echo(self, lane: Lane, note: NoteView, thread: str | None) -> str | None:
+        """Post one note's echo in *thread*; its ``ts``, or None if Slack refuses that message.
+
+        A refused echo must not hold up the ones after it (the next job would try it first,
+        and fail again, for the rest of the meeting): one whose blocks Slack refuses goes out as
+        plain text, without the Edit/Delete menu; one refused even so is left out, with a
+        warning. The note itself is stored and in the minutes either way. Any other error (the
+        channel, the token, Slack being down) is raised: the note is tried again with the next.
+        """
+        text, echo = blocks.note_echo(note)
+        for attempt in ({"text": text, "blocks": echo}, {"text": blocks.truncate(text, blocks.MAX_TEXT)}):
+            try:
+                response = lane.call("chat_postMessage", channel=lane.channel, thread_ts=thread, **attempt)
+            except SlackApiError as error:
+                reason = error.response.get("error")
+                if reason not in REFUSED_MESSAGE_ERRORS:
+                    raise
+                log.warning("Slack refused the echo of note #%s in %s (%s)", note.seq, lane.channel, reason)
+                continue
+            return str(response["ts"])
+        log.warning("left out the echo of note #%s in %s: Slack refuses it", note.seq, lane.channel)
+        return None
 
     def _last_echoed_seq(self, meeting_id: int) -> int:
         """The number of the last note echoed in the meeting (0 if none), for a process that has
