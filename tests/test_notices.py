@@ -233,3 +233,14 @@ def test_a_heads_up_missed_while_down_is_replaced_by_the_over_time_notice(runtim
     clock.advance(minutes=11)
     assert runtime.notices.sweep(poster).sent == ["timebox:1:over"]
     assert "11 min used of 10 planned" in poster.texts[0]
+
+
+def test_a_meeting_taken_back_after_a_skip_gets_its_reminders_again(runtime, clock, poster):
+    at(clock, MEETING - timedelta(days=2))
+    run(runtime, "schedule 2016-10-13 08:00")
+    run(runtime, "schedule skip")
+    at(clock, MEETING - timedelta(days=1))
+    assert runtime.notices.sweep(poster).sent == []  # October is skipped
+    run(runtime, "schedule unskip")
+    assert runtime.notices.sweep(poster).sent == ["reminder:1:2016-10-13T15:00Z:1440"]
+

@@ -143,3 +143,21 @@ def test_status_shows_time_used_against_plan(runtime, clock):
     run(runtime, "goto 1")
     clock.advance(minutes=1)
     assert "1 Backup Datacenter: 13 min of 10 planned ⚠️ ◀" in run(runtime, "status").text
+
+
+def test_unskip_takes_back_the_latest_skip(runtime):
+    run(runtime, "schedule 2016-07-14 08:00 America/Los_Angeles quarterly")
+    reply = run(runtime, "schedule unskip")
+    assert not reply.public and "No meeting ahead is skipped" in reply.text
+    run(runtime, "schedule skip")  # October 13
+    run(runtime, "schedule skip")  # January 12
+    reply = run(runtime, "schedule unskip", BOB)
+    assert reply.public and f"The review on {JAN_12}" in reply.text and "reviewing Q2 FY2016–17" in reply.text
+    assert "*back on*" in reply.text
+    meetings = [line for line in run(runtime, "schedule").text.splitlines() if line.startswith("• <!date^")]
+    assert meetings[0].startswith(f"• {OCT_13}") and meetings[0].endswith("_skipped_")
+    assert meetings[1].startswith(f"• {JAN_12}") and meetings[1].endswith("reviews Q2 FY2016–17")
+    reply = run(runtime, "schedule restore")
+    assert f"The review on {OCT_13}" in reply.text and "*back on*" in reply.text
+    assert "_skipped_" not in run(runtime, "schedule").text
+    assert "No meeting ahead is skipped" in run(runtime, "schedule unskip").text

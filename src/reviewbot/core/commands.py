@@ -55,7 +55,8 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/review actions` lists open action items; `/review actions done <n>` closes one
 *Schedule*
 • `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]` sets the channel's review series
-• `/review schedule` shows the next meetings and their reminders; `/review schedule skip` skips the next one
+• `/review schedule` shows the next meetings and their reminders
+• `/review schedule skip` skips the next meeting; `/review schedule unskip` takes the latest skip back
 • `/review schedule remind 14d 1d 15m` sets the reminders; `/review schedule cancel` ends the series"""
 
 
@@ -375,8 +376,8 @@ class CommandHandler:
         return _private("\n".join(lines))
 
     def schedule(self, caller: Caller, text: str) -> Reply:
-        """``/review schedule [<date> <time> [<timezone>] [quarterly|once] | list | skip | cancel |
-        remind <offsets>]``: the channel's review series."""
+        """``/review schedule [<date> <time> [<timezone>] [quarterly|once] | list | skip | unskip |
+        cancel | remind <offsets>]``: the channel's review series."""
         words = text.split()
         verb = words[0].lower() if words else "list"
         now = self.meetings.clock.now()
@@ -399,6 +400,9 @@ class CommandHandler:
                 f"🗓️ The review on {date_token(skipped, series.pattern.zone)} is *skipped*.{after}",
                 Visibility.CHANNEL,
             )
+        if verb in ("unskip", "restore"):
+            series, restored = self.schedules.unskip(caller)
+            return Reply(f"🗓️ The review on {self._when(series, restored)} is *back on*.", Visibility.CHANNEL)
         if verb in ("remind", "reminders", "reminder"):
             series = self.schedules.set_reminders(caller, recurrence.parse_offsets(words[1:]))
             return Reply(
@@ -407,7 +411,7 @@ class CommandHandler:
         if not verb[:1].isdigit():
             raise UserError(
                 "Use `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]`, "
-                "`/review schedule` to see it, or `skip`, `cancel`, `remind 14d 1d 15m`."
+                "`/review schedule` to see it, or `skip`, `unskip`, `cancel`, `remind 14d 1d 15m`."
             )
         series = self.schedules.set(caller, recurrence.parse_pattern(words, self.meetings.timezone))
         upcoming = series.next_meeting(now)

@@ -1,4 +1,4 @@
-"""A channel's review series as stored: set, shown, skipped, reminded of, cancelled.
+"""A channel's review series as stored: set, shown, skipped (and back on), reminded of, cancelled.
 
 Setting a new series replaces (cancels) the channel's current one, so each series row keeps the
 pattern it was set with and the send log's keys (which name the series) stay meaningful.
@@ -127,6 +127,25 @@ class Schedules:
             session.add(
                 SeriesSkip(series_id=series.id, occurrence_at=moment, created_by=caller.user_id, created_at=now)
             )
+            session.flush()
+            return _view(session, series, channel), moment
+
+    def unskip(self, caller: Caller) -> tuple[SeriesView, datetime]:
+        """Take back the latest skip of a meeting still ahead; returns the series and that meeting
+        (its reminders go out again, those not yet past)."""
+        now = self.clock.now()
+        with self.db.write() as session:
+            series, channel = self._require(session, caller)
+            skip = session.scalars(
+                select(SeriesSkip)
+                .where(SeriesSkip.series_id == series.id, SeriesSkip.occurrence_at > now)
+                .order_by(SeriesSkip.created_at.desc(), SeriesSkip.id.desc())
+                .limit(1)
+            ).first()
+            if skip is None:
+                raise UserError("No meeting ahead is skipped. `/review schedule` shows the series.")
+            moment = skip.occurrence_at
+            session.delete(skip)
             session.flush()
             return _view(session, series, channel), moment
 
