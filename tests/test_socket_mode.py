@@ -1,0 +1,94 @@
+"""Socket Mode end to end: ``python bot.py`` with an app token, as the README's quick route to Slack
+runs it, against the fake Web API and a fake Socket Mode endpoint (:mod:`fakesocketmode`).
+
+Commands arrive as envelopes and their replies go back as the acknowledgements; notes are
+committed before that and echoed in their section's thread; Slack's escaping is undone; and when
+Slack asks the app to connect again (``disconnect``), the bot does and the meeting goes on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from sqlalchemy import create_engine, select
+
+from botprocess import BOT_SCRIPT, bot_env
+from fakeslack import FakeSlack
+from fakesocketmode import FakeSocketMode
+from reviewbot.models import Note
+from slack_signing import slash_command_body
+
+CHANNEL = "CSOCKET"
+
+
+def command(line: str, user: tuple[str, str] = ("U100", "Tilman")) -> dict[str, str]:
+    """A slash command's fields, as Socket Mode delivers them (``/note some text``)."""
+    name, _, text = line.partition(" ")
+    body = slash_command_body(name, text, user_id=user[0], user_name=user[1], channel_id=CHANNEL)
+    return dict(parse_qsl(body.decode(), keep_blank_values=True))
+
+
+def echoes(fake_slack: FakeSlack) -> list[str]:
+    return [c.args["text"] for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+
+
+def wait_for_echoes(fake_slack: FakeSlack, count: int, timeout: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while len(found := echoes(fake_slack)) < count:
+        assert time.monotonic() < deadline, f"echoes so far: {found}"
+        time.sleep(0.01)
+    return found
+
+
+def stored_notes(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(select(Note.text).order_by(Note.id)))
+    finally:
+        engine.dispose()
+
+
+def test_socket_mode_runs_a_meeting_and_connects_again_when_slack_asks(database_url, fake_slack, tmp_path: Path):
+    with FakeSocketMode() as socket_mode:
+        fake_slack.set_handler("apps.connections.open", lambda args: {"url": socket_mode.url})
+        env = bot_env(database_url, fake_slack.api_url, tmp_path, SLACK_APP_TOKEN="xapp-test-token")
+        del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
+        log = (tmp_path / "bot.log").open("w+")
+        bot = subprocess.Popen(
+            [sys.executable, str(BOT_SCRIPT)], cwd=tmp_path, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        try:
+            socket_mode.wait_connected()
+            assert "Socket Mode" in (tmp_path / "bot.log").read_text()
+            for line in ("/review agenda add Backup Datacenter", "/review start Tech II"):
+                reply = socket_mode.slash_command(command(line))
+                assert reply is not None and reply["text"], line
+            reply = socket_mode.slash_command(command("/note Katherine: congrats on the failover & <the rest>"))
+            assert reply is not None and reply["text"].startswith("✓ Noted #1 in 1 Backup Datacenter")
+            assert reply["response_type"] == "ephemeral"
+            echoed = "#1 Tilman: Katherine: congrats on the failover &amp; &lt;the rest&gt;"  # escaped for Slack
+            assert wait_for_echoes(fake_slack, 1) == [echoed]
+
+            socket_mode.send({"type": "disconnect", "reason": "refresh_requested"})
+            socket_mode.wait_connected(2)
+            assert len(fake_slack.calls_to("apps.connections.open")) == 2
+            reply = socket_mode.slash_command(command("/note > and to the team", ("U200", "Ann")))
+            assert reply is not None and reply["text"].startswith("✓ Noted #2")
+            reply = socket_mode.slash_command(command("/review bogus"))
+            assert reply is not None and "bogus" in reply["text"] and reply["response_type"] == "ephemeral"
+            assert len(wait_for_echoes(fake_slack, 2)) == 2
+        finally:
+            bot.terminate()
+            bot.wait(10)
+            log.seek(0)
+            output = log.read()
+            log.close()
+    assert "Traceback" not in output, output
+    assert "xapp-test-token" not in output and "xoxb-" not in output  # tokens are never logged
+    assert stored_notes(database_url) == ["Katherine: congrats on the failover & <the rest>", "and to the team"]
