@@ -21,7 +21,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from reviewbot import logs
 from reviewbot.config import Settings, load_settings
-from reviewbot.slack.app import bolt_options, web_client
+from reviewbot.slack.app import bolt_logger, bolt_options, web_client
 from reviewbot.slack.server import EVENTS_PATH, settle_heap, waitress_server, wsgi_app
 
 log = logging.getLogger("bare")
@@ -32,7 +32,7 @@ def build_bare_app(settings: Settings) -> App:
     app = App(
         client=web_client(settings.slack_bot_token or "", settings.slack_api_url),
         signing_secret=settings.slack_signing_secret or "",
-        logger=logging.getLogger("bare.bolt"),
+        logger=bolt_logger("bare.bolt"),
         **bolt_options(settings),
     )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -107,6 +108,25 @@ def lookup_client(client: WebClient) -> WebClient:
     return quick
 
 
+class _ClientTokenNotice(logging.Filter):
+    """Drops Bolt's start-up warning that ``token`` will be unused, which it gives whenever
+    SLACK_BOT_TOKEN is in the environment and a client is passed too: the client carries that
+    very token, so the warning would only make people doubt their token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_CLIENT_TOKEN_NOTICE = _ClientTokenNotice()
+
+
+def bolt_logger(name: str) -> logging.Logger:
+    """The logger a Bolt app here logs to (without the warning :class:`_ClientTokenNotice` drops)."""
+    logger = logging.getLogger(name)
+    logger.addFilter(_CLIENT_TOKEN_NOTICE)
+    return logger
+
+
 class SlackUnavailable(RuntimeError):
     """Slack's Web API could not be reached, or refused the token, at start."""
 
@@ -178,7 +198,7 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
-        logger=logging.getLogger("reviewbot.bolt"),
+        logger=bolt_logger("reviewbot.bolt"),
         **bolt_options(settings),
     )
 
