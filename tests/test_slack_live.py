@@ -564,6 +564,15 @@ def test_an_echo_slack_refuses_goes_out_as_text_or_is_left_out_never_holding_up_
         ("#3 Tilman: third", True, heading),  # the second was left out, not tried again
     ]
     assert len(fake_slack.calls_to("chat.postMessage")) == 2 + 2 + 2 + 1
+    fake_slack.fail_next("chat.update", error="invalid_blocks")
+    chair.ok("/note", "undo")  # the third note: its echo is updated, as plain text when Slack refuses blocks
+    idle(bot)
+    updates = [c for c in fake_slack.calls_to("chat.update") if c.args.get("ts") == ok[1].response["ts"]]
+    assert [(c.response["ok"], c.args["text"], "blocks" in c.args) for c in updates] == [
+        (False, "Note #3 was deleted", True),
+        (True, "Note #3 was deleted", False),
+    ]
     chair.ok("/review", "end")
     fake_slack.wait_for("files.completeUploadExternal")
-    assert all(f"* {text}" in fake_slack.uploads[-1].content.decode() for text in ("first", "second", "third"))
+    wiki = fake_slack.uploads[-1].content.decode()
+    assert "* first" in wiki and "* second" in wiki and "third" not in wiki

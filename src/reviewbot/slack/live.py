@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -174,22 +175,28 @@ class LiveMeeting:
         """Post one note's echo in *thread*; its ``ts``, or None if Slack refuses that message.
 
         A refused echo must not hold up the ones after it (the next job would try it first,
-        and fail again, for the rest of the meeting): one whose blocks Slack refuses goes out as
-        plain text, without the Edit/Delete menu; one refused even so is left out, with a
-        warning. The note itself is stored and in the minutes either way. Any other error (the
-        channel, the token, Slack being down) is raised: the note is tried again with the next.
+        and fail again, for the rest of the meeting): see :meth:`_send_echo`. The note itself is
+        stored and in the minutes either way.
+        """
+        response = self._send_echo(lane, note, "chat_postMessage", channel=lane.channel, thread_ts=thread)
+        return None if response is None else str(response["ts"])
+
+    def _send_echo(self, lane: Lane, note: NoteView, method: str, **where: str | None) -> Any:
+        """Post or update (*method*) a note's echo; Slack's answer, or None if it refuses that message.
+
+        An echo whose blocks Slack refuses (:data:`REFUSED_MESSAGE_ERRORS`) goes out as plain
+        text, without the Edit/Delete menu; one refused even so is left out, with a warning. Any
+        other error (the channel, the token, Slack being down) is raised, to be tried again later.
         """
         text, echo = blocks.note_echo(note)
         for attempt in ({"text": text, "blocks": echo}, {"text": blocks.truncate(text, blocks.MAX_TEXT)}):
             try:
-                response = lane.call("chat_postMessage", channel=lane.channel, thread_ts=thread, **attempt)
+                return lane.call(method, **where, **attempt)
             except SlackApiError as error:
                 reason = error.response.get("error")
                 if reason not in REFUSED_MESSAGE_ERRORS:
                     raise
                 log.warning("Slack refused the echo of note #%s in %s (%s)", note.seq, lane.channel, reason)
-                continue
-            return str(response["ts"])
         log.warning("left out the echo of note #%s in %s: Slack refuses it", note.seq, lane.channel)
         return None
 
@@ -219,8 +226,7 @@ class LiveMeeting:
         note = self.meetings.note_of(meeting_id, note_id)
         if note is None:
             return
-        text, echo = blocks.note_echo(note)
-        lane.call("chat_update", channel=posted.channel, ts=posted.ts, text=text, blocks=echo)
+        self._send_echo(lane, note, "chat_update", channel=posted.channel, ts=posted.ts)
 
     def _upload(self, lane: Lane, reply: Reply, notify: Notify | None) -> None:
         """Upload the reply's minutes as a file; on failure, say so privately."""
