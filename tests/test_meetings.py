@@ -89,7 +89,7 @@ def test_agenda_remove_and_status(runtime, capsys):
     run(console, "/review status", "/review start T", "/note x", "/review agenda remove B", "/review status")
     out = capsys.readouterr().out
     assert "being prepared" in out and "That is the current section" in out
-    assert "running for 0 min" in out and "1 note in 1 section" in out
+    assert "running for 0 min" in out and "1 note so far; 1 section on the agenda" in out
 
 
 def test_history_and_cli_export(runtime, capsys, database_url, tmp_path):

@@ -259,7 +259,7 @@ class CommandHandler:
         elapsed = _duration_text(self.meetings.clock.now() - view.started_at)
         text = (
             f"*{esc(view.title or '')}* running for {elapsed}.\nNow at {current}\n"
-            f"{_count(view.note_count, 'note')} in {_count(len(view.sections), 'section')}; "
+            f"{_count(view.note_count, 'note')} so far; {_count(len(view.sections), 'section')} on the agenda; "
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
         return _private(text + format_time_used(self.meetings.timeboxes(caller)))
