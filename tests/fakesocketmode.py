@@ -76,6 +76,13 @@ class FakeSocketMode:
         assert websocket is not None, "no app is connected"
         websocket.send(json.dumps(message))
 
+    def drop(self) -> None:
+        """Close the current connection without a ``disconnect`` message first (a network drop)."""
+        with self._changed:
+            websocket = self._current
+        assert websocket is not None, "no app is connected"
+        websocket.close()
+
     def slash_command(self, payload: dict[str, str], timeout: float = 10.0) -> dict[str, Any] | None:
         """Send a slash command envelope; return the payload of its acknowledgement."""
         envelope_id = str(uuid.uuid4())
