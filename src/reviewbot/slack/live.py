@@ -164,32 +164,24 @@ class LiveMeeting:
                         self._queue_echo(lane.channel, meeting_id)
                         return
                     section = sections.get(note.section.id) if note.section else None
-                    ts = self._post_echo(lane, note, self._thread_of(lane, view, section))
-                    if ts is not None:
-                        self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, ts)
+                    thread = self._thread_of(lane, view, section)
+                    response = self._send_echo(lane, note, "chat_postMessage", channel=lane.channel, thread_ts=thread)
+                    if response is not None:  # None: Slack refuses this echo, which must not hold up the next
+                        self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, str(response["ts"]))
                     posts += 1
                 # Notes are numbered as they are committed, so none can appear below this one.
                 self._echoed_through[meeting_id] = note.seq
-
-    def _post_echo(self, lane: Lane, note: NoteView, thread: str | None) -> str | None:
-        """Post one note's echo in *thread*; its ``ts``, or None if Slack refuses that message.
-
-        A refused echo must not hold up the ones after it (the next job would try it first,
-        and fail again, for the rest of the meeting): see :meth:`_send_echo`. The note itself is
-        stored and in the minutes either way.
-        """
-        response = self._send_echo(lane, note, "chat_postMessage", channel=lane.channel, thread_ts=thread)
-        return None if response is None else str(response["ts"])
 
     def _send_echo(self, lane: Lane, note: NoteView, method: str, **where: str | None) -> Any:
         """Post or update (*method*) a note's echo; Slack's answer, or None if it refuses that message.
 
         An echo whose blocks Slack refuses (:data:`REFUSED_MESSAGE_ERRORS`) goes out as plain
-        text, without the Edit/Delete menu; one refused even so is left out, with a warning. Any
-        other error (the channel, the token, Slack being down) is raised, to be tried again later.
+        text, without the Edit/Delete menu; one refused even so is left out, with a warning (the
+        note itself is stored and in the minutes either way). Any other error (the channel, the
+        token, Slack being down) is raised, to be tried again later.
         """
         text, echo = blocks.note_echo(note)
-        for attempt in ({"text": text, "blocks": echo}, {"text": blocks.truncate(text, blocks.MAX_TEXT)}):
+        for attempt in ({"text": text, "blocks": echo}, {"text": text}):
             try:
                 return lane.call(method, **where, **attempt)
             except SlackApiError as error:

@@ -54,11 +54,11 @@ class MessageStore:
             ).first()
             return None if row is None else _posted(row)
 
-    def of_meeting(self, meeting_id: int, kind: str, ref_ids: Iterable[int] | None = None) -> dict[int, Posted]:
-        """Every message of *kind* for the meeting (only those of *ref_ids*, if given), by ``ref_id``."""
-        query = select(SlackMessage).where(SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind)
-        if ref_ids is not None:
-            query = query.where(SlackMessage.ref_id.in_(list(ref_ids)))
+    def of_meeting(self, meeting_id: int, kind: str, ref_ids: Iterable[int]) -> dict[int, Posted]:
+        """The meeting's messages of *kind* for those of *ref_ids* that have one, by ``ref_id``."""
+        query = select(SlackMessage).where(
+            SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind, SlackMessage.ref_id.in_(list(ref_ids))
+        )
         with self.db.read() as session:
             return {row.ref_id: _posted(row) for row in session.scalars(query)}
 
