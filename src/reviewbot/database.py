@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "store" / "migrations"  # shipped in the package
 DEFAULT_TIMEOUT_MS = 2_000
 MIGRATION_TIMEOUT_MS = 60_000
 

@@ -1,0 +1,1 @@
+"""Storage: the schema, database access and migrations."""
