@@ -19,9 +19,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) bot.py
 
+# The whole suite, with PostgreSQL and a throwaway MediaWiki started by scripts/test-services.sh where
+# it can (as root it installs the wiki's packages); tests whose service is missing skip, and the run's
+# last line names them. .ci/run makes every skip a failure.
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	eval "$$(scripts/test-services.sh)"; $(PY) -m pytest $(PYTEST_ARGS)
 
 # Load benchmark against a bare Bolt app, on SQLite and PostgreSQL (127.0.0.1:5432/test, a fresh
 # schema): prints the figures, writes bench/results/latest.json and latency.png. BENCH_ARGS="--db sqlite"

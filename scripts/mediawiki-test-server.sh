@@ -5,6 +5,7 @@
 #   scripts/mediawiki-test-server.sh [start]   install if needed, start, print `export` lines
 #   scripts/mediawiki-test-server.sh env       print the `export` lines of an installed wiki
 #   scripts/mediawiki-test-server.sh status    exit 0 if the wiki answers
+#   scripts/mediawiki-test-server.sh installed exit 0 if the packages are installed (start needs no root)
 #   scripts/mediawiki-test-server.sh stop      stop the server started by this script
 #   scripts/mediawiki-test-server.sh reset     stop and delete the wiki's data directory
 #
@@ -232,6 +233,7 @@ case "${1:-start}" in
         ;;
     env) print_env ;;
     status) answers ;;
+    installed) ! packages_missing ;;
     stop) stop_server ;;
     reset)
         stop_server
