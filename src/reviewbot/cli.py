@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from reviewbot import logs
 from reviewbot.config import ConfigError, Settings, load_settings
-from reviewbot.database import DatabaseUnavailable, redact_url
+from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger("reviewbot")
 
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, settings)
     except DatabaseUnavailable as error:
         print(
-            f"reviewbot: cannot use the database at {redact_url(settings.database_url)}: {error}",
+            f"reviewbot: cannot use the database at {logs.redact(settings.database_url)}: {error}",
             file=sys.stderr,
         )
         return 3
@@ -78,7 +78,7 @@ def _run_console(settings: Settings) -> int:
     from reviewbot.runtime import build_runtime
 
     runtime = build_runtime(settings)
-    log.info("mode: local console (database %s)", redact_url(settings.database_url))
+    log.info("mode: local console (database %s)", logs.redact(settings.database_url))
     console = Console(runtime.commands, publisher=runtime.publisher)
     if sys.stdin.isatty():
         runtime.start_scheduler(ConsolePoster())  # reminders and timebox notices, printed

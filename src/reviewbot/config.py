@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from reviewbot.logs import redact
+
 DEFAULT_DATABASE_URL = "sqlite:///reviewbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_INTRO = "Notes from the Quarterly Review meeting with {title}, {date}, {start} - {end} {tz}."
@@ -67,21 +69,11 @@ class Settings:
     def __repr__(self) -> str:
         shown = {
             "mode": self.mode,
-            "database_url": _redact_url(self.database_url),
+            "database_url": redact(self.database_url),
             "slack_api_url": self.slack_api_url,
             "timezone": self.timezone,
         }
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
-
-
-def _redact_url(url: str) -> str:
-    """Hide the password part of a database URL."""
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
 
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:

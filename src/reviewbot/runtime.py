@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 
 from reviewbot.config import Settings
 from reviewbot.core import Clock, Poster, SystemClock
-from reviewbot.core.actions import Actions
+from reviewbot.core.action_items import Actions
 from reviewbot.core.commands import CommandHandler
 from reviewbot.core.meetings import Meetings
 from reviewbot.core.minutes import Wording
 from reviewbot.core.notices import Notices
 from reviewbot.core.publishing import Publisher, WikiClient
 from reviewbot.core.schedules import Schedules
-from reviewbot.database import Database
 from reviewbot.scheduling import Scheduler
+from reviewbot.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def build_runtime(
         db.upgrade()
     clock = clock or SystemClock()
     meetings = Meetings(db, settings.timezone, clock)
-    schedules = Schedules(meetings, clock)
+    schedules = Schedules(db, clock)
     wording = Wording(intro=settings.minutes_intro, disclaimer=settings.minutes_disclaimer)
     if wiki is None and settings.wiki_api_url and settings.wiki_username and settings.wiki_password:
         from reviewbot.wiki import MediaWikiClient
@@ -87,10 +87,10 @@ def build_runtime(
         settings.wiki_page_title,
         can_publish=publisher is not None,
         schedules=schedules,
-        action_items=Actions(meetings, clock),
+        action_items=Actions(db, clock),
         fiscal_year_start_month=settings.fiscal_year_start_month,
     )
-    notices = Notices(meetings, schedules, clock, fiscal_year_start_month=settings.fiscal_year_start_month)
+    notices = Notices(db, schedules, clock, fiscal_year_start_month=settings.fiscal_year_start_month)
     return Runtime(
         settings=settings,
         db=db,

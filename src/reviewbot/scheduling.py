@@ -41,8 +41,9 @@ from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from reviewbot.database import Database, create_db_engine
-from reviewbot.models import SchedulerJob
+from reviewbot.store.database import Database
+from reviewbot.store.engine import create_db_engine
+from reviewbot.store.schema import SchedulerJob
 
 log = logging.getLogger(__name__)
 

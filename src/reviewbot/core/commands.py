@@ -10,54 +10,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from reviewbot.core import agenda, fiscal, recurrence
-from reviewbot.core import schedules as schedules_module
-from reviewbot.core.actions import ActionItem, Actions
+from reviewbot.core import agenda
+from reviewbot.core.action_items import ActionItem, Actions
 from reviewbot.core.context import Caller, UserError
-from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
-from reviewbot.core.minutes import (
-    MeetingRecord,
-    Wording,
-    page_title,
-    render_markdown,
-    render_wikitext,
-)
-from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, date_token, esc
+from reviewbot.core.drafts import minutes_file
+from reviewbot.core.meetings import Meetings, NoteView, SectionView
+from reviewbot.core.minutes import MeetingRecord, Wording
+from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, esc
 from reviewbot.core.revisions import NoteEditor
-from reviewbot.core.schedules import Schedules, SeriesView
-from reviewbot.core.timeboxes import Timebox
-from reviewbot.database import DatabaseUnavailable
+from reviewbot.core.schedule_commands import ScheduleCommands
+from reviewbot.core.schedules import Schedules
+from reviewbot.core.texts import HELP, count_text, duration_text, format_agenda, format_time_used, planned_minutes
+from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
-
-HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes the minutes.
-*Prepare*
-• `/review agenda add <Title> [10m]` adds a section (with a timebox); `/review agenda add - <Title>` a subsection
-• `/review agenda` edits the agenda (in Slack, as an outline); `/review agenda show` shows it
-• `/review agenda remove <number>` removes an empty section
-• `/review present <names>` / `/review remote <names>` records attendance (comma-separated)
-• `/review slides <link>` records the presentation slides
-*Run*
-• `/review start <meeting title>` starts at the first section; whoever starts the meeting chairs it
-• `/review chair @name` makes someone a chair too: chairs move sections, change the agenda, end
-• `/review next`, `/review prev`, `/review goto <number | title>` move between sections
-• `/review section <Title>` inserts an unplanned section (`- <Title>` for a subsection) and moves to it
-• `/note [Speaker:] <text>` records a note; `/note > Speaker: <text>` replies to the one before
-• `/note action <Owner>: <text>` records an action item; `/note decision <text>` a decision
-• `/note undo` removes your own last note
-• `/review status` shows where the meeting is; `/review end` ends it and posts the wiki draft
-*Afterwards*
-• `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again
-• `/review publish [number|last]` publishes the minutes to the wiki (when set up)
-• `/review actions` lists open action items; `/review actions done <n>` closes one
-*Schedule*
-• `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]` sets the channel's review series
-• `/review schedule` shows the next meetings and their reminders
-• `/review schedule skip` skips the next meeting; `/review schedule unskip` takes the latest skip back
-• `/review schedule remind 14d 1d 15m` sets the reminders; `/review schedule cancel` ends the series"""
 
 
 class CommandHandler:
@@ -77,10 +45,12 @@ class CommandHandler:
         self.can_publish = can_publish
         self.wording = wording or Wording()
         self.page_pattern = page_pattern or "{title}"
-        self.schedules = schedules or Schedules(meetings, meetings.clock)
-        self.action_items = action_items or Actions(meetings, meetings.clock)
-        self.fiscal_year_start_month = fiscal_year_start_month
-        self.editor = NoteEditor(meetings)
+        self.schedules = schedules or Schedules(meetings.db, meetings.clock)
+        self.action_items = action_items or Actions(meetings.db, meetings.clock)
+        self.schedule_commands = ScheduleCommands(
+            self.schedules, meetings.clock, meetings.timezone, fiscal_year_start_month
+        )
+        self.editor = NoteEditor(meetings.db, meetings.clock)
         self._review: dict[str, Callable[[Caller, str], Reply]] = {
             "agenda": self.agenda,
             "start": self.start,
@@ -150,7 +120,7 @@ class CommandHandler:
             section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
             kind = "subsection" if section.level == 2 else "section"
             return Reply(
-                f"Added {kind} {section.number} *{esc(section.title)}*{_duration(section)} to the agenda.",
+                f"Added {kind} {section.number} *{esc(section.title)}*{planned_minutes(section)} to the agenda.",
                 event=Event.AGENDA_CHANGED,
                 meeting_id=section.meeting_id,
             )
@@ -256,10 +226,10 @@ class CommandHandler:
                 f"{len(view.present) + len(view.remote)} attendees. Start it with `/review start <title>`."
             )
         current = _section_line(view.current) if view.current else "no section yet"
-        elapsed = _duration_text(self.meetings.clock.now() - view.started_at)
+        elapsed = duration_text(self.meetings.clock.now() - view.started_at)
         text = (
             f"*{esc(view.title or '')}* running for {elapsed}.\nNow at {current}\n"
-            f"{_count(view.note_count, 'note')} so far; {_count(len(view.sections), 'section')} on the agenda; "
+            f"{count_text(view.note_count, 'note')} so far; {count_text(len(view.sections), 'section')} on the agenda; "
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
         return _private(text + format_time_used(self.meetings.timeboxes(caller)))
@@ -376,72 +346,8 @@ class CommandHandler:
         return _private("\n".join(lines))
 
     def schedule(self, caller: Caller, text: str) -> Reply:
-        """``/review schedule [<date> <time> [<timezone>] [quarterly|once] | list | skip | unskip |
-        cancel | remind <offsets>]``: the channel's review series."""
-        words = text.split()
-        verb = words[0].lower() if words else "list"
-        now = self.meetings.clock.now()
-        if verb in ("list", "show"):
-            series = self.schedules.current(caller)
-            if series is None:
-                raise UserError(schedules_module.NO_SERIES)
-            return _private(self.format_schedule(series, now))
-        if verb == "cancel":
-            series = self.schedules.cancel(caller)
-            return Reply(
-                f"🗓️ *Review schedule cancelled*: {series.pattern.describe()}. No more reminders from it.",
-                Visibility.CHANNEL,
-            )
-        if verb == "skip":
-            series, skipped = self.schedules.skip(caller)
-            upcoming = series.next_meeting(now)
-            after = f" The next one is {self._when(series, upcoming)}." if upcoming else " No meeting is left."
-            return Reply(
-                f"🗓️ The review on {date_token(skipped, series.pattern.zone)} is *skipped*.{after}",
-                Visibility.CHANNEL,
-            )
-        if verb in ("unskip", "restore"):
-            series, restored = self.schedules.unskip(caller)
-            return Reply(f"🗓️ The review on {self._when(series, restored)} is *back on*.", Visibility.CHANNEL)
-        if verb in ("remind", "reminders", "reminder"):
-            series = self.schedules.set_reminders(caller, recurrence.parse_offsets(words[1:]))
-            return Reply(
-                f"🔔 Reminders of the reviews here: {recurrence.offsets_text(series.offsets)}.", Visibility.CHANNEL
-            )
-        if not verb[:1].isdigit():
-            raise UserError(
-                "Use `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]`, "
-                "`/review schedule` to see it, or `skip`, `unskip`, `cancel`, `remind 14d 1d 15m`."
-            )
-        series = self.schedules.set(caller, recurrence.parse_pattern(words, self.meetings.timezone))
-        upcoming = series.next_meeting(now)
-        return Reply(
-            f"🗓️ *Review schedule set*: {series.pattern.describe()}.\n"
-            f"Next: {self._when(series, upcoming)}. "
-            f"Reminders {recurrence.offsets_text(series.offsets)} (`/review schedule remind` changes them).",
-            Visibility.CHANNEL,
-        )
-
-    def format_schedule(self, series: SeriesView, now: datetime) -> str:
-        """The series, its next meetings, and the reminders before the next one."""
-        zone = series.pattern.zone
-        count = 1 if series.pattern.recurrence is recurrence.Recurrence.ONCE else 4
-        lines = [f"*Review schedule*: {series.pattern.describe()}.", "*Next meetings*"]
-        for moment, skipped in series.upcoming(now, count):
-            state = "_skipped_" if skipped else f"reviews {self._quarter(series, moment)}"
-            lines.append(f"• {date_token(moment, zone)}: {state}")
-        upcoming = series.next_meeting(now)
-        if upcoming is None:
-            lines.append("No meeting is ahead.")
-        elif not series.offsets:
-            lines.append("No reminders (`/review schedule remind 14d 1d 15m` sets them).")
-        else:
-            lines.append("*Reminders before the next meeting*")
-            for offset in series.offsets:
-                due = recurrence.Reminder(upcoming, offset).due_at
-                state = "" if due > now else " _(past)_"
-                lines.append(f"• {recurrence.format_offset(offset)} before: {date_token(due, zone)}{state}")
-        return "\n".join(lines)
+        """``/review schedule ...``: the channel's review series (:mod:`reviewbot.core.schedule_commands`)."""
+        return self.schedule_commands.schedule(caller, text)
 
     def publish(self, caller: Caller, text: str) -> Reply:
         """``/review publish [number|last]``: publish (again) a meeting's minutes to the wiki."""
@@ -463,7 +369,7 @@ class CommandHandler:
     def note(self, caller: Caller, text: str) -> Reply:
         """``/note [>...] [action|decision] [Speaker:] <text>``, or ``/note undo``."""
         if text.strip().lower() == "undo":
-            removed = self.meetings.undo_note(caller)
+            removed = self.editor.undo_last(caller)
             where = f" from {removed.section.number} {esc(removed.section.title)}" if removed.section else ""
             return Reply(
                 f"Removed your note{where}: “{esc(removed.text)}”",
@@ -479,26 +385,8 @@ class CommandHandler:
     # -- rendering ------------------------------------------------------------------------------
 
     def minutes_file(self, record: MeetingRecord, fmt: str = "wiki") -> MinutesFile:
-        """Render a meeting's minutes as a file to post."""
-        content = (
-            render_markdown(record, self.wording)
-            if fmt == "markdown"
-            else render_wikitext(record, self.wording)
-        )
-        title = page_title(record, self.page_pattern)
-        stem = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:80] or "minutes"
-        notes = sum(1 for _ in record.all_notes())
-        duration = ""
-        if record.started_at and record.ended_at:
-            duration = f", {_duration_text(record.ended_at - record.started_at)}"
-        summary = f"{_count(len(record.sections), 'section')}, {_count(notes, 'note')}{duration}."
-        return MinutesFile(
-            meeting_id=record.meeting_id or 0,
-            filename=f"{stem}.{'md' if fmt == 'markdown' else 'wiki'}",
-            title=title,
-            content=content,
-            summary=summary,
-        )
+        """Render a meeting's minutes as a file to post (:func:`reviewbot.core.drafts.minutes_file`)."""
+        return minutes_file(record, self.wording, self.page_pattern, fmt)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -520,14 +408,6 @@ class CommandHandler:
             meeting_id=section.meeting_id,
         )
 
-    def _quarter(self, series: SeriesView, moment: datetime) -> str:
-        local_day = moment.astimezone(ZoneInfo(series.pattern.zone)).date()
-        return fiscal.quarter_under_review(local_day, self.fiscal_year_start_month).label
-
-    def _when(self, series: SeriesView, moment: datetime | None) -> str:
-        if moment is None:
-            return "none"
-        return f"{date_token(moment, series.pattern.zone)}, reviewing {self._quarter(series, moment)}"
 
     @staticmethod
     def _unknown(sub: str) -> Reply:
@@ -536,64 +416,18 @@ class CommandHandler:
         return _private(f"I don't know `/review {esc(sub)}`. Type `/review help` for the list of commands.")
 
 
-def format_agenda(view: MeetingView) -> str:
-    """The agenda, numbered, with the current section marked."""
-    heading = f"*Agenda of {esc(view.title)}*" if view.title else "*Agenda of the next meeting*"
-    lines = [heading]
-    for section in view.sections:
-        indent = "    " if section.level == 2 else ""
-        marker = "▶ " if section.current else ""
-        notes = f" ({section.note_count} notes)" if section.note_count else ""
-        unplanned = " _(added)_" if not section.planned else ""
-        lines.append(
-            f"{indent}{marker}{section.number}. {esc(section.title)}{_duration(section)}{unplanned}{notes}"
-        )
-    return "\n".join(lines)
-
-
-def format_time_used(boxes: list[tuple[SectionView, Timebox]]) -> str:
-    """Time used against plan, for the sections that have a plan or have been spent time in."""
-    lines = []
-    for section, box in boxes:
-        if not box.plan_seconds and box.used_seconds < 30:
-            continue
-        indent = "    " if section.level == 2 else ""
-        used = f"{round(box.used_seconds / 60)} min"
-        plan = f" of {box.plan_seconds // 60} planned" if box.plan_seconds else ""
-        over = " ⚠️" if box.plan_seconds and box.used_seconds > box.plan_seconds else ""
-        now = " ◀" if section.current else ""
-        lines.append(f"{indent}{section.number} {esc(section.title)}: {used}{plan}{over}{now}")
-    return "\n*Time used*\n" + "\n".join(lines) if lines else ""
-
-
 def _action_line(item: ActionItem) -> str:
     return f"{esc(item.text)} _(meeting #{item.meeting_id}, {item.meeting_day})_"
 
 
 def _section_line(section: SectionView) -> str:
-    return f"*{section.number} {esc(section.title)}*{_duration(section)}"
-
-
-def _duration(section: SectionView) -> str:
-    return f" [{section.duration_minutes}m]" if section.duration_minutes else ""
+    return f"*{section.number} {esc(section.title)}*{planned_minutes(section)}"
 
 
 def _note_line(note: NoteView) -> str:
     where = f" in {note.section.number} {esc(note.section.title)}" if note.section else ""
     kind = {"action": "Action item", "decision": "Decision"}.get(note.kind, "Noted")
     return f"✓ {kind} #{note.seq}{where}: {esc(note.text)}"
-
-
-def _duration_text(delta: object) -> str:
-    seconds = int(getattr(delta, "total_seconds", lambda: 0)())
-    hours, rest = divmod(max(seconds, 0), 3600)
-    minutes = rest // 60
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes} min"
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 note``, ``2 notes``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _private(text: str) -> Reply:

@@ -7,7 +7,7 @@ import logging
 from reviewbot.core.context import UserError
 from reviewbot.core.publishing import Publisher, WikiError
 from reviewbot.core.replies import esc
-from reviewbot.database import DatabaseUnavailable
+from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -89,3 +89,37 @@ def speaker_of(text: str, is_person: Callable[[str], bool]) -> str | None:
     if name.startswith("@") or is_person(name_key(name)):
         return name.lstrip("@").strip()
     return None
+
+
+@dataclass(frozen=True)
+class PlacedNote:
+    """A note ready to store: its reply depth checked and its speaker and owner decided."""
+
+    depth: int
+    kind: str
+    text: str
+    speaker: str | None
+    owner: str | None
+
+
+def place(
+    parsed: ParsedNote,
+    section_id: int | None,
+    previous: tuple[int, int | None] | None,
+    is_person: Callable[[str], bool],
+    speaker: str | None = None,
+) -> PlacedNote:
+    """The rules for a note taken in *section_id* after the meeting's last note (*previous*: its
+    depth and section, None if there is none yet).
+
+    A reply (``>``) needs a note of the same section to reply to, at most one level above it.
+    The speaker is *speaker* when given (a message quoted as it is), else the ``Name:`` prefix
+    when it names a person of the meeting (*is_person*, on :func:`name_key`) or is a mention.
+    """
+    if parsed.depth and (previous is None or previous[1] != section_id):
+        raise UserError("There is no note in this section to reply to yet; drop the `>`.")
+    if previous is not None and parsed.depth > previous[0] + 1:
+        raise UserError(f"A reply can only go one level below the note before it (`{'>' * (previous[0] + 1)}`).")
+    said_by = speaker_of(parsed.text, is_person) if speaker is None else " ".join(speaker.split()).lstrip("@")
+    owner = parsed.owner.lstrip("@").strip() if parsed.owner else None
+    return PlacedNote(depth=parsed.depth, kind=parsed.kind, text=parsed.text, speaker=said_by, owner=owner)

@@ -26,13 +26,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from reviewbot.core import actions, agenda, fiscal, recurrence, timeboxes
-from reviewbot.core.commands import format_agenda
+from reviewbot.core import action_items, agenda, fiscal, recurrence, timeboxes
+from reviewbot.core.channels import latest_meeting
 from reviewbot.core.context import Clock, Poster, PostError
-from reviewbot.core.meetings import Meetings, load_timeboxes
+from reviewbot.core.meetings.views import load_timeboxes, meeting_view
 from reviewbot.core.replies import date_token, esc
 from reviewbot.core.schedules import Schedules, SeriesView
-from reviewbot.models import Channel, Meeting, MeetingStatus, NoticeSend, NoticeStatus, Recurrence
+from reviewbot.core.texts import format_agenda
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Channel, Meeting, MeetingStatus, NoticeSend, NoticeStatus, Recurrence
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +83,14 @@ class Notices:
 
     def __init__(
         self,
-        meetings: Meetings,
+        db: Database,
         schedules: Schedules,
         clock: Clock,
         fiscal_year_start_month: int = 7,
         worker: str | None = None,
     ) -> None:
-        self.meetings = meetings
+        self.db = db
         self.schedules = schedules
-        self.db = meetings.db
         self.clock = clock
         self.fiscal_year_start_month = fiscal_year_start_month
         self.worker = worker or worker_name()
@@ -152,13 +153,14 @@ class Notices:
         else:
             lines.append(f"🗓️ *{name} {_in(left)}*: {date_token(meeting, zone)}, reviewing {quarter}.")
             lines.append("Add agenda items and slides: `/review agenda add <Title> [10m]`, `/review slides <link>`.")
-        view = self.meetings.next_agenda(series.channel_pk)
-        if view is not None and view.sections:
-            lines += ["", format_agenda(view)]
-        else:
-            lines += ["", "_No agenda items yet._"]
         with self.db.read() as session:
-            open_items = actions.open_from_previous(session, series.channel_pk)
+            planned = latest_meeting(session, series.channel_pk, MeetingStatus.PLANNED)
+            view = None if planned is None else meeting_view(session, planned)
+            if view is not None and view.sections:
+                lines += ["", format_agenda(view)]
+            else:
+                lines += ["", "_No agenda items yet._"]
+            open_items = action_items.open_from_previous(session, series.channel_pk)
         if open_items:
             lines += ["", f"*Open action items from the last meeting* ({open_items[0].meeting_day}):"]
             lines += [f"• {esc(item.text)}" for item in open_items]

@@ -18,8 +18,8 @@ from reviewbot.core.context import Clock, SystemClock, UserError
 from reviewbot.core.meetings import load_record
 from reviewbot.core.minutes import Wording, page_title, render_wikitext
 from reviewbot.core.replies import esc
-from reviewbot.database import Database
-from reviewbot.models import Meeting, Publication
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Meeting, Publication
 
 log = logging.getLogger(__name__)
 

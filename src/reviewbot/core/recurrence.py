@@ -17,7 +17,7 @@ from itertools import count
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reviewbot.core.context import UserError
-from reviewbot.models import Recurrence
+from reviewbot.store.schema import Recurrence
 
 LAST = -1
 MONTHS_APART = 3

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewbot.core import notes, roles
-from reviewbot.core.context import Caller, UserError
-from reviewbot.models import Channel, Meeting, MeetingStatus, Note, NoteKind, NoteRevision, RevisionAction
-
-if TYPE_CHECKING:
-    from reviewbot.core.meetings import Meetings, NoteView
+from reviewbot.core.channels import lock_meeting, require_running
+from reviewbot.core.context import Caller, Clock, UserError
+from reviewbot.core.meetings.views import NoteView, note_views, people_keys
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Channel, Meeting, MeetingStatus, Note, NoteKind, NoteRevision, RevisionAction
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,16 @@ def record_revision(
 class NoteEditor:
     """Edit and delete notes, with the permission rules and the history."""
 
-    def __init__(self, meetings: Meetings) -> None:
-        self.meetings = meetings
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
 
     def editable(self, caller: Caller, note_id: int) -> NoteView:
         """The note, if *caller* may change it (as an editor opens); else a polite error."""
-        with self.meetings.db.read() as session:
+        with self.db.read() as session:
             note, meeting = self._find(session, caller, note_id)
             self._check(session, caller, note, meeting)
-            return self.meetings.note_views(session, meeting, [note])[0]
+            return note_views(session, meeting, [note])[0]
 
     def edit(self, caller: Caller, note_id: int, text: str) -> NoteView:
         """Replace the note's text; the speaker (and an action item's owner) follow the new text."""
@@ -71,7 +71,7 @@ class NoteEditor:
             raise UserError("A note can't be empty; to remove it, delete it instead.")
         if len(text) > notes.MAX_NOTE_LENGTH:
             raise UserError(f"That note is {len(text)} characters long; the limit is {notes.MAX_NOTE_LENGTH}.")
-        with self.meetings.db.write() as session:
+        with self.db.write() as session:
             note, meeting = self._find(session, caller, note_id, lock=True)
             self._check(session, caller, note, meeting)
             if text != note.text:
@@ -81,29 +81,47 @@ class NoteEditor:
                     if parts is None:
                         raise UserError("An action item starts with its owner: `Owner: what they will do`.")
                     owner = parts[0].lstrip("@").strip()
-                people = self.meetings.people(session, meeting.id)
-                record_revision(session, note, caller, RevisionAction.EDIT, text, self.meetings.clock.now())
+                people = people_keys(session, meeting.id)
+                record_revision(session, note, caller, RevisionAction.EDIT, text, self.clock.now())
                 note.text = text
                 note.owner = owner
                 note.speaker = notes.speaker_of(text, lambda key: key in people)
                 session.flush()
-            return self.meetings.note_views(session, meeting, [note])[0]
+            return note_views(session, meeting, [note])[0]
 
     def delete(self, caller: Caller, note_id: int) -> NoteView:
         """Delete the note from the minutes (it stays in the history)."""
-        with self.meetings.db.write() as session:
+        with self.db.write() as session:
             note, meeting = self._find(session, caller, note_id, lock=True)
             self._check(session, caller, note, meeting)
-            now = self.meetings.clock.now()
+            now = self.clock.now()
             record_revision(session, note, caller, RevisionAction.DELETE, None, now)
             note.deleted_at = now
             note.deleted_by = caller.user_id
             session.flush()
-            return self.meetings.note_views(session, meeting, [note])[0]
+            return note_views(session, meeting, [note])[0]
+
+    def undo_last(self, caller: Caller) -> NoteView:
+        """Remove the caller's own last note in the running meeting (``/note undo``)."""
+        with self.db.write() as session:
+            meeting = require_running(session, caller, self.clock.now())
+            note = session.scalars(
+                select(Note)
+                .where(Note.meeting_id == meeting.id, Note.author_id == caller.user_id, Note.deleted_at.is_(None))
+                .order_by(Note.seq.desc())
+                .limit(1)
+            ).first()
+            if note is None:
+                raise UserError("You have no notes in this meeting to undo.")
+            note.deleted_at = self.clock.now()
+            note.deleted_by = caller.user_id
+            record_revision(session, note, caller, RevisionAction.DELETE, None, note.deleted_at)
+            session.flush()
+            return note_views(session, meeting, [note])[0]
 
     def history(self, note_id: int) -> list[RevisionView]:
         """Every change to the note, oldest first."""
-        with self.meetings.db.read() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(NoteRevision).where(NoteRevision.note_id == note_id).order_by(NoteRevision.id)
             ).all()
@@ -123,7 +141,7 @@ class NoteEditor:
         meeting_id = session.scalar(select(Note.meeting_id).where(Note.id == note_id))
         if meeting_id is None:
             raise UserError("That note no longer exists.")
-        meeting = self.meetings.lock_meeting(session, meeting_id) if lock else session.get(Meeting, meeting_id)
+        meeting = lock_meeting(session, meeting_id) if lock else session.get(Meeting, meeting_id)
         note = session.get(Note, note_id, populate_existing=True)
         if note is None or meeting is None:
             raise UserError("That note no longer exists.")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewbot.core.context import UserError
-from reviewbot.models import Meeting, MeetingChair
+from reviewbot.store.schema import Meeting, MeetingChair
 
 
 class NotAllowed(UserError):

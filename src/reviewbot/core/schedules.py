@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewbot.core import recurrence
+from reviewbot.core.channels import channel_row
 from reviewbot.core.context import Caller, Clock, UserError
-from reviewbot.models import Channel, ReviewSeries, SeriesSkip
-
-if TYPE_CHECKING:
-    from reviewbot.core.meetings import Meetings
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Channel, ReviewSeries, SeriesSkip
 
 NO_SERIES = (
     "This channel has no review schedule. Set one with "
@@ -68,9 +66,8 @@ def decode_offsets(stored: str) -> tuple[int, ...]:
 class Schedules:
     """Each channel's review series."""
 
-    def __init__(self, meetings: Meetings, clock: Clock) -> None:
-        self.meetings = meetings
-        self.db = meetings.db
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
         self.clock = clock
 
     def set(self, caller: Caller, pattern: recurrence.Pattern) -> SeriesView:
@@ -79,7 +76,7 @@ class Schedules:
         if not recurrence.upcoming(pattern, now, 1):
             raise UserError("That meeting is in the past. Give a date and time that are still ahead.")
         with self.db.write() as session:
-            channel = self.meetings.channel_row(session, caller)
+            channel = channel_row(session, caller, self.clock.now())
             assert channel is not None
             current = _active(session, channel.id)
             offsets = recurrence.DEFAULT_OFFSETS
@@ -104,7 +101,7 @@ class Schedules:
     def current(self, caller: Caller) -> SeriesView | None:
         """The channel's series, if it has one."""
         with self.db.read() as session:
-            channel = self.meetings.channel_row(session, caller, lock=False)
+            channel = channel_row(session, caller, self.clock.now(), lock=False)
             series = None if channel is None else _active(session, channel.id)
             return None if series is None or channel is None else _view(session, series, channel)
 
@@ -169,7 +166,7 @@ class Schedules:
             return [_view(session, series, channel) for series, channel in rows]
 
     def _require(self, session: Session, caller: Caller) -> tuple[ReviewSeries, Channel]:
-        channel = self.meetings.channel_row(session, caller)
+        channel = channel_row(session, caller, self.clock.now())
         assert channel is not None
         series = _active(session, channel.id)
         if series is None:

@@ -28,7 +28,7 @@ from reviewbot.runtime import Runtime
 from reviewbot.slack import listeners
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
-from reviewbot.slack.poster import Poster, retry_after
+from reviewbot.slack.post_queue import PostQueue, retry_after
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class SlackAdapter:
     """The Bolt app with its posting queue and the live view of meetings."""
 
     app: App
-    poster: Poster
+    poster: PostQueue
     live: LiveMeeting
     store: MessageStore
 
@@ -204,7 +204,7 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
 
     app.middleware(InstalledWorkspaceOnly(installed_team))
 
-    poster = Poster(client, interval=settings.slack_post_interval)
+    poster = PostQueue(client, interval=settings.slack_post_interval)
     runtime.on_close(poster.close)
     store = MessageStore(runtime.db)
     live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from reviewbot.core.meetings import MeetingView, NoteView, SectionView
 from reviewbot.core.replies import esc
-from reviewbot.models import MeetingStatus
+from reviewbot.core.texts import duration_text
+from reviewbot.store.schema import MeetingStatus
 
 # action ids, callback ids and block ids the listeners match on
 PREV = "agenda_prev"
@@ -67,13 +68,6 @@ def slack_date(moment: datetime, token: str = "{time}") -> str:
     return f"<!date^{int(moment.timestamp())}^{token}|{moment:%H:%M} UTC>"
 
 
-def duration(delta: timedelta) -> str:
-    """``12 min`` or ``1h 05m``."""
-    minutes = max(int(delta.total_seconds()), 0) // 60
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes} min"
-
-
 def section_label(section: SectionView) -> str:
     """``2.1 Title [10m]``, escaped for mrkdwn."""
     planned = f" [{section.duration_minutes}m]" if section.duration_minutes else ""
@@ -125,7 +119,7 @@ def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:
     if running and view.started_at is not None:
         blocks.append(
             context(
-                f"🟢 Started {slack_date(view.started_at)} · *{duration(now - view.started_at)}* elapsed"
+                f"🟢 Started {slack_date(view.started_at)} · *{duration_text(now - view.started_at)}* elapsed"
                 f" · Chairs: {chairs}"
             )
         )
@@ -133,7 +127,7 @@ def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:
         blocks.append(
             context(
                 f"⏹️ Ended · {slack_date(view.started_at)} – {slack_date(view.ended_at)} "
-                f"({duration(view.ended_at - view.started_at)}) · Chairs: {chairs}"
+                f"({duration_text(view.ended_at - view.started_at)}) · Chairs: {chairs}"
             )
         )
     lines = agenda_lines(view) or ["_No sections yet: a chair adds one with `/review section <Title>`._"]

@@ -4,7 +4,7 @@ A started meeting gets one agenda message, updated in place (``chat.update``) at
 agenda or attendance change; each section gets a heading message whose thread holds the notes
 taken in it, each echoed with its author; edits and deletions update the echo; at the end the
 minutes are uploaded (and published to the wiki, when set up). All of it is posted through the
-:class:`Poster`, after Slack was acknowledged. Jobs read the meeting's state
+:class:`PostQueue`, after Slack was acknowledged. Jobs read the meeting's state
 when they run, so a late or retried job shows what is current, and a note whose echo failed is
 echoed with the next one; an echo Slack refuses as it is goes out as plain text, or is left out,
 and never holds up the next.
@@ -23,10 +23,10 @@ from reviewbot.core.followups import publish_report
 from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.core.publishing import Publisher
 from reviewbot.core.replies import Event, Reply, esc
-from reviewbot.models import MeetingStatus
 from reviewbot.slack import blocks, messages
 from reviewbot.slack.messages import MessageStore
-from reviewbot.slack.poster import Lane, Poster
+from reviewbot.slack.post_queue import Lane, PostQueue
+from reviewbot.store.schema import MeetingStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class LiveMeeting:
     def __init__(
         self,
         meetings: Meetings,
-        poster: Poster,
+        poster: PostQueue,
         store: MessageStore,
         clock: Clock,
         publisher: Publisher | None = None,

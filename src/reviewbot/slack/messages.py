@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from reviewbot.database import Database
-from reviewbot.models import SlackMessage
+from reviewbot.store.database import Database
+from reviewbot.store.schema import SlackMessage
 
 AGENDA = "agenda"
 SECTION = "section"

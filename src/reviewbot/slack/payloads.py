@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import Caller, UserError
-from reviewbot.database import DatabaseUnavailable
 from reviewbot.slack.users import UserDirectory
+from reviewbot.store.database import DatabaseUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

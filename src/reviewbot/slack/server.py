@@ -13,10 +13,11 @@ from waitress.channel import HTTPChannel
 
 from reviewbot import __version__
 from reviewbot.config import Settings
-from reviewbot.database import DEADLINES, redact_url
+from reviewbot.logs import redact
 from reviewbot.runtime import build_runtime
 from reviewbot.slack.app import SlackUnavailable, build_adapter
-from reviewbot.slack.notices import SlackNoticePoster
+from reviewbot.slack.notice_poster import SlackNoticePoster
+from reviewbot.store.deadlines import DEADLINES
 
 log = logging.getLogger("reviewbot")
 
@@ -111,7 +112,7 @@ def serve(settings: Settings) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    where = f"database {redact_url(settings.database_url)}, Slack API {settings.slack_api_url}"
+    where = f"database {redact(settings.database_url)}, Slack API {settings.slack_api_url}"
     if settings.mode == "socket":
         runtime = build_runtime(settings)
         try:

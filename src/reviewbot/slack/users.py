@@ -9,7 +9,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.slack.poster import retry_after
+from reviewbot.slack.post_queue import retry_after
 
 log = logging.getLogger(__name__)
 

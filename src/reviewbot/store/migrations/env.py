@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from reviewbot.config import load_settings
-from reviewbot.database import normalize_url
-from reviewbot.models import Base
+from reviewbot.store.database import normalize_url
+from reviewbot.store.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -14,7 +14,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import PostError
-from reviewbot.slack.poster import Lane, Poster
+from reviewbot.slack.post_queue import Lane, PostQueue
 
 WAIT_SECONDS = 60.0
 
@@ -22,7 +22,7 @@ WAIT_SECONDS = 60.0
 class SlackNoticePoster:
     """The core's :class:`~reviewbot.core.Poster` for Slack: ``chat.postMessage`` via the queue."""
 
-    def __init__(self, poster: Poster, wait: float = WAIT_SECONDS) -> None:
+    def __init__(self, poster: PostQueue, wait: float = WAIT_SECONDS) -> None:
         self.poster = poster
         self.wait = wait
 

@@ -1,19 +1,15 @@
 """The database schema: every table reviewbot keeps, as SQLAlchemy models.
 
-The schema itself is created and upgraded by the Alembic migrations in ``migrations/``; these
-models are what the code reads and writes. Timestamps are stored in UTC. The one hot path, storing
-a batch of notes, runs fixed SQL on the driver's cursor instead (:class:`DriverStatement`,
-:func:`note_target`, :func:`insert_notes`).
+The schema itself is created and upgraded by the Alembic migrations in
+``reviewbot/store/migrations``; these models are what the code reads and writes. Timestamps are
+stored in UTC. The one hot path, storing a batch of notes, reads and writes these tables with fixed
+SQL instead (:mod:`reviewbot.store.note_batches`).
 """
 
 from __future__ import annotations
 
 import enum
-import functools
-import re
-from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -33,9 +29,7 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -180,214 +174,6 @@ class Note(Base):
     deleted_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(64))
-
-
-NOTE_INSERT_COLUMNS = (
-    "meeting_id", "section_id", "seq", "depth", "kind", "speaker", "owner", "text", "author_id", "author_name",
-    "created_at",
-)  # fmt: skip
-
-
-class DriverStatement:
-    """A fixed SQL statement run straight on a connection's DBAPI cursor, for the note path.
-
-    Storing a batch of notes is the one hot path: there SQLAlchemy's own work for each statement
-    (cache key, parameters, result wrapping; 60-90 µs) costs more than the database's. The SQL is
-    written with ``:name`` parameters and turned into the driver's style once per dialect; values
-    go to the driver as they are (ints, strings, lists), so they must need no type conversion.
-    Driver errors are raised as SQLAlchemy's (a lost connection is invalidated, as SQLAlchemy
-    would), so callers handle them like any other.
-    """
-
-    _PARAM = re.compile(r":(\w+)")
-
-    def __init__(self, sql: str) -> None:
-        self.sql = sql
-        self._forms: dict[str, tuple[str, tuple[str, ...] | None]] = {}
-
-    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Run the statement in *connection*'s transaction; every row it returns."""
-        return run_together(connection, [(self, params)])[0]
-
-    def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, Any]:
-        """The SQL for *dialect* and its parameters as the driver takes them."""
-        form = self._forms.get(dialect.name)
-        if form is None:
-            form = self._forms[dialect.name] = self._form(dialect)
-        sql, order = form
-        return sql, params if order is None else tuple(params[name] for name in order)
-
-    def _form(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-        """The SQL in *dialect*'s parameter style, and the order of positional parameters."""
-        sql = self.sql
-        style = dialect.paramstyle
-        if style == "qmark":
-            return self._PARAM.sub("?", sql), tuple(self._PARAM.findall(sql))
-        if style == "pyformat":
-            return self._PARAM.sub(r"%(\1)s", sql), None
-        if style == "named":
-            return sql, None
-        raise NotImplementedError(f"parameter style {style}")
-
-
-def run_together(
-    connection: Connection, statements: Sequence[tuple[DriverStatement, Mapping[str, Any]]]
-) -> list[list[tuple[Any, ...]]]:
-    """Run *statements* in order in *connection*'s transaction; the rows of each.
-
-    With psycopg they are sent together (pipeline mode): one round trip to the server instead of
-    one each, and the server still runs each one after the one before (a statement after a
-    ``FOR UPDATE`` sees what the lock's previous holder committed).
-    """
-    dialect = connection.dialect
-    fairy = connection.connection
-    driver = fairy.dbapi_connection
-    bound = [statement.bound(dialect, params) for statement, params in statements]
-    cursors: list[Any] = []
-    try:
-        if dialect.driver == "psycopg" and len(bound) > 1:
-            with driver.pipeline():  # type: ignore[union-attr]
-                for sql, values in bound:
-                    cursors.append(fairy.cursor())
-                    cursors[-1].execute(sql, values)
-        else:
-            for sql, values in bound:
-                cursors.append(fairy.cursor())
-                cursors[-1].execute(sql, values)
-        return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
-    except dialect.loaded_dbapi.Error as error:
-        lost = dialect.is_disconnect(error, driver, cursors[-1] if cursors else None)
-        if lost:
-            connection.invalidate(error)
-        sql, values = bound[len(cursors) - 1] if cursors else bound[0]
-        raise DBAPIError.instance(
-            sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-        ) from error
-    finally:
-        for cursor in cursors:
-            cursor.close()
-
-
-_LAST_NOTE = "FROM notes n WHERE n.meeting_id = m.id AND n.deleted_at IS NULL ORDER BY n.seq DESC LIMIT 1"
-_NOTE_TARGET = (
-    "SELECT m.id, m.current_section_id,"
-    " (SELECT max(n.seq) FROM notes n WHERE n.meeting_id = m.id),"
-    f" (SELECT n.depth {_LAST_NOTE}),"
-    f" (SELECT n.section_id {_LAST_NOTE})"
-    " FROM meetings m WHERE m.channel_pk = {channel}"
-    f" AND m.status = '{MeetingStatus.RUNNING.value}' ORDER BY m.id DESC LIMIT 1"
-)
-_CHANNEL = "SELECT id FROM channels WHERE workspace_id = :workspace_id AND channel_id = :channel_id"
-_RUNNING = (
-    f"SELECT id FROM meetings WHERE channel_pk = ({_CHANNEL}) AND status = '{MeetingStatus.RUNNING.value}'"
-    " ORDER BY id DESC LIMIT 1"
-)
-#: PostgreSQL: the channel's row, locked until the transaction ends (its commands are serial).
-_LOCK_CHANNEL = DriverStatement(_CHANNEL + " FOR UPDATE")
-_NOTE_TARGET_OF_CHANNEL = DriverStatement(_NOTE_TARGET.format(channel=f"({_CHANNEL})"))
-_SECTIONS_OF_RUNNING = DriverStatement(
-    "SELECT id, position, level, title, planned, duration_minutes FROM sections"
-    f" WHERE meeting_id = ({_RUNNING}) ORDER BY position"
-)
-
-
-def note_target(
-    connection: Connection, workspace_id: str, channel_id: str, authors_after: int | None = None
-) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], list[tuple[Any, ...]] | None]:
-    """What a batch of notes in a channel needs, read with the channel's commands held off until
-    the transaction ends:
-
-    - its running meeting's ``id`` and ``current_section_id``, its highest note number, and the
-      depth and section of its last note not removed (None if no meeting is running there);
-    - the meeting's sections in agenda order (``id``, ``position``, ``level``, ``title``,
-      ``planned``, ``duration_minutes``);
-    - with *authors_after*, the rows of :data:`PEOPLE` for the meeting from that note number on.
-
-    On SQLite a write transaction holds the database's one write lock from its ``BEGIN``; on
-    PostgreSQL the channel's row is locked first, in the same round trip.
-    """
-    channel = {"workspace_id": workspace_id, "channel_id": channel_id}
-    reads = [(_NOTE_TARGET_OF_CHANNEL, channel), (_SECTIONS_OF_RUNNING, channel)]
-    if connection.dialect.name != "sqlite":
-        reads.insert(0, (_LOCK_CHANNEL, channel))
-    if authors_after is not None:
-        reads.append((_PEOPLE_OF_RUNNING, {**channel, "seen_seq": authors_after}))
-    results = run_together(connection, reads)
-    people = results.pop() if authors_after is not None else None
-    *_, target, sections = results
-    return (target[0] if target else None), sections, people
-
-
-# The row comparison makes the newer notes one range of the (meeting_id, seq) index: with a plain
-# ``seq > :seen_seq``, PostgreSQL, planning on a young table's statistics, took another index and
-# filtered every note of the meeting (EXPLAIN ANALYZE: 1,990 rows removed to return 40).
-_PEOPLE = (
-    "SELECT 0, name_key FROM attendees WHERE meeting_id = {meeting}"
-    " UNION ALL SELECT seq, author_name FROM notes"
-    " WHERE meeting_id = {meeting} AND (meeting_id, seq) > ({meeting}, :seen_seq)"
-)
-#: A meeting's attendees (``seq`` 0, name keys) and the authors of its notes after ``seen_seq``.
-PEOPLE = DriverStatement(_PEOPLE.format(meeting=":meeting_id"))
-_PEOPLE_OF_RUNNING = DriverStatement(_PEOPLE.format(meeting=f"({_RUNNING})"))
-
-
-def insert_notes(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
-    """Insert note rows (the :data:`NOTE_INSERT_COLUMNS` of each) in one statement; their ids by ``seq``.
-
-    On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM unnest(...)``):
-    the statement is the same for any number of rows, so the driver parses it once and the server
-    prepares it once, where a multi-row ``VALUES`` statement is a new statement for every batch size,
-    parsed again each time (the costliest part of storing a batch of notes). On SQLite it is one
-    multi-row ``VALUES``; SQLite's driver keeps the prepared statement of each batch size.
-    """
-    if not rows:
-        return {}
-    processors = _note_processors(connection.dialect)
-    converted = [[row[name] if process is None else process(row[name]) for name, process in processors] for row in rows]
-    if connection.dialect.name == "postgresql":
-        arrays = {name: [values[i] for values in converted] for i, (name, _) in enumerate(processors)}
-        result = _UNNEST_INSERT.rows(connection, arrays)
-    else:
-        result = []
-        for first in range(0, len(converted), _VALUES_ROWS):
-            chunk = converted[first : first + _VALUES_ROWS]
-            params = {
-                f"{name}_{r}": values[i] for r, values in enumerate(chunk) for i, (name, _) in enumerate(processors)
-            }
-            result += _values_insert(len(chunk)).rows(connection, params)
-    return {seq: note_id for note_id, seq in result}
-
-
-@functools.cache
-def _note_processors(dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
-    """Each column of :data:`NOTE_INSERT_COLUMNS` with its conversion of values for *dialect*."""
-    columns = Note.__table__.c
-    return tuple((name, columns[name].type.bind_processor(dialect)) for name in NOTE_INSERT_COLUMNS)
-
-
-def _note_column_types() -> str:
-    """The arrays of :data:`_UNNEST_INSERT`, each cast to its column's PostgreSQL type."""
-    columns = Note.__table__.c
-    dialect = postgresql.dialect()
-    return ", ".join(
-        f"CAST(:{name} AS {columns[name].type.compile(dialect=dialect)}[])" for name in NOTE_INSERT_COLUMNS
-    )
-
-
-_UNNEST_INSERT = DriverStatement(
-    f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) SELECT * FROM unnest({_note_column_types()})"
-    " RETURNING id, seq"
-)
-
-
-_VALUES_ROWS = 64  # rows per multi-row VALUES (SQLite's limit is 32766 parameters)
-
-
-@functools.lru_cache(maxsize=_VALUES_ROWS)
-def _values_insert(count: int) -> DriverStatement:
-    """A multi-row ``VALUES`` insert of *count* notes, parameters ``<column>_<row>``."""
-    values = ", ".join("(" + ", ".join(f":{name}_{r}" for name in NOTE_INSERT_COLUMNS) + ")" for r in range(count))
-    return DriverStatement(f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) VALUES {values} RETURNING id, seq")
 
 
 class Attendee(Base):

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reviewbot.core.channels import channel_row
 from reviewbot.core.context import Caller, Clock, UserError
-from reviewbot.models import Meeting, MeetingStatus, Note, NoteKind
-
-if TYPE_CHECKING:
-    from reviewbot.core.meetings import Meetings
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Meeting, MeetingStatus, Note, NoteKind
 
 CARRIED_SECTION_TITLE = "Previous action items"
 
@@ -93,9 +91,8 @@ def _item(note: Note, meeting: Meeting) -> ActionItem:
 class Actions:
     """List and close a channel's action items."""
 
-    def __init__(self, meetings: Meetings, clock: Clock) -> None:
-        self.meetings = meetings
-        self.db = meetings.db
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
         self.clock = clock
 
     def open(self, caller: Caller) -> list[ActionItem]:
@@ -123,7 +120,7 @@ class Actions:
             return chosen, [i for i in items if i.note_id not in closed_ids]
 
     def _open(self, session: Session, caller: Caller, lock: bool) -> list[ActionItem]:
-        channel = self.meetings.channel_row(session, caller, lock=lock)
+        channel = channel_row(session, caller, self.clock.now(), lock=lock)
         if channel is None:
             return []
         meetings = session.scalars(

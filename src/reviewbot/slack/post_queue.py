@@ -39,7 +39,7 @@ Job = Callable[["Lane"], None]
 class Lane:
     """One channel's queue; jobs call the Web API through :meth:`call`."""
 
-    def __init__(self, poster: Poster, channel: str) -> None:
+    def __init__(self, poster: PostQueue, channel: str) -> None:
         self.poster = poster
         self.channel = channel
         self.jobs: deque[tuple[Job, str, Hashable | None]] = deque()
@@ -94,7 +94,7 @@ def retry_after(headers: dict[str, Any] | None) -> float | None:
     return None
 
 
-class Poster:
+class PostQueue:
     """Per-channel ordered queues with a worker thread each; see the module description."""
 
     def __init__(

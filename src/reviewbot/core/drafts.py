@@ -1,0 +1,28 @@
+"""A meeting's minutes as a file to post or print: the rendered draft, its name and a summary."""
+
+from __future__ import annotations
+
+import re
+
+from reviewbot.core.minutes import MeetingRecord, Wording, page_title, render_markdown, render_wikitext
+from reviewbot.core.replies import MinutesFile
+from reviewbot.core.texts import count_text, duration_text
+
+
+def minutes_file(record: MeetingRecord, wording: Wording, page_pattern: str, fmt: str = "wiki") -> MinutesFile:
+    """Render *record* as wikitext (or Markdown, *fmt* ``markdown``) with its file name and summary."""
+    content = render_markdown(record, wording) if fmt == "markdown" else render_wikitext(record, wording)
+    title = page_title(record, page_pattern)
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:80] or "minutes"
+    notes = sum(1 for _ in record.all_notes())
+    duration = ""
+    if record.started_at and record.ended_at:
+        duration = f", {duration_text(record.ended_at - record.started_at)}"
+    summary = f"{count_text(len(record.sections), 'section')}, {count_text(notes, 'note')}{duration}."
+    return MinutesFile(
+        meeting_id=record.meeting_id or 0,
+        filename=f"{stem}.{'md' if fmt == 'markdown' else 'wiki'}",
+        title=title,
+        content=content,
+        summary=summary,
+    )
