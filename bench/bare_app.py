@@ -4,7 +4,7 @@ Same settings (``load_settings``), same Web API client, same Bolt options and si
 same WSGI wrapper, the same waitress server with the same number of threads, the start-up heap
 frozen out of the garbage collector as reviewbot's is; the only
 difference from reviewbot is that its ``/note`` and ``/review`` listeners call ``ack()`` and
-nothing else. Started by ``bench/run.py`` as ``python bench/bare_app.py`` with the bot's
+nothing else. Started by ``bench.run`` as ``python bench/bare_app.py`` with the bot's
 environment.
 """
 
@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler

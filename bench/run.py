@@ -1,5 +1,8 @@
 """Load benchmark: reviewbot against a bare Bolt app on the same server, with figures (``make bench``).
 
+Run from the repository root as ``python -m bench.run`` (``--help`` for the options): it imports
+the load generator (:mod:`bench.loadgen`) and the test fakes (:mod:`tests.support`) as packages.
+
 For each database (SQLite, PostgreSQL) this starts ``python bot.py`` exactly as production does
 (HTTP mode, waitress) against a local fake Slack Web API, and ``bench/bare_app.py`` (a Bolt app
 that only acknowledges, on the same server with the same settings). Concurrent note-takers (1, 8
@@ -37,14 +40,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+from sqlalchemy import create_engine, insert, text
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-
-from botprocess import SIGNING_SECRET, BotProcess, bot_env  # noqa: E402
-from fakeslack import FakeSlack  # noqa: E402
-from loadgen import (  # noqa: E402
+from bench.loadgen import (
     NoteTaker,
     acked_tokens,
     chair,
@@ -54,12 +52,16 @@ from loadgen import (  # noqa: E402
     run_together,
     stored_tokens,
 )
-from loadgen import check as check_notes  # noqa: E402
-from pgschema import schema_url  # noqa: E402
-from reviewbot.core.meetings import load_record  # noqa: E402
-from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, render_wikitext  # noqa: E402
-from reviewbot.database import Database  # noqa: E402
-from reviewbot.models import Channel, Meeting, MeetingStatus, Note, NoteKind, Section  # noqa: E402
+from bench.loadgen import check as check_notes
+from reviewbot.core.meetings import load_record
+from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, render_wikitext
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Channel, Meeting, MeetingStatus, Note, NoteKind, Section
+from tests.support.botprocess import BotProcess, bot_env
+from tests.support.credentials import SIGNING_SECRET
+from tests.support.fakeslack import FakeSlack
+from tests.support.paths import ROOT
+from tests.support.pgschema import schema_url
 
 RESULTS = ROOT / "bench" / "results"
 BARE_APP = ROOT / "bench" / "bare_app.py"

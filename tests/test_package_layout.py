@@ -44,7 +44,8 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
             targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
         for target in targets:
             parts = target.split(".")
@@ -74,7 +75,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
             if node.startswith(nxt + "."):
                 continue
             if state.get(nxt) == 1:
-                return path[path.index(nxt) :] + [nxt]
+                return [*path[path.index(nxt) :], nxt]
             if nxt not in state and (cycle := walk(nxt)):
                 return cycle
         path.pop()

@@ -28,7 +28,7 @@ from reviewbot.core.recurrence import (
     weekday_in_month,
 )
 from reviewbot.core.replies import date_token
-from reviewbot.models import Recurrence
+from reviewbot.store.schema import Recurrence
 
 LA = "America/Los_Angeles"
 SEED = Pattern(first=date(2016, 7, 14), at=time(8, 0), zone=LA)

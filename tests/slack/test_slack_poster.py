@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from fakeslack import FakeSlack
-from reviewbot.slack.poster import Lane, Poster, retry_after
+from reviewbot.slack.post_queue import Lane, PostQueue, retry_after
+from tests.support.fakeslack import FakeSlack
 
 
 class FakeTime:
@@ -42,10 +42,10 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-def poster_for(slack: FakeSlack, fake_time: FakeTime, **options: float) -> Poster:
+def poster_for(slack: FakeSlack, fake_time: FakeTime, **options: float) -> PostQueue:
     client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=5)
     client.retry_handlers = []  # the poster's own retries only
-    return Poster(client, sleep=fake_time.sleep, monotonic=fake_time.monotonic, **options)
+    return PostQueue(client, sleep=fake_time.sleep, monotonic=fake_time.monotonic, **options)
 
 
 def post(text: str, order: list[str] | None = None):
@@ -114,7 +114,7 @@ def test_transient_errors_are_retried_a_bounded_number_of_times(slack, fake_time
     poster = poster_for(slack, fake_time, interval=0.0, attempts=3, backoff=0.5)
     slack.fail_next("chat.postMessage", error="internal_error", times=5)
     order: list[str] = []
-    with caplog.at_level(logging.WARNING, logger="reviewbot.slack.poster"):
+    with caplog.at_level(logging.WARNING, logger="reviewbot.slack.post_queue"):
         poster.submit("C1", post("lost", order), "echo note 1")
         poster.submit("C1", post("next", order), "echo note 2")
         assert poster.wait_idle(5)
@@ -129,7 +129,7 @@ def test_permanent_errors_are_not_retried(slack, fake_time, caplog):
     poster = poster_for(slack, fake_time, interval=0.0)
     slack.fail_next("chat.postMessage", error="channel_not_found")
     order: list[str] = []
-    with caplog.at_level(logging.WARNING, logger="reviewbot.slack.poster"):
+    with caplog.at_level(logging.WARNING, logger="reviewbot.slack.post_queue"):
         poster.submit("C1", post("a", order), "post a")
         poster.submit("C1", post("b", order), "post b")
         assert poster.wait_idle(5)
@@ -144,7 +144,7 @@ def test_a_crashing_job_is_logged_and_the_lane_goes_on(slack, fake_time, caplog)
     def crash(lane: Lane) -> None:
         raise RuntimeError("bug")
 
-    with caplog.at_level(logging.ERROR, logger="reviewbot.slack.poster"):
+    with caplog.at_level(logging.ERROR, logger="reviewbot.slack.post_queue"):
         poster.submit("C1", crash, "crash")
         poster.submit("C1", post("after", order), "post")
         assert poster.wait_idle(5)

@@ -7,9 +7,10 @@ import json
 import time
 from typing import Any
 
-from conftest import SIGNING_SECRET, BotServer
-from fakeslack import FakeSlack
-from slack_signing import interactive_body, post, slash_command_body
+from tests.support.botserver import BotServer
+from tests.support.credentials import SIGNING_SECRET
+from tests.support.fakeslack import FakeSlack
+from tests.support.slack_signing import interactive_body, post, slash_command_body
 
 
 class SlackUser:

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reviewbot.core.minutes import render_wikitext
-from reviewbot.models import Meeting, MeetingStatus
+from reviewbot.store.schema import Meeting, MeetingStatus
 from reviewbot.wikitext import normalize
-from slack_client import SlackUser
-from slack_signing import slack_escape
+from tests.support.slack_client import SlackUser
+from tests.support.slack_signing import slack_escape
 
 EXAMPLES = 150
 

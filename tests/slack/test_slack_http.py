@@ -8,9 +8,12 @@ import urllib.request
 
 import pytest
 
-from conftest import SIGNING_SECRET
-from slack_client import SlackUser
-from slack_signing import FORM_CONTENT_TYPE, post, sign, slash_command_body
+from tests.support.botserver import BotServer
+from tests.support.credentials import BOT_TOKEN, SIGNING_SECRET
+from tests.support.fakeslack import UPLOAD
+from tests.support.paths import ROOT
+from tests.support.slack_client import SlackUser
+from tests.support.slack_signing import FORM_CONTENT_TYPE, post, sign, slash_command_body
 
 
 def test_a_meeting_runs_end_to_end(bot, fake_slack):
@@ -43,7 +46,7 @@ def test_a_meeting_runs_end_to_end(bot, fake_slack):
     # What the user typed, stored as typed (Slack sent &lt;b&gt; ... &amp;), escaped for the wiki.
     assert "* Katherine: &lt;b&gt;thanks&lt;/b&gt; & more" in wiki
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Note
+        from reviewbot.store.schema import Note
 
         texts = [n.text for n in session.query(Note).order_by(Note.seq)]
     assert texts == ["congrats on the failover", "Katherine: <b>thanks</b> & more"]
@@ -60,7 +63,7 @@ def test_note_authors_and_speakers(bot, fake_slack):
     assert status == 200
     tilman.ok("/note", "Background: not a speaker")
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Note
+        from reviewbot.store.schema import Note
 
         notes = session.query(Note).order_by(Note.seq)
         rows = [(n.speaker, n.text, n.depth, n.author_id, n.author_name) for n in notes]
@@ -102,7 +105,7 @@ def test_mistakes_get_private_help_not_errors(bot, fake_slack):
         reply = tilman.ok(command, text)
         assert reply["response_type"] == "ephemeral" and expected in reply["text"], (text, reply)
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Note
+        from reviewbot.store.schema import Note
 
         assert [n.text for n in session.query(Note)] == ["kept"]
 
@@ -126,7 +129,7 @@ def test_undo_removes_only_your_own_last_note(bot, fake_slack):
 def _state(bot) -> tuple:
     """Everything a refused request must leave as it was."""
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Attendee, Channel, Meeting, Note, Section
+        from reviewbot.store.schema import Attendee, Channel, Meeting, Note, Section
 
         return (
             [(c.workspace_id, c.channel_id) for c in session.query(Channel).order_by(Channel.id)],
@@ -174,7 +177,7 @@ def test_wrong_signature_and_stale_timestamp_are_refused(bot, fake_slack):
     status, _ = post(bot.url, body, SIGNING_SECRET, timestamp=int(time.time()) - 6 * 60)
     assert status == 401
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Section
+        from reviewbot.store.schema import Section
 
         assert session.query(Section).count() == 0
 
@@ -200,7 +203,7 @@ def test_another_workspace_is_refused(bot, fake_slack):
     status, _ = stranger.command("/review", "agenda add Intrusion")
     assert status == 403
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Section
+        from reviewbot.store.schema import Section
 
         assert session.query(Section).count() == 0
 
@@ -264,7 +267,7 @@ def test_rate_limited_upload_is_retried(bot, fake_slack):
 
 def _author_names(bot) -> list[str]:
     with bot.runtime.db.read() as session:
-        from reviewbot.models import Note
+        from reviewbot.store.schema import Note
 
         return [n.author_name for n in session.query(Note).order_by(Note.seq)]
 
@@ -307,9 +310,7 @@ def test_an_unknown_user_is_not_looked_up_for_every_command(bot, fake_slack):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_slack_failing_at_start_is_retried(database_url, fake_slack, clock):
-    from conftest import BOT_TOKEN, BotServer
     from reviewbot.config import Settings
-
     fake_slack.fail_next("auth.test", status=429, retry_after=0)
     fake_slack.fail_next("auth.test", status=502)
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
@@ -329,8 +330,6 @@ def test_slack_failing_at_start_is_retried(database_url, fake_slack, clock):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_minutes_upload_server_errors_are_retried(bot, fake_slack):
-    from fakeslack import UPLOAD
-
     a = SlackUser(bot, fake_slack, "U1", "Ann")
     a.ok("/review", "start Alpha")
     a.ok("/note", "kept")
@@ -364,8 +363,6 @@ def test_bot_refuses_to_start_with_a_bad_token(fake_slack, tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
-
     fake_slack.invalid_token = True
     env = {
         "PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-bad-token", "SLACK_SIGNING_SECRET": "s",
@@ -383,8 +380,6 @@ def test_http_mode_logs_its_mode_in_one_line_and_serves_health(fake_slack, tmp_p
     import sys
     import time
     import urllib.request
-
-    from conftest import ROOT
 
     env = {
         "PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-good-token", "SLACK_SIGNING_SECRET": "s",
@@ -435,8 +430,8 @@ def test_the_main_loop_does_not_poll_a_connection_whose_request_is_being_served(
 def test_socket_mode_requests_get_the_same_database_deadline(monkeypatch):
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from reviewbot.database import DEADLINES
     from reviewbot.slack.server import socket_mode_handler_class
+    from reviewbot.store.deadlines import DEADLINES
 
     seen: list[float | None] = []
     def handle(self: object, client: object, req: object) -> None:

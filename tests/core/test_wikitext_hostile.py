@@ -5,7 +5,7 @@ The tests marked ``mediawiki`` send a whole page of hostile notes to a real wiki
 (with the pre-save transform) and saved, and check what the wiki made of it. They need a wiki::
 
     eval "$(scripts/mediawiki-test-server.sh)"
-    .venv/bin/pytest -m mediawiki tests/test_wikitext_hostile.py
+    .venv/bin/pytest -m mediawiki tests/core/test_wikitext_hostile.py
 
 Without ``MEDIAWIKI_API_URL`` they are skipped, unless ``REVIEWBOT_REQUIRE_MEDIAWIKI=1``, when they
 fail.
@@ -39,8 +39,8 @@ from hypothesis import strategies as st
 from mwparserfromhell.nodes import HTMLEntity, Node, Tag, Text
 from mwparserfromhell.nodes.heading import Heading
 
-from hostile_notes import HOSTILE_MEETING_TITLE, HOSTILE_NAMES, HOSTILE_NOTES, HOSTILE_TITLES, SEED_PROSE
 from reviewbot import wikitext
+from tests.support.hostile_notes import HOSTILE_MEETING_TITLE, HOSTILE_NAMES, HOSTILE_NOTES, HOSTILE_TITLES, SEED_PROSE
 
 PAGE_TITLE = "Reviewbot escaping test"
 PARSE_PROPS = "text|categories|templates|links|externallinks|properties|sections|iwlinks|images|langlinks"

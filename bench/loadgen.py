@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from slack_signing import FORM_CONTENT_TYPE, _decode, post, sign, slash_command_body
+from tests.support.credentials import SIGNING_SECRET
+from tests.support.slack_signing import FORM_CONTENT_TYPE, _decode, post, sign, slash_command_body
 
 _SEQ = re.compile(r"#(\d+)")
 TOKEN = re.compile(r"\bu(\d+)n(\d+)\b")
@@ -180,8 +181,6 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def chair(url: str, slack: Any, channel: str, line: str, user: str = "U0001", secret: str = "") -> dict[str, Any]:
     """Send one signed slash command line (``/review start X``) as the chair; it must be answered."""
-    from botprocess import SIGNING_SECRET
-
     name, _, typed = line.partition(" ")
     body = slash_command_body(
         name, typed, user_id=user, user_name="chair", channel_id=channel, response_url=slack.response_url(user)
@@ -218,8 +217,8 @@ def stored_tokens(database_url: str, channel: str) -> dict[str, list[str]]:
     """Tokens of the stored notes of *channel*'s latest meeting, per author, in ``seq`` order."""
     from sqlalchemy import select
 
-    from reviewbot.database import Database
-    from reviewbot.models import Channel, Meeting, Note
+    from reviewbot.store.database import Database
+    from reviewbot.store.schema import Channel, Meeting, Note
 
     db = Database(database_url)
     try:
@@ -250,8 +249,8 @@ def rendered_draft(database_url: str, channel: str) -> str:
 
     from reviewbot.core.meetings import load_record
     from reviewbot.core.minutes import render_wikitext
-    from reviewbot.database import Database
-    from reviewbot.models import Channel, Meeting
+    from reviewbot.store.database import Database
+    from reviewbot.store.schema import Channel, Meeting
 
     db = Database(database_url)
     try:

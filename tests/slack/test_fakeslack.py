@@ -1,4 +1,4 @@
-"""Tests for the Slack test doubles: tests/fakeslack.py and tests/slack_signing.py."""
+"""Tests for the Slack test doubles: tests/support/fakeslack.py and tests/support/slack_signing.py."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from slack_sdk.http_retry import handler as retry_handler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from fakeslack import UPLOAD, FakeSlack
-from slack_signing import interactive_body, post, sign, slack_escape, slash_command_body
+from tests.support.fakeslack import UPLOAD, FakeSlack
+from tests.support.slack_signing import interactive_body, post, sign, slack_escape, slash_command_body
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

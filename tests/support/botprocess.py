@@ -1,6 +1,6 @@
 """The bot as a real process: ``python bot.py`` in HTTP mode, started as production starts it.
 
-Used by the crash/restart and multi-process tests and by the benchmark (``bench/run.py``). The
+Used by the crash/restart and multi-process tests and by the benchmark (``bench.run``). The
 process listens on an ephemeral port (``PORT=0``); the port is read from its start-up log line.
 """
 
@@ -17,10 +17,9 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-ROOT = Path(__file__).resolve().parents[1]
-BOT_SCRIPT = ROOT / "bot.py"
-SIGNING_SECRET = "test-signing-secret"
-BOT_TOKEN = "xoxb-test-token"
+from tests.support.credentials import BOT_TOKEN, SIGNING_SECRET
+from tests.support.paths import BOT_SCRIPT
+
 _LISTENING = re.compile(r"HTTP mode at http://(?P<host>[^:/]+):(?P<port>\d+)(?P<path>/\S*)")
 
 

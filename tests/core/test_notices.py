@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import RecordingPoster
 from reviewbot.core import Caller, PostError
-from reviewbot.models import NoticeSend, NoticeStatus
 from reviewbot.runtime import build_runtime
+from reviewbot.store.schema import NoticeSend, NoticeStatus
+from tests.support.doubles import RecordingPoster
 
 ANN = Caller("T0001", "C0001", "U1", "Ann")
 MEETING = datetime(2016, 10, 13, 15, 0, tzinfo=UTC)  # 08:00 PDT, the second Thursday of October

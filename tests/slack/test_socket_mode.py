@@ -1,5 +1,5 @@
 """Socket Mode end to end: ``python bot.py`` with an app token, as the README's quick route to Slack
-runs it, against the fake Web API and a fake Socket Mode endpoint (:mod:`fakesocketmode`).
+runs it, against the fake Web API and a fake Socket Mode endpoint (:mod:`tests.support.fakesocketmode`).
 
 Commands arrive as envelopes and their replies go back as the acknowledgements; notes are
 committed before that and echoed in their section's thread; Slack's escaping is undone; and when
@@ -20,11 +20,12 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import create_engine, select
 
-from botprocess import BOT_SCRIPT, bot_env
-from fakeslack import FakeSlack
-from fakesocketmode import FakeSocketMode
-from reviewbot.models import Note
-from slack_signing import slash_command_body
+from reviewbot.store.schema import Note
+from tests.support.botprocess import bot_env
+from tests.support.fakeslack import FakeSlack
+from tests.support.fakesocketmode import FakeSocketMode
+from tests.support.paths import BOT_SCRIPT
+from tests.support.slack_signing import slash_command_body
 
 CHANNEL = "CSOCKET"
 

@@ -21,10 +21,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from botprocess import BOT_SCRIPT, BotProcess, bot_env
-from conftest import BOT_TOKEN, POSTGRES_URL, SIGNING_SECRET, BotServer, FakeClock
-from fakeslack import FakeSlack
-from loadgen import (
+from bench.loadgen import (
     NoteTaker,
     acked_tokens,
     chair,
@@ -35,8 +32,16 @@ from loadgen import (
     wait_for_draft,
 )
 from reviewbot.config import Settings
-from reviewbot.models import Note
-from slack_client import SlackUser
+from reviewbot.store.schema import Note
+from tests.support.botprocess import BotProcess, bot_env
+from tests.support.botserver import BotServer
+from tests.support.credentials import BOT_TOKEN, SIGNING_SECRET
+from tests.support.doubles import FakeClock
+from tests.support.fakeslack import FakeSlack
+from tests.support.paths import BOT_SCRIPT
+from tests.support.pgschema import POSTGRES_URL
+from tests.support.slack_client import SlackUser
+from tests.support.tcpproxy import TcpProxy
 
 NOT_SAVED = "The note was *not* saved"
 PREPARE = (
@@ -218,8 +223,6 @@ def test_sqlite_locked_past_the_timeout_says_not_saved_then_recovers(database_ur
 @pytest.fixture
 def postgres_via_proxy(database_url: str) -> Iterator[tuple[str, object, str]]:
     """The test's PostgreSQL schema reached through a cuttable proxy, with a unique application name."""
-    from tcpproxy import TcpProxy
-
     direct = make_url(database_url)
     name = f"reviewbot-fault-{uuid.uuid4().hex[:8]}"
     with TcpProxy(direct.host or "127.0.0.1", direct.port or 5432) as proxy:

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from conftest import REPLAY, ROOT, SEED
-from minutes_structure import parse_seed, parse_wikitext
 from reviewbot.console import Console
+from tests.support.minutes_structure import parse_seed, parse_wikitext
+from tests.support.paths import REPLAY, ROOT, SEED
+from tests.support.slack_client import SlackUser
 
 
 def replay_lines() -> list[tuple[str, str, str]]:
@@ -108,8 +109,6 @@ __all__ = ["shlex"]
 
 def test_replay_through_slack_over_http_gives_the_seed(bot, fake_slack):
     """Every replay line as a Slack-signed, Slack-escaped slash command to the real Bolt app."""
-    from slack_client import SlackUser
-
     people: dict[str, SlackUser] = {}
     for number, (user, command, text) in enumerate(replay_lines()):
         if user not in people:

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from reviewbot.database import Database, alembic_config
-from reviewbot.models import Base
+from reviewbot.store.database import Database, alembic_config
+from reviewbot.store.schema import Base
 
 
 def _run(db: Database, action: str, target: str) -> None:

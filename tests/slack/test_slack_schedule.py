@@ -9,13 +9,13 @@ from urllib.error import URLError
 
 import pytest
 
-from conftest import BOT_TOKEN
 from reviewbot.console import ConsolePoster
 from reviewbot.core import PostError
 from reviewbot.slack.app import web_client
-from reviewbot.slack.notices import SlackNoticePoster
-from reviewbot.slack.poster import Poster
-from slack_client import SlackUser
+from reviewbot.slack.notice_poster import SlackNoticePoster
+from reviewbot.slack.post_queue import PostQueue
+from tests.support.credentials import BOT_TOKEN
+from tests.support.slack_client import SlackUser
 
 MEETING = datetime(2016, 10, 13, 15, 0, tzinfo=UTC)
 
@@ -64,7 +64,7 @@ def test_reminders_and_timebox_notices_are_posted_to_the_channel(bot, fake_slack
 
 
 def test_slack_refusals_are_retryable_and_timeouts_are_not(fake_slack):
-    queue = Poster(web_client(BOT_TOKEN, fake_slack.api_url), interval=0, attempts=1)
+    queue = PostQueue(web_client(BOT_TOKEN, fake_slack.api_url), interval=0, attempts=1)
     poster = SlackNoticePoster(queue)
     fake_slack.fail_next("chat.postMessage", error="not_in_channel")
     with pytest.raises(PostError) as refused:
@@ -83,7 +83,7 @@ def test_slack_refusals_are_retryable_and_timeouts_are_not(fake_slack):
 
     def outcome(error):
         with pytest.raises(PostError) as raised:
-            SlackNoticePoster(Poster(Unreachable(error), interval=0, attempts=1)).post("T0001", "C0001", "x")
+            SlackNoticePoster(PostQueue(Unreachable(error), interval=0, attempts=1)).post("T0001", "C0001", "x")
         return raised.value.retry
 
     assert not outcome(TimeoutError())  # it may have arrived: never posted again

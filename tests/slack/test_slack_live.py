@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from fakeslack import FakeSlack
-from reviewbot.models import Note, NoteRevision
 from reviewbot.slack import blocks
-from slack_client import SlackPerson
+from reviewbot.store.schema import Note, NoteRevision
+from tests.support.botserver import BotServer, bot_settings
+from tests.support.fakeslack import FakeSlack
+from tests.support.fakewiki import FakeWiki
+from tests.support.slack_client import SlackPerson
 
 
 def idle(bot) -> None:
@@ -468,9 +470,6 @@ def test_interactions_from_another_workspace_are_refused(bot, fake_slack):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(database_url, fake_slack, clock):
-    from conftest import BotServer, bot_settings
-    from test_publishing import FakeWiki
-
     wiki = FakeWiki()
     server = BotServer(bot_settings(database_url, fake_slack), clock, wiki=wiki)
     try:

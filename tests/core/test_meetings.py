@@ -11,15 +11,16 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from conftest import ROOT
-from minutes_structure import parse_wikitext
 from reviewbot.console import CHANNEL, WORKSPACE, Console
 from reviewbot.core import Caller, notes
 from reviewbot.core.groupcommit import Pending
-from reviewbot.core.meetings import _NoteRequest
+from reviewbot.core.meetings.note_taking import NoteRequest
 from reviewbot.core.minutes import MeetingRecord, SectionRecord, render_wikitext, time_fields
-from reviewbot.models import DriverStatement, run_together
 from reviewbot.runtime import build_runtime
+from reviewbot.store.note_batches import _DriverStatement as DriverStatement
+from reviewbot.store.note_batches import _run_together as run_together
+from tests.support.minutes_structure import parse_wikitext
+from tests.support.paths import ROOT
 
 TILMAN = Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
 
@@ -142,12 +143,12 @@ def test_concurrent_note_takers_lose_nothing_and_keep_order(runtime):
 
 def test_a_batch_stores_every_field_as_typed(runtime):
     # One transaction of several notes, empty and filled optional fields side by side (on
-    # PostgreSQL they travel as one array per column: models.insert_notes). No agenda, so the
+    # PostgreSQL they travel as one array per column: store.note_batches). No agenda, so the
     # notes are outside any section.
     console = Console(runtime.commands)
     run(console, "/review present Heather", "/review start Arrays")
     lines = ["plain note", "Heather: the drill passed", "action @Ori: follow up", "> a reply", "decision ship it"]
-    batch = [Pending(_NoteRequest(TILMAN, notes.parse(line), None, None, time.monotonic())) for line in lines]
+    batch = [Pending(NoteRequest(TILMAN, notes.parse(line), None, None, time.monotonic())) for line in lines]
     runtime.meetings._write_notes(batch)
     assert [p.error for p in batch] == [None] * len(lines)
     views = [p.result for p in batch]
@@ -165,7 +166,7 @@ def test_a_batch_stores_every_field_as_typed(runtime):
 
 
 def test_driver_statements_run_in_the_transaction_and_fail_as_sqlalchemy_errors(runtime):
-    # The note path's statements go straight to the driver's cursor (models.DriverStatement):
+    # The note path's statements go straight to the driver's cursor (store.note_batches):
     # several at once share a round trip on PostgreSQL, and a driver error is SQLAlchemy's.
     ok = DriverStatement("SELECT :a, :b UNION ALL SELECT :b, :a")
     broken = DriverStatement("SELECT no_such_column FROM channels WHERE id = :a")

@@ -7,15 +7,15 @@ import selectors
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import FakeClock, RecordingPoster
 from reviewbot.core import Caller
 from reviewbot.runtime import build_runtime
 from reviewbot.scheduling import SWEEP_JOB_ID, FileLeadership, Scheduler, leadership_for
+from tests.support.doubles import FakeClock, RecordingPoster
+from tests.support.paths import ROOT
 
 ANN = Caller("T0001", "C0001", "U1", "Ann")
 MEETING = datetime(2016, 10, 13, 15, 0, tzinfo=UTC)
@@ -126,7 +126,7 @@ def test_two_real_processes_one_killed_send_the_reminder_exactly_once(settings, 
     setup.commands.handle("/review", "schedule remind 252h", ANN)  # due 12 hours ago: missed, sent late
     setup.close()
     out = tmp_path / "posts.txt"
-    script = Path(__file__).with_name("scheduler_process.py")
+    script = ROOT / "tests" / "support" / "scheduler_process.py"  # a script: run as a user would
     processes = [
         subprocess.Popen(
             [sys.executable, str(script), database_url, str(out)],

@@ -10,6 +10,7 @@ import pytest
 from reviewbot.console import Console
 from reviewbot.core import Caller, UserError
 from reviewbot.core.agenda import AgendaItem, outline, parse_outline
+from reviewbot.core.commands import CommandHandler
 from reviewbot.core.roles import NotAllowed
 
 
@@ -78,7 +79,7 @@ def test_note_edits_and_deletions_keep_their_history(runtime):
     with pytest.raises(UserError, match="already deleted"):
         editor.delete(TILMAN, note.id)
     third = meetings.add_note(BOB, "oops")
-    meetings.undo_note(BOB)
+    CommandHandler(meetings).editor.undo_last(BOB)
 
     history = [(r.action, r.editor_id, r.before, r.after) for r in editor.history(note.id)]
     assert history == [

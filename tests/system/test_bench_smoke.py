@@ -1,4 +1,5 @@
-"""The benchmark (``make bench``) still runs end to end: a tiny run on SQLite, no figures checked."""
+"""The benchmark (``make bench``: ``python -m bench.run`` from the repository root) still runs end to
+end: a tiny run on SQLite, no figures checked."""
 
 from __future__ import annotations
 
@@ -6,16 +7,16 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_a_tiny_benchmark_run_completes_and_loses_nothing(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--db", "sqlite", "--levels", "1,4", "--rounds", "1",
+        [sys.executable, "-m", "bench.run", "--db", "sqlite", "--levels", "1,4", "--rounds", "1",
          "--notes-per-level", "8", "--render-sizes", "50,100", "--quiet-wait", "0", "--post-interval", "0",
          "--no-chart",
          "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True, text=True, timeout=120, cwd=ROOT,  # as make bench runs it
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "\nlost 0\n" in result.stdout

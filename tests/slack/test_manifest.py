@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from conftest import ROOT
 from reviewbot.slack import blocks
+from tests.support.paths import ROOT
 
 MANIFEST = (ROOT / "manifest.yml").read_text()
 

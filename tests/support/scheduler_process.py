@@ -1,4 +1,4 @@
-"""One bot process's scheduler, for the multi-process test: ``python scheduler_process.py URL OUT``.
+"""One bot process's scheduler, for the multi-process test: ``python tests/support/scheduler_process.py URL OUT``.
 
 Takes part in the election; prints ``follower`` after its first lost election round and
 ``leader`` once it is elected and has run its first sweep. Posts are appended to the file OUT,
@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from reviewbot.config import Settings
 from reviewbot.runtime import build_runtime

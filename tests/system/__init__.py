@@ -1,0 +1,1 @@
+"""Tests of the whole bot: replays of real meetings, bot processes, faults, fuzzing, the benchmark."""
