@@ -10,9 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BOT_SCRIPT = ROOT / "bot.py"
 """The bot's entry point, run as ``python bot.py`` as a user runs it."""
 
-_SHARED = ROOT.parent / "shared" / "reference"
-REPLAY = _SHARED / "tech-ii-2016-07.replay"
+EXAMPLES = ROOT / "examples"
+"""Example meetings: each ``NAME.replay`` and the minutes it gives, ``NAME.wiki``."""
+
+REPLAY = EXAMPLES / "tech-ii-2016-07.replay"
 """The seed meeting (Technology II, July 2016) as the slash commands that re-enact it."""
 
-SEED = _SHARED / "000_a6ba07826f29178b.txt"
+SEED = EXAMPLES / "tech-ii-2016-07.meta-wiki.txt"
 """The seed minutes page, as Meta-Wiki renders it, as text."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from reviewbot.console import Console
 from tests.support.minutes_structure import parse_seed, parse_wikitext
-from tests.support.paths import REPLAY, ROOT, SEED
+from tests.support.paths import EXAMPLES, REPLAY, ROOT, SEED
 from tests.support.slack_client import SlackUser
 
 
@@ -49,6 +50,36 @@ def test_replay_through_the_core_gives_the_seed(runtime, clock, capsys):
     assert "I don't" not in out and "⚠️" not in out
     # 30 s a command from 8:00 AM PT; ends about 9:25.
     assert "July 14, 8:" in wiki and "AM PT." in wiki
+
+
+def expected_minutes(example: Path) -> str:
+    """The minutes an example meeting gives, as its ``.wiki`` file holds them (less its header)."""
+    text = example.with_suffix(".wiki").read_text()
+    return text.split("-->\n", 1)[1] if text.startswith("<!--") else text
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.replay")), ids=lambda path: path.stem)
+def test_each_example_gives_its_minutes_exactly(runtime, clock, capsys, example):
+    """Every line of an example's draft, byte for byte, on SQLite and PostgreSQL (30 s a command)."""
+    console = Console(runtime.commands)
+    for line in example.read_text().splitlines():
+        clock.advance(seconds=30)
+        console.run_line(line)
+    out = capsys.readouterr().out
+    assert "I don't" not in out and "⚠️" not in out and "Only a chair" not in out
+    assert out.split("-----\n", 1)[1].rsplit("----- end of", 1)[0] == expected_minutes(example)
+
+
+def test_the_examples_exercise_what_the_minutes_can_hold():
+    replay = (EXAMPLES / "search-platform-2026-q3.replay").read_text()
+    minutes = expected_minutes(EXAMPLES / "search-platform-2026-q3.replay")
+    for command in ("/note action", "/note decision", "/note >> ", "/review slides", "/review section"):
+        assert command in replay
+    for shown in ("== Action items ==", "== Decisions ==", "\n*** ", "'''Slides'''", "=== Spelling suggestions ==="):
+        assert shown in minutes
+    licence = "Creative Commons Attribution-ShareAlike 3.0"
+    for name in ("tech-ii-2016-07.replay", "tech-ii-2016-07.wiki", "tech-ii-2016-07.meta-wiki.txt"):
+        assert licence in (EXAMPLES / name).read_text()[:800]
 
 
 def test_rerendering_a_past_meeting_gives_the_same_text(runtime, clock, capsys):
