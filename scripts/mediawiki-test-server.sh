@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throwaway MediaWiki 1.39 (Debian's package) on SQLite, for the tests that check against a real wiki
-# that user-typed text never becomes wiki markup (tests/test_wikitext_hostile.py, marker "mediawiki").
+# that user-typed text never becomes wiki markup, and publishing (tests/core/test_wikitext_hostile.py,
+# tests/core/test_publishing.py). `make test` starts it through scripts/test-services.sh.
 #
 #   scripts/mediawiki-test-server.sh [start]   install if needed, start, print `export` lines
 #   scripts/mediawiki-test-server.sh env       print the `export` lines of an installed wiki

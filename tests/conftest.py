@@ -12,6 +12,8 @@ Only fixtures and hooks live here; the classes and constants behind them are in
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +87,55 @@ def bot(database_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[
     server = BotServer(bot_settings(database_url, fake_slack), clock)
     yield server
     server.close()
+
+
+# -- the run's last line: what was skipped, and the one command that runs it --------------------
+
+HOW_TO_RUN = {
+    "PostgreSQL": (
+        "no server at {url}: run 'sudo make test' to start an installed one, "
+        "or 'REVIEWBOT_TEST_POSTGRES_URL=postgresql+psycopg://user:password@host:port/db make test'"
+    ),
+    "MediaWiki": "no wiki: run 'sudo make test' or 'scripts/mediawiki-test-server.sh' first",
+}
+
+
+def _needs(report: pytest.TestReport) -> str:
+    """Which service a skipped test was waiting for ("" for none)."""
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if "mediawiki" in getattr(report, "keywords", {}) or "mediawiki" in reason.lower():
+        return "MediaWiki"
+    if "postgres" in reason.lower() or "[postgresql" in report.nodeid:
+        return "PostgreSQL"
+    return ""
+
+
+def _tests(count: int, kind: str) -> str:
+    return f"{count} {kind} test{'' if count == 1 else 's'}"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    """After pytest's closing line: one line naming the skipped tests and how to run them.
+
+    With ``REVIEWBOT_FAIL_ON_SKIP=1`` (CI, ``.ci/run``) any skipped test fails the run.
+    """
+    result = yield
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = {report.nodeid: report for report in reporter.stats.get("skipped", [])} if reporter else {}
+    if not skipped:
+        return result
+    counts = Counter(_needs(report) for report in skipped.values())
+    parts = []
+    for service, hint in HOW_TO_RUN.items():
+        if counts[service]:
+            url = re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", POSTGRES_URL)
+            parts.append(f"{_tests(counts[service], service)} ({hint.format(url=url)})")
+    if counts[""]:
+        parts.append(f"{_tests(counts[''], 'other')} (see the reasons above)")
+    failing = os.environ.get("REVIEWBOT_FAIL_ON_SKIP") == "1"
+    if failing and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    suffix = " -- a failure here (REVIEWBOT_FAIL_ON_SKIP=1)" if failing else ""
+    reporter.write_line(f"skipped: {'; '.join(parts)}{suffix}", yellow=not failing, red=failing, bold=True)
+    return result
