@@ -1,3 +1,3 @@
-"""Fakes and helpers shared by the tests and the benchmark (``bench/run.py``): a fake Slack Web
+"""Fakes and helpers shared by the tests and the benchmark (``python -m bench.run``): a fake Slack Web
 API and Socket Mode endpoint, Slack request signing, the bot as a thread or a process, a fake
 clock, PostgreSQL schemas of one's own. No tests here."""
