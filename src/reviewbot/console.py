@@ -8,18 +8,17 @@ would post them, and the minutes are printed in full when a meeting ends.
 from __future__ import annotations
 
 import getpass
-import html
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from reviewbot.core import Caller
 from reviewbot.core.commands import CommandHandler
 from reviewbot.core.followups import publish_report
 from reviewbot.core.publishing import Publisher
-from reviewbot.core.replies import Reply, Visibility
+from reviewbot.core.replies import Mark, Reply
 
 WORKSPACE = "console"
 CHANNEL = "console"
@@ -30,16 +29,6 @@ To connect to Slack set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or
 SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), in the environment or in .env."""
 
 
-_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
-
-
-def _plain(text: str) -> str:
-    """Slack mrkdwn as a terminal shows it: date tokens as their fallback text, links as
-    ``label (url)``, entities decoded."""
-    text = _DATE_TOKEN.sub(r"\1", text)
-    return html.unescape(re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text))
-
-
 class ConsolePoster:
     """The core's :class:`~reviewbot.core.Poster` for the console: notices are printed."""
 
@@ -47,10 +36,10 @@ class ConsolePoster:
         self.out = out or sys.stdout
         self._lock = threading.Lock()
 
-    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
-        """Print *text* as the bot would post it in the channel."""
+    def post(self, workspace_id: str, channel_id: str, text: str, marks: Sequence[Mark] = ()) -> None:
+        """Print *text* as the bot would post it in the channel (moments and links as written)."""
         with self._lock:
-            for i, row in enumerate(_plain(text).splitlines()):
+            for i, row in enumerate(text.splitlines()):
                 self.out.write(("  [notice] " if i == 0 else "           ") + row + "\n")
             self.out.flush()
 
@@ -101,13 +90,13 @@ class Console:
         reply = self.handler.handle(command, text, caller, mentions)
         self.show(reply)
         if reply.publish_meeting_id is not None and self.publisher is not None:
-            self.show(Reply(publish_report(self.publisher, reply.publish_meeting_id, user), Visibility.CHANNEL))
+            self.show(publish_report(self.publisher, reply.publish_meeting_id, user))
         return reply
 
     def show(self, reply: Reply) -> None:
         """Print a reply: channel messages plainly, private ones marked as only visible to you."""
         prefix = "  " if reply.public else "  (only you) "
-        for i, row in enumerate(_plain(reply.text).splitlines()):
+        for i, row in enumerate(reply.text.splitlines()):
             self._print((prefix if i == 0 else " " * len(prefix)) + row)
         if reply.minutes is not None:
             self._print(f"----- {reply.minutes.filename} -----")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reviewbot.core import Caller, PostError
+from reviewbot.core.replies import Moment
 from reviewbot.runtime import build_runtime
 from reviewbot.store.schema import NoticeSend, NoticeStatus
 from tests.support.doubles import RecordingPoster
@@ -47,9 +48,9 @@ def test_reminders_go_out_at_their_offsets_with_agenda_quarter_and_open_actions(
     channel, text = poster.posts[0]
     assert channel == "C0001"
     assert text.startswith(
-        "🗓️ *Quarterly review in 14 days*: <!date^1476370800^{date_long_pretty} at {time}|"
-        "Thursday, October 13, 2016 at 8:00 AM PDT>, reviewing Q1 FY2016–17."
+        "🗓️ *Quarterly review in 14 days*: Thursday, October 13, 2016 at 8:00 AM PDT, reviewing Q1 FY2016–17."
     )
+    assert poster.marks[0] == (Moment(MEETING, "America/Los_Angeles"),)  # Slack shows it in each reader's time
     assert "Add agenda items and slides" in text
     assert "*Agenda of the next meeting*\n1. Architecture [10m]\n    1.1. Document RFC" in text
     assert "*Open action items from the last meeting* (July 14, 2016):\n• Katherine: share the failover" in text
@@ -61,7 +62,7 @@ def test_reminders_go_out_at_their_offsets_with_agenda_quarter_and_open_actions(
     assert "*Quarterly review in 24 hours*" in poster.texts[1] and "Open action items" not in poster.texts[1]
     at(clock, MEETING - timedelta(minutes=14))  # a sweep a minute late
     runtime.notices.sweep(poster)
-    assert poster.texts[2].startswith("⏰ *Quarterly review starting soon*: <!date^1476370800^")
+    assert poster.texts[2].startswith("⏰ *Quarterly review starting soon*: Thursday, October 13, 2016 at 8:00 AM")
     assert "(in 14 minutes), reviewing Q1 FY2016–17" in poster.texts[2] and "`/review start" in poster.texts[2]
     at(clock, MEETING + timedelta(days=60))
     runtime.notices.sweep(poster)
@@ -138,7 +139,7 @@ def test_a_claim_left_by_a_dead_process_is_never_resent(runtime, clock, poster):
     at(clock, MEETING - timedelta(days=14))
 
     class Dies:
-        def post(self, workspace_id, channel_id, text):
+        def post(self, workspace_id, channel_id, text, marks=()):
             raise KeyboardInterrupt  # the process dies in the middle of posting
 
     with pytest.raises(KeyboardInterrupt):
@@ -163,7 +164,7 @@ def test_two_processes_sweeping_at_once_send_each_reminder_once(settings, clock)
         def __init__(self, other):
             self.other = other
 
-        def post(self, workspace_id, channel_id, text):
+        def post(self, workspace_id, channel_id, text, marks=()):
             posted.post(workspace_id, channel_id, text)
             assert finished[id(self.other)].wait(10)  # the other one finishes while this one posts
 

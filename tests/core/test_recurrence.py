@@ -27,7 +27,7 @@ from reviewbot.core.recurrence import (
     week_of,
     weekday_in_month,
 )
-from reviewbot.core.replies import date_token
+from reviewbot.core.replies import Moment
 from reviewbot.store.schema import Recurrence
 
 LA = "America/Los_Angeles"
@@ -176,6 +176,5 @@ def test_fiscal_quarters():
     assert quarter_under_review(date(2099, 12, 1), 10).label == "Q4 FY2098–99"
 
 
-def test_date_token_shows_every_reader_their_own_time():
-    token = date_token(datetime(2016, 10, 13, 15, 0, tzinfo=UTC), LA)
-    assert token == "<!date^1476370800^{date_long_pretty} at {time}|Thursday, October 13, 2016 at 8:00 AM PDT>"
+def test_a_moment_is_written_in_its_timezone():
+    assert str(Moment(datetime(2016, 10, 13, 15, 0, tzinfo=UTC), LA)) == "Thursday, October 13, 2016 at 8:00 AM PDT"

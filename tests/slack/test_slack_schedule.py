@@ -11,6 +11,7 @@ import pytest
 
 from reviewbot.console import ConsolePoster
 from reviewbot.core import PostError
+from reviewbot.core.replies import Moment
 from reviewbot.slack.app import web_client
 from reviewbot.slack.notice_poster import SlackNoticePoster
 from reviewbot.slack.post_queue import PostQueue
@@ -93,8 +94,8 @@ def test_slack_refusals_are_retryable_and_timeouts_are_not(fake_slack):
 
 def test_the_console_prints_notices_with_readable_dates():
     out = io.StringIO()
-    ConsolePoster(out).post("console", "console", "🗓️ *Review*: <!date^1476370800^{date_long_pretty}|Thursday, "
-                            "October 13, 2016 at 8:00 AM PDT> &amp; more\nsecond line")
+    when = Moment(datetime(2016, 10, 13, 15, 0, tzinfo=UTC), "America/Los_Angeles")
+    ConsolePoster(out).post("console", "console", f"🗓️ *Review*: {when} & <more>\nsecond line", [when])
     assert out.getvalue() == (
-        "  [notice] 🗓️ *Review*: Thursday, October 13, 2016 at 8:00 AM PDT & more\n           second line\n"
+        "  [notice] 🗓️ *Review*: Thursday, October 13, 2016 at 8:00 AM PDT & <more>\n           second line\n"
     )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+
+from reviewbot.core.replies import Mark
 
 
 class FakeClock:
@@ -27,14 +30,16 @@ class RecordingPoster:
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, str]] = []
+        self.marks: list[tuple[Mark, ...]] = []  # the moments and links of each post
         self.failures: list[Exception] = []
         self._lock = threading.Lock()
 
-    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
+    def post(self, workspace_id: str, channel_id: str, text: str, marks: Sequence[Mark] = ()) -> None:
         with self._lock:
             if self.failures:
                 raise self.failures.pop(0)
             self.posts.append((channel_id, text))
+            self.marks.append(tuple(marks))
 
     @property
     def texts(self) -> list[str]:

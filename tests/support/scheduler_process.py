@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Sequence
 
 from reviewbot.config import Settings
+from reviewbot.core.replies import Mark
 from reviewbot.runtime import build_runtime
 from reviewbot.scheduling import Scheduler
 
@@ -21,7 +23,7 @@ class FilePoster:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
+    def post(self, workspace_id: str, channel_id: str, text: str, marks: Sequence[Mark] = ()) -> None:
         with open(self.path, "a") as out:
             out.write(f"{channel_id} {text.splitlines()[0]}\n")
 

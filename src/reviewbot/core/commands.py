@@ -18,7 +18,7 @@ from reviewbot.core.context import Caller, UserError
 from reviewbot.core.drafts import minutes_file
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
 from reviewbot.core.minutes import MeetingRecord, Wording
-from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility, esc
+from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility
 from reviewbot.core.revisions import NoteEditor
 from reviewbot.core.schedule_commands import ScheduleCommands
 from reviewbot.core.schedules import Schedules
@@ -93,7 +93,7 @@ class CommandHandler:
                 if handler is None:
                     return self._unknown(sub)
                 return handler(caller, rest.strip())
-            return _private(f"I don't know the command `{esc(command)}`. Try `/review help`.")
+            return _private(f"I don't know the command `{command}`. Try `/review help`.")
 
         return self.guard(run, note=command.lstrip("/") == "note")
 
@@ -120,14 +120,14 @@ class CommandHandler:
             section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
             kind = "subsection" if section.level == 2 else "section"
             return Reply(
-                f"Added {kind} {section.number} *{esc(section.title)}*{planned_minutes(section)} to the agenda.",
+                f"Added {kind} {section.number} *{section.title}*{planned_minutes(section)} to the agenda.",
                 event=Event.AGENDA_CHANGED,
                 meeting_id=section.meeting_id,
             )
         if verb.lower() in ("remove", "rm", "delete"):
             section = self.meetings.remove_agenda_item(caller, rest)
             return Reply(
-                f"Removed {section.number} *{esc(section.title)}* from the agenda.",
+                f"Removed {section.number} *{section.title}* from the agenda.",
                 event=Event.AGENDA_CHANGED,
                 meeting_id=section.meeting_id,
             )
@@ -147,7 +147,7 @@ class CommandHandler:
     def start(self, caller: Caller, text: str) -> Reply:
         """``/review start <meeting title>``: start the meeting at the first section."""
         view = self.meetings.start(caller, text)
-        lines = [f"▶️ *Meeting started:* {esc(view.title or '')}"]
+        lines = [f"▶️ *Meeting started:* {view.title or ''}"]
         if view.current is not None:
             lines.append(f"Now at {_section_line(view.current)}")
         else:
@@ -161,7 +161,7 @@ class CommandHandler:
             view = self.meetings.meeting_view(caller)
             if view is None or view.started_at is None:
                 return _private("No meeting is running here; whoever starts one with `/review start` chairs it.")
-            return _private(f"Chairs of *{esc(view.title or '')}*: {', '.join(esc(n) for n in view.chairs)}.")
+            return _private(f"Chairs of *{view.title or ''}*: {', '.join(n for n in view.chairs)}.")
         people: list[tuple[str, str]] = []
         rest = text
         # Longest names first, so that "@Ann Lee" is not taken for "@Ann" followed by "Lee".
@@ -174,14 +174,14 @@ class CommandHandler:
         if leftover or not people:
             raise UserError(
                 "Mention each person with @ so I know who they are: `/review chair @name`"
-                + (f" (I could not tell who “{esc(leftover)}” is)." if leftover else ".")
+                + (f" (I could not tell who “{leftover}” is)." if leftover else ".")
             )
         added, view = self.meetings.add_chairs(caller, people)
         if not added:
-            return _private(f"They already chair the meeting. Chairs: {', '.join(esc(n) for n in view.chairs)}.")
+            return _private(f"They already chair the meeting. Chairs: {', '.join(n for n in view.chairs)}.")
         return Reply(
-            f"🪑 {esc(caller.user_name)} made {', '.join(esc(n) for n in added)} "
-            f"{'a chair' if len(added) == 1 else 'chairs'}. Chairs: {', '.join(esc(n) for n in view.chairs)}.",
+            f"🪑 {caller.user_name} made {', '.join(n for n in added)} "
+            f"{'a chair' if len(added) == 1 else 'chairs'}. Chairs: {', '.join(n for n in view.chairs)}.",
             Visibility.CHANNEL,
             Event.CHAIR_ADDED,
             meeting_id=view.id,
@@ -228,7 +228,7 @@ class CommandHandler:
         current = _section_line(view.current) if view.current else "no section yet"
         elapsed = duration_text(self.meetings.clock.now() - view.started_at)
         text = (
-            f"*{esc(view.title or '')}* running for {elapsed}.\nNow at {current}\n"
+            f"*{view.title or ''}* running for {elapsed}.\nNow at {current}\n"
             f"{count_text(view.note_count, 'note')} so far; {count_text(len(view.sections), 'section')} on the agenda; "
             f"{len(view.present)} present, {len(view.remote)} remote."
         )
@@ -249,7 +249,7 @@ class CommandHandler:
         view = self.meetings.set_attendance(caller, [caller.user_name], remote)
         where = "remote" if remote else "present"
         return Reply(
-            f"You're on the attendance as {where}, {esc(caller.user_name)}.",
+            f"You're on the attendance as {where}, {caller.user_name}.",
             event=Event.ATTENDANCE_CHANGED,
             meeting_id=view.id,
         )
@@ -264,7 +264,7 @@ class CommandHandler:
         """Change a note's text (its author or a chair)."""
         note = self.editor.edit(caller, note_id, text)
         return Reply(
-            f"✏️ Note #{note.seq} now reads: {esc(note.text)}",
+            f"✏️ Note #{note.seq} now reads: {note.text}",
             event=Event.NOTE_EDITED,
             meeting_id=note.meeting_id,
             extra={"note": note},
@@ -274,7 +274,7 @@ class CommandHandler:
         """Delete a note from the minutes (its author or a chair); the history keeps it."""
         note = self.editor.delete(caller, note_id)
         return Reply(
-            f"🗑️ Deleted note #{note.seq}: “{esc(note.text)}”",
+            f"🗑️ Deleted note #{note.seq}: “{note.text}”",
             event=Event.NOTE_REMOVED,
             meeting_id=note.meeting_id,
             extra={"note": note},
@@ -283,7 +283,7 @@ class CommandHandler:
     def slides(self, caller: Caller, text: str) -> Reply:
         """``/review slides <link>``: record the presentation slides."""
         self.meetings.set_slides(caller, text)
-        return _private(f"Slides recorded: {esc(text.strip())}")
+        return _private(f"Slides recorded: {text.strip()}")
 
     def end(self, caller: Caller, text: str) -> Reply:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
@@ -308,7 +308,7 @@ class CommandHandler:
         for view in meetings:
             zone = ZoneInfo(view.timezone or "UTC")
             when = view.started_at.astimezone(zone).strftime("%Y-%m-%d") if view.started_at else "?"
-            lines.append(f"• #{view.id} {when} *{esc(view.title or '')}*: {view.note_count} notes")
+            lines.append(f"• #{view.id} {when} *{view.title or ''}*: {view.note_count} notes")
         return _private("\n".join(lines))
 
     def export(self, caller: Caller, text: str) -> Reply:
@@ -341,7 +341,7 @@ class CommandHandler:
         if not numbers or not all(n.isdigit() for n in numbers):
             raise UserError("Say which item by its number: `/review actions done 2` (`/review actions` lists them).")
         closed, remaining = self.action_items.close(caller, [int(n) for n in numbers])
-        lines = [f"✓ Closed: {esc(item.text)}" for item in closed]
+        lines = [f"✓ Closed: {item.text}" for item in closed]
         lines.append(f"{len(remaining)} open action item{'s' if len(remaining) != 1 else ''} left.")
         return _private("\n".join(lines))
 
@@ -370,9 +370,9 @@ class CommandHandler:
         """``/note [>...] [action|decision] [Speaker:] <text>``, or ``/note undo``."""
         if text.strip().lower() == "undo":
             removed = self.editor.undo_last(caller)
-            where = f" from {removed.section.number} {esc(removed.section.title)}" if removed.section else ""
+            where = f" from {removed.section.number} {removed.section.title}" if removed.section else ""
             return Reply(
-                f"Removed your note{where}: “{esc(removed.text)}”",
+                f"Removed your note{where}: “{removed.text}”",
                 event=Event.NOTE_REMOVED,
                 meeting_id=removed.meeting_id,
                 extra={"note": removed},
@@ -393,8 +393,8 @@ class CommandHandler:
     def _attendance(self, caller: Caller, text: str, remote: bool) -> Reply:
         names = [n for n in re.split(r"[,;\n]", text) if n.strip()]
         view = self.meetings.set_attendance(caller, names, remote)
-        present = ", ".join(esc(n) for n in view.present) or "nobody yet"
-        remotes = ", ".join(esc(n) for n in view.remote) or "nobody yet"
+        present = ", ".join(n for n in view.present) or "nobody yet"
+        remotes = ", ".join(n for n in view.remote) or "nobody yet"
         return Reply(
             f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED, meeting_id=view.id
         )
@@ -413,21 +413,21 @@ class CommandHandler:
     def _unknown(sub: str) -> Reply:
         if not sub:
             return _private(HELP)
-        return _private(f"I don't know `/review {esc(sub)}`. Type `/review help` for the list of commands.")
+        return _private(f"I don't know `/review {sub}`. Type `/review help` for the list of commands.")
 
 
 def _action_line(item: ActionItem) -> str:
-    return f"{esc(item.text)} _(meeting #{item.meeting_id}, {item.meeting_day})_"
+    return f"{item.text} _(meeting #{item.meeting_id}, {item.meeting_day})_"
 
 
 def _section_line(section: SectionView) -> str:
-    return f"*{section.number} {esc(section.title)}*{planned_minutes(section)}"
+    return f"*{section.number} {section.title}*{planned_minutes(section)}"
 
 
 def _note_line(note: NoteView) -> str:
-    where = f" in {note.section.number} {esc(note.section.title)}" if note.section else ""
+    where = f" in {note.section.number} {note.section.title}" if note.section else ""
     kind = {"action": "Action item", "decision": "Decision"}.get(note.kind, "Noted")
-    return f"✓ {kind} #{note.seq}{where}: {esc(note.text)}"
+    return f"✓ {kind} #{note.seq}{where}: {note.text}"
 
 
 def _private(text: str) -> Reply:

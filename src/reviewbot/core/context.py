@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from reviewbot.core.replies import Mark
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class PostError(Exception):
 class Poster(Protocol):
     """Posts a message to a channel on the bot's own initiative (reminders, timebox notices)."""
 
-    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
-        """Post *text* (Slack mrkdwn) to the channel; raise :class:`PostError` if it fails."""
+    def post(self, workspace_id: str, channel_id: str, text: str, marks: Sequence[Mark] = ()) -> None:
+        """Post *text* (plain text with *marks*, as a :class:`~reviewbot.core.replies.Reply`'s) to
+        the channel; raise :class:`PostError` if it fails."""
         ...

@@ -6,23 +6,25 @@ import logging
 
 from reviewbot.core.context import UserError
 from reviewbot.core.publishing import Publisher, WikiError
-from reviewbot.core.replies import esc
+from reviewbot.core.replies import Reply, Visibility
 from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 
-def publish_report(publisher: Publisher, meeting_id: int, user_id: str | None) -> str:
-    """Publish a meeting's minutes and say what happened, in one message; never raises."""
+def publish_report(publisher: Publisher, meeting_id: int, user_id: str | None) -> Reply:
+    """Publish a meeting's minutes and say what happened, in one message for the channel; never raises."""
     try:
-        return publisher.publish(meeting_id, user_id).text
+        outcome = publisher.publish(meeting_id, user_id)
+        return Reply(outcome.text, Visibility.CHANNEL, meeting_id=meeting_id, marks=(outcome.link,))
     except WikiError as error:
         log.warning("publishing meeting %s failed: %s", meeting_id, error)
-        return (
-            f"⚠️ Could not publish meeting #{meeting_id} to the wiki: {esc(str(error))}. "
+        text = (
+            f"⚠️ Could not publish meeting #{meeting_id} to the wiki: {error}. "
             f"The draft is kept; `/review publish {meeting_id}` tries again."
         )
     except UserError as error:
-        return str(error)
+        text = str(error)
     except DatabaseUnavailable:
-        return f"⚠️ The database is not answering, so meeting #{meeting_id} was not published; try again soon."
+        text = f"⚠️ The database is not answering, so meeting #{meeting_id} was not published; try again soon."
+    return Reply(text, Visibility.CHANNEL, meeting_id=meeting_id)

@@ -30,7 +30,7 @@ from reviewbot.core import action_items, agenda, fiscal, recurrence, timeboxes
 from reviewbot.core.channels import latest_meeting
 from reviewbot.core.context import Clock, Poster, PostError
 from reviewbot.core.meetings.views import load_timeboxes, meeting_view
-from reviewbot.core.replies import date_token, esc
+from reviewbot.core.replies import Moment, Reply, Visibility
 from reviewbot.core.schedules import Schedules, SeriesView
 from reviewbot.core.texts import format_agenda
 from reviewbot.store.database import Database
@@ -135,12 +135,13 @@ class Notices:
                 log.info("dropped reminder %s: a later reminder replaces it", target(reminder).key)
                 report.dropped.append(target(reminder).key)
         for reminder in plan.send:
-            self._deliver(target(reminder), poster, now, report, lambda r=reminder: self.reminder_text(series, r, now))
+            self._deliver(target(reminder), poster, now, report, lambda r=reminder: self.reminder(series, r, now))
 
-    def reminder_text(self, series: SeriesView, reminder: recurrence.Reminder, now: datetime) -> str:
-        """A reminder: when (a Slack date token), which quarter, the agenda so far, open actions."""
+    def reminder(self, series: SeriesView, reminder: recurrence.Reminder, now: datetime) -> Reply:
+        """A reminder: when, which quarter, the agenda so far, open action items."""
         meeting = reminder.occurrence
         zone = series.pattern.zone
+        when = Moment(meeting, zone)
         quarter = fiscal.quarter_under_review(
             meeting.astimezone(ZoneInfo(zone)).date(), self.fiscal_year_start_month
         ).label
@@ -148,10 +149,10 @@ class Notices:
         left = meeting - now
         lines = []
         if left <= SOON:
-            lines.append(f"⏰ *{name} starting soon*: {date_token(meeting, zone)} ({_in(left)}), reviewing {quarter}.")
+            lines.append(f"⏰ *{name} starting soon*: {when} ({_in(left)}), reviewing {quarter}.")
             lines.append("Start it with `/review start <meeting title>` when everyone is in.")
         else:
-            lines.append(f"🗓️ *{name} {_in(left)}*: {date_token(meeting, zone)}, reviewing {quarter}.")
+            lines.append(f"🗓️ *{name} {_in(left)}*: {when}, reviewing {quarter}.")
             lines.append("Add agenda items and slides: `/review agenda add <Title> [10m]`, `/review slides <link>`.")
         with self.db.read() as session:
             planned = latest_meeting(session, series.channel_pk, MeetingStatus.PLANNED)
@@ -163,9 +164,9 @@ class Notices:
             open_items = action_items.open_from_previous(session, series.channel_pk)
         if open_items:
             lines += ["", f"*Open action items from the last meeting* ({open_items[0].meeting_day}):"]
-            lines += [f"• {esc(item.text)}" for item in open_items]
+            lines += [f"• {item.text}" for item in open_items]
             lines.append("`/review actions` lists them; `/review actions done <n>` closes one.")
-        return "\n".join(lines)
+        return Reply("\n".join(lines), Visibility.CHANNEL, marks=(when,))
 
     # -- timeboxes ------------------------------------------------------------------------------
 
@@ -192,7 +193,7 @@ class Notices:
         pending = self._pending({target.key: target for target, _ in due})
         for target, text in due:
             if target.key in pending:
-                self._deliver(target, poster, now, report, lambda t=text: t)
+                self._deliver(target, poster, now, report, lambda t=text: Reply(t, Visibility.CHANNEL))
 
     # -- the send log ---------------------------------------------------------------------------
 
@@ -209,14 +210,15 @@ class Notices:
         return keys - done
 
     def _deliver(
-        self, target: _Due, poster: Poster, now: datetime, report: SweepReport, text: Callable[[], str]
+        self, target: _Due, poster: Poster, now: datetime, report: SweepReport, message: Callable[[], Reply]
     ) -> None:
-        """Claim *target*'s key, post the text (``text()``), and record how it went."""
+        """Claim *target*'s key, post the message (``message()``), and record how it went."""
         if not self._claim(target, now):
             return
         status, detail = NoticeStatus.SENT, None
         try:
-            poster.post(target.workspace_id, target.channel_id, text())
+            posted = message()
+            poster.post(target.workspace_id, target.channel_id, posted.text, posted.marks)
         except PostError as error:
             status = NoticeStatus.FAILED if error.retry else NoticeStatus.UNKNOWN
             detail = error.reason
@@ -292,9 +294,9 @@ def timebox_text(kind: str, section: str, box: timeboxes.Timebox) -> str:
     if kind == timeboxes.HEADS_UP:
         seconds = (box.plan_seconds or 0) - box.used_seconds
         left = f"{round(seconds / 60)} min" if seconds >= 60 else "under a minute"
-        return f"⏳ *{esc(section)}*: {left} left of the {plan} min planned."
+        return f"⏳ *{section}*: {left} left of the {plan} min planned."
     used = round(box.used_seconds / 60)
-    return f"⌛ *{esc(section)}*: time is up ({used} min used of {plan} planned). `/review next` moves on."
+    return f"⌛ *{section}*: time is up ({used} min used of {plan} planned). `/review next` moves on."
 
 
 def _in(left: timedelta) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from reviewbot.core.context import Clock, SystemClock, UserError
 from reviewbot.core.meetings import load_record
 from reviewbot.core.minutes import Wording, page_title, render_wikitext
-from reviewbot.core.replies import esc
+from reviewbot.core.replies import Link
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Meeting, Publication
 
@@ -72,6 +72,7 @@ class PublishOutcome:
     url: str
     page_title: str
     conflict: bool
+    link: Link  # the page (or draft subpage) as written in the text
 
 
 class Publisher:
@@ -127,14 +128,16 @@ class Publisher:
                 published_by=user_id,
             ))
         if conflict:
+            draft = Link(saved.url, title + DRAFT_SUFFIX)
             message = (
-                f"⚠️ <{saved.url}|{esc(title)}{DRAFT_SUFFIX}>: the page *{esc(title)}* was edited by someone "
-                "else since reviewbot last published it (or was not created by reviewbot), so I did not "
-                "overwrite it. The minutes are in the draft subpage; merge them by hand."
+                f"⚠️ {draft}: the page *{title}* was edited by someone else since reviewbot last published "
+                "it (or was not created by reviewbot), so I did not overwrite it. The minutes are in the "
+                "draft subpage; merge them by hand."
             )
         else:
-            message = f"📘 Minutes published to the wiki: <{saved.url}|{esc(title)}>"
-        return PublishOutcome(text=message, url=saved.url, page_title=title, conflict=conflict)
+            draft = Link(saved.url, title)
+            message = f"📘 Minutes published to the wiki: {draft}"
+        return PublishOutcome(text=message, url=saved.url, page_title=title, conflict=conflict, link=draft)
 
 
 def published_pages(db: Database, meeting_ids: Iterable[int]) -> dict[int, str]:

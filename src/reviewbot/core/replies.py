@@ -1,4 +1,11 @@
-"""What the core answers to a command, for any adapter to show."""
+"""What the core answers to a command, for any adapter to show.
+
+A reply's text is plain text, with what people typed in it as they typed it: each adapter makes
+it safe for its surface (Slack escapes ``&``, ``<`` and ``>``; the console prints it). ``*bold*``,
+``_italic_`` and `` `code` `` are the only emphasis, read the same as plain text. Two things a
+surface may show better than as text are marked (:data:`Mark`): a moment in time, which Slack shows
+in each reader's own timezone, and a link, which Slack shows as its label.
+"""
 
 from __future__ import annotations
 
@@ -42,8 +49,35 @@ class MinutesFile:
 
 
 @dataclass(frozen=True)
+class Moment:
+    """A moment in the text, written (by ``str()``) as its date and time in *zone*."""
+
+    at: datetime
+    zone: str
+
+    def __str__(self) -> str:
+        local = self.at.astimezone(ZoneInfo(self.zone))
+        return f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local.tzname()}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link in the text, written (by ``str()``) as ``label (url)``."""
+
+    url: str
+    label: str
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.url})"
+
+
+#: Part of a text that a surface may show better than as plain text, written there by ``str()``.
+Mark = Moment | Link
+
+
+@dataclass(frozen=True)
 class Reply:
-    """The answer to a command. ``text`` is Slack mrkdwn with user text already escaped."""
+    """The answer to a command: plain text (see the module description) and who sees it."""
 
     text: str
     visibility: Visibility = Visibility.PRIVATE
@@ -52,21 +86,9 @@ class Reply:
     minutes: MinutesFile | None = None
     publish_meeting_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    marks: tuple[Mark, ...] = ()  # the moments and links written in the text
 
     @property
     def public(self) -> bool:
         """Whether the whole channel should see this reply."""
         return self.visibility is Visibility.CHANNEL
-
-
-def esc(text: str) -> str:
-    """Escape user text for Slack mrkdwn, so it can never become a mention or a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def date_token(moment: datetime, zone: str) -> str:
-    """A Slack date token: every reader sees *moment* in their own timezone; clients that cannot
-    show it (and the console) show the time in *zone* instead."""
-    local = moment.astimezone(ZoneInfo(zone))
-    fallback = f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local.tzname()}"
-    return f"<!date^{int(moment.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from reviewbot.core import fiscal, recurrence
 from reviewbot.core.context import Caller, Clock, UserError
-from reviewbot.core.replies import Reply, Visibility, date_token
+from reviewbot.core.replies import Mark, Moment, Reply, Visibility
 from reviewbot.core.schedules import NO_SERIES, Schedules, SeriesView
 
 
@@ -34,11 +34,12 @@ class ScheduleCommands:
         words = text.split()
         verb = words[0].lower() if words else "list"
         now = self.clock.now()
+        marks: list[Mark] = []  # the moments written in the reply
         if verb in ("list", "show"):
             series = self.schedules.current(caller)
             if series is None:
                 raise UserError(NO_SERIES)
-            return _private(self.format_schedule(series, now))
+            return Reply(self.format_schedule(series, now, marks), marks=tuple(marks))
         if verb == "cancel":
             series = self.schedules.cancel(caller)
             return Reply(
@@ -48,14 +49,13 @@ class ScheduleCommands:
         if verb == "skip":
             series, skipped = self.schedules.skip(caller)
             upcoming = series.next_meeting(now)
-            after = f" The next one is {self._when(series, upcoming)}." if upcoming else " No meeting is left."
-            return Reply(
-                f"🗓️ The review on {date_token(skipped, series.pattern.zone)} is *skipped*.{after}",
-                Visibility.CHANNEL,
-            )
+            day = self._moment(series, skipped, marks)
+            after = f" The next one is {self._when(series, upcoming, marks)}." if upcoming else " No meeting is left."
+            return Reply(f"🗓️ The review on {day} is *skipped*.{after}", Visibility.CHANNEL, marks=tuple(marks))
         if verb in ("unskip", "restore"):
             series, restored = self.schedules.unskip(caller)
-            return Reply(f"🗓️ The review on {self._when(series, restored)} is *back on*.", Visibility.CHANNEL)
+            when = self._when(series, restored, marks)
+            return Reply(f"🗓️ The review on {when} is *back on*.", Visibility.CHANNEL, marks=tuple(marks))
         if verb in ("remind", "reminders", "reminder"):
             series = self.schedules.set_reminders(caller, recurrence.parse_offsets(words[1:]))
             return Reply(
@@ -70,19 +70,20 @@ class ScheduleCommands:
         upcoming = series.next_meeting(now)
         return Reply(
             f"🗓️ *Review schedule set*: {series.pattern.describe()}.\n"
-            f"Next: {self._when(series, upcoming)}. "
+            f"Next: {self._when(series, upcoming, marks)}. "
             f"Reminders {recurrence.offsets_text(series.offsets)} (`/review schedule remind` changes them).",
             Visibility.CHANNEL,
+            marks=tuple(marks),
         )
 
-    def format_schedule(self, series: SeriesView, now: datetime) -> str:
-        """The series, its next meetings, and the reminders before the next one."""
-        zone = series.pattern.zone
+    def format_schedule(self, series: SeriesView, now: datetime, marks: list[Mark]) -> str:
+        """The series, its next meetings, and the reminders before the next one (the moments
+        written are added to *marks*)."""
         count = 1 if series.pattern.recurrence is recurrence.Recurrence.ONCE else 4
         lines = [f"*Review schedule*: {series.pattern.describe()}.", "*Next meetings*"]
         for moment, skipped in series.upcoming(now, count):
             state = "_skipped_" if skipped else f"reviews {self._quarter(series, moment)}"
-            lines.append(f"• {date_token(moment, zone)}: {state}")
+            lines.append(f"• {self._moment(series, moment, marks)}: {state}")
         upcoming = series.next_meeting(now)
         if upcoming is None:
             lines.append("No meeting is ahead.")
@@ -93,7 +94,7 @@ class ScheduleCommands:
             for offset in series.offsets:
                 due = recurrence.Reminder(upcoming, offset).due_at
                 state = "" if due > now else " _(past)_"
-                lines.append(f"• {recurrence.format_offset(offset)} before: {date_token(due, zone)}{state}")
+                lines.append(f"• {recurrence.format_offset(offset)} before: {self._moment(series, due, marks)}{state}")
         return "\n".join(lines)
 
 
@@ -101,7 +102,14 @@ class ScheduleCommands:
         local_day = moment.astimezone(ZoneInfo(series.pattern.zone)).date()
         return fiscal.quarter_under_review(local_day, self.fiscal_year_start_month).label
 
-    def _when(self, series: SeriesView, moment: datetime | None) -> str:
+    @staticmethod
+    def _moment(series: SeriesView, moment: datetime, marks: list[Mark]) -> Moment:
+        """*moment* in the series' timezone, added to *marks*."""
+        shown = Moment(moment, series.pattern.zone)
+        marks.append(shown)
+        return shown
+
+    def _when(self, series: SeriesView, moment: datetime | None, marks: list[Mark]) -> str:
         if moment is None:
             return "none"
-        return f"{date_token(moment, series.pattern.zone)}, reviewing {self._quarter(series, moment)}"
+        return f"{self._moment(series, moment, marks)}, reviewing {self._quarter(series, moment)}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from reviewbot.core.meetings.views import MeetingView, SectionView
-from reviewbot.core.replies import esc
 from reviewbot.core.timeboxes import Timebox
 
 #: ``/review help``: every command, grouped by when it is used.
@@ -47,7 +46,7 @@ def planned_minutes(section: SectionView) -> str:
 
 def format_agenda(view: MeetingView) -> str:
     """The agenda, numbered, with the current section marked."""
-    heading = f"*Agenda of {esc(view.title)}*" if view.title else "*Agenda of the next meeting*"
+    heading = f"*Agenda of {view.title}*" if view.title else "*Agenda of the next meeting*"
     lines = [heading]
     for section in view.sections:
         indent = "    " if section.level == 2 else ""
@@ -55,7 +54,7 @@ def format_agenda(view: MeetingView) -> str:
         notes = f" ({section.note_count} notes)" if section.note_count else ""
         unplanned = " _(added)_" if not section.planned else ""
         lines.append(
-            f"{indent}{marker}{section.number}. {esc(section.title)}{planned_minutes(section)}{unplanned}{notes}"
+            f"{indent}{marker}{section.number}. {section.title}{planned_minutes(section)}{unplanned}{notes}"
         )
     return "\n".join(lines)
 
@@ -71,7 +70,7 @@ def format_time_used(boxes: list[tuple[SectionView, Timebox]]) -> str:
         plan = f" of {box.plan_seconds // 60} planned" if box.plan_seconds else ""
         over = " ⚠️" if box.plan_seconds and box.used_seconds > box.plan_seconds else ""
         now = " ◀" if section.current else ""
-        lines.append(f"{indent}{section.number} {esc(section.title)}: {used}{plan}{over}{now}")
+        lines.append(f"{indent}{section.number} {section.title}: {used}{plan}{over}{now}")
     return "\n*Time used*\n" + "\n".join(lines) if lines else ""
 
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from reviewbot.core.meetings import MeetingView, NoteView, SectionView
-from reviewbot.core.replies import esc
 from reviewbot.core.texts import duration_text
+from reviewbot.slack.text import escape
 from reviewbot.store.schema import MeetingStatus
 
 # action ids, callback ids and block ids the listeners match on
@@ -71,7 +71,7 @@ def slack_date(moment: datetime, token: str = "{time}") -> str:
 def section_label(section: SectionView) -> str:
     """``2.1 Title [10m]``, escaped for mrkdwn."""
     planned = f" [{section.duration_minutes}m]" if section.duration_minutes else ""
-    return f"{section.number} {esc(section.title)}{planned}"
+    return f"{section.number} {escape(section.title)}{planned}"
 
 
 def metadata(**values: Any) -> str:
@@ -115,7 +115,7 @@ def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:
     title = view.title or "Review"
     running = view.status == MeetingStatus.RUNNING
     blocks: list[Block] = [{"type": "header", "text": plain(f"📋 {title}")}]
-    chairs = ", ".join(esc(n) for n in view.chairs) or "—"
+    chairs = ", ".join(escape(n) for n in view.chairs) or "—"
     if running and view.started_at is not None:
         blocks.append(
             context(
@@ -135,8 +135,8 @@ def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:
     if len(chunks) > MAX_AGENDA_BLOCKS:
         chunks = [*chunks[: MAX_AGENDA_BLOCKS - 1], "_… and more: `/review agenda show` lists them all._"]
     blocks += [section(chunk) for chunk in chunks]
-    present = ", ".join(esc(n) for n in view.present) or "—"
-    remote = ", ".join(esc(n) for n in view.remote) or "—"
+    present = ", ".join(escape(n) for n in view.present) or "—"
+    remote = ", ".join(escape(n) for n in view.remote) or "—"
     blocks.append(context(f"*Present:* {present}\n*Remote:* {remote}"))
     if running:
         value = str(view.id)
@@ -182,7 +182,7 @@ def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:
     current = view.current
     where = f": now at {section_label(current)}" if running and current else ""
     state = "" if running else " (ended)"
-    return f"Agenda of {esc(title)}{state}{where}", blocks
+    return f"Agenda of {escape(title)}{state}{where}", blocks
 
 
 # -- section threads and note echoes ----------------------------------------------------------
@@ -202,17 +202,17 @@ def section_heading(item: SectionView) -> tuple[str, list[Block]]:
 
 def note_echo(note: NoteView) -> tuple[str, list[Block]]:
     """A note as echoed into its section's thread, with its Edit/Delete menu."""
-    body = truncate(esc(note.text), MAX_TEXT - 200)
-    author = esc(note.author_name or "someone")
+    body = truncate(escape(note.text), MAX_TEXT - 200)
+    author = escape(note.author_name or "someone")
     if note.deleted:
-        who = esc(note.revised_by or "someone")
+        who = escape(note.revised_by or "someone")
         return f"Note #{note.seq} was deleted", [
             section(f"~{body}~"),
             context(f"#{note.seq} · noted by {author} · deleted by {who}"),
         ]
     label = {"action": "*Action:* ", "decision": "*Decision:* "}.get(note.kind, "")
     reply = "↳ " * note.depth
-    edited = f" · edited by {esc(note.revised_by)}" if note.revised_by else ""
+    edited = f" · edited by {escape(note.revised_by)}" if note.revised_by else ""
     menu = {
         "type": "overflow",
         "action_id": NOTE_MENU,
@@ -241,7 +241,7 @@ def agenda_editor(outline: str, meta: str, title: str | None = None) -> dict[str
     }
     if outline:
         element["initial_value"] = truncate(outline, MAX_TEXT)
-    heading = f"Agenda of *{esc(title)}*" if title else "Agenda of the next meeting"
+    heading = f"Agenda of *{escape(title)}*" if title else "Agenda of the next meeting"
     return {
         "type": "modal",
         "callback_id": AGENDA_EDITOR,
@@ -278,7 +278,7 @@ def note_editor(note: NoteView, meta: str) -> dict[str, Any]:
         "submit": plain("Save", 24),
         "close": plain("Cancel", 24),
         "blocks": [
-            context(f"Noted by {esc(note.author_name)}{where}. The change is recorded with your name."),
+            context(f"Noted by {escape(note.author_name)}{where}. The change is recorded with your name."),
             {
                 "type": "input",
                 "block_id": NOTE_BLOCK,
@@ -329,11 +329,12 @@ def home(
         count = len(view.sections)
         if view.status == MeetingStatus.RUNNING and view.started_at is not None:
             now_at = f", now at {section_label(view.current)}" if view.current else ""
-            text = f"🟢 *{esc(view.title or 'Review')}* in {where}: running since {slack_date(view.started_at)}{now_at}"
+            title = escape(view.title or "Review")
+            text = f"🟢 *{title}* in {where}: running since {slack_date(view.started_at)}{now_at}"
         else:
             text = (
                 f"🗓️ *Next review* in {where}: {count} section{'' if count == 1 else 's'} on the agenda. "
-                "Edit it there with `/review agenda`; start with `/review start <title>`."
+                "Edit it there with `/review agenda`; start with `/review start &lt;title&gt;`."
             )
         blocks.append(section(text))
     if not upcoming:
@@ -348,7 +349,7 @@ def home(
             link((pages or {}).get(view.id), "📘 On the wiki"),
         ]
         shown = " · ".join(f for f in found if f) or f"Draft: `/review export {view.id}` in {where}"
-        blocks.append(section(f"#{view.id} *{esc(view.title or 'Review')}* in {where}, {when} · {notes}\n{shown}"))
+        blocks.append(section(f"#{view.id} *{escape(view.title or 'Review')}* in {where}, {when} · {notes}\n{shown}"))
     if not recent:
         blocks.append(context("No meeting has ended yet."))
     return {"type": "home", "blocks": blocks[:100]}

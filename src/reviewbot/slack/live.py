@@ -22,8 +22,9 @@ from reviewbot.core.context import Caller, Clock
 from reviewbot.core.followups import publish_report
 from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.core.publishing import Publisher
-from reviewbot.core.replies import Event, Reply, esc
+from reviewbot.core.replies import Event, Reply
 from reviewbot.slack import blocks, messages
+from reviewbot.slack import text as slack_text
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane, PostQueue
 from reviewbot.store.schema import MeetingStatus
@@ -231,14 +232,14 @@ class LiveMeeting:
                 content=minutes.content,
                 filename=minutes.filename,
                 title=minutes.title,
-                initial_comment=f"Minutes of meeting #{minutes.meeting_id}: {esc(minutes.summary)}",
+                initial_comment=f"Minutes of meeting #{minutes.meeting_id}: {slack_text.escape(minutes.summary)}",
             )
         except (SlackApiError, SlackClientError, OSError) as error:
             reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
             log.warning("minutes upload failed for meeting %s: %s", minutes.meeting_id, reason)
             if notify is not None:
                 notify(
-                    f"⚠️ I could not upload the minutes ({esc(str(reason))}). They are saved: "
+                    f"⚠️ I could not upload the minutes ({slack_text.escape(str(reason))}). They are saved: "
                     f"`/review export {minutes.meeting_id}` posts them again."
                 )
             return
@@ -251,7 +252,7 @@ class LiveMeeting:
     def _publish(self, lane: Lane, meeting_id: int, user_id: str, notify: Notify | None) -> None:
         """Publish the minutes to the wiki and say how it went, in the channel."""
         assert self.publisher is not None
-        text = publish_report(self.publisher, meeting_id, user_id)
+        text = slack_text.of_reply(publish_report(self.publisher, meeting_id, user_id))
         try:
             lane.call("chat_postMessage", channel=lane.channel, text=text)
         except (SlackApiError, SlackClientError, OSError):

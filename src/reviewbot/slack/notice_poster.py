@@ -9,12 +9,15 @@ connection), not retryable when it may have (a timeout, or still queued when wai
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import PostError
+from reviewbot.core.replies import Mark
 from reviewbot.slack.post_queue import Lane, PostQueue
+from reviewbot.slack.text import mrkdwn
 
 WAIT_SECONDS = 60.0
 
@@ -26,8 +29,9 @@ class SlackNoticePoster:
         self.poster = poster
         self.wait = wait
 
-    def post(self, workspace_id: str, channel_id: str, text: str) -> None:
-        """Post *text* to the channel and wait for the outcome."""
+    def post(self, workspace_id: str, channel_id: str, text: str, marks: Sequence[Mark] = ()) -> None:
+        """Post the core's *text* (with its *marks*) to the channel and wait for the outcome."""
+        text = mrkdwn(text, marks)
         done = threading.Event()
         failure: list[PostError] = []
 

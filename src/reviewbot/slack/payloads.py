@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import Caller, UserError
+from reviewbot.slack.text import escape
 from reviewbot.slack.users import UserDirectory
 from reviewbot.store.database import DatabaseUnavailable
 
@@ -66,7 +67,7 @@ def attempt(action: Callable[[], T]) -> tuple[T | None, str | None]:
     try:
         return action(), None
     except UserError as error:
-        return None, str(error)
+        return None, escape(str(error))
     except DatabaseUnavailable:
         return None, DATABASE_DOWN
 

@@ -1,15 +1,44 @@
-"""Slack's message text format, turned back into what the person typed.
+"""Slack's message text format, both ways: what a person typed, and what the core answers.
 
 Slack escapes ``&``, ``<`` and ``>`` in slash-command text and writes mentions, channels and
-links as ``<...>`` tokens; the core wants the plain text, with mentions as ``@Display Name``.
+links as ``<...>`` tokens; the core wants the plain text, with mentions as ``@Display Name``
+(:func:`to_plain`). The core answers in plain text, with moments and links marked
+(:mod:`reviewbot.core.replies`); :func:`mrkdwn` makes that Slack's format, escaped so that nothing
+anyone typed can become a mention or a link.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from reviewbot.core.replies import Mark, Moment, Reply
 
 _TOKEN = re.compile(r"<([^<>]*)>")
+
+
+def escape(text: str) -> str:
+    """Escape *text* for Slack mrkdwn, so it can never become a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str, marks: Sequence[Mark] = ()) -> str:
+    """The core's plain *text* as Slack mrkdwn: escaped, each marked moment a date token that every
+    reader sees in their own timezone (the text's own wording as the fallback), each link a link."""
+    out = escape(text)
+    for mark in dict.fromkeys(marks):
+        shown = escape(str(mark))
+        if isinstance(mark, Moment):
+            token = f"<!date^{int(mark.at.timestamp())}^{{date_long_pretty}} at {{time}}|{shown}>"
+        else:
+            token = f"<{escape(mark.url).replace('|', '%7C')}|{escape(mark.label)}>"
+        out = out.replace(shown, token)
+    return out
+
+
+def of_reply(reply: Reply) -> str:
+    """A core :class:`Reply`'s text as Slack mrkdwn."""
+    return mrkdwn(reply.text, reply.marks)
 
 
 def unescape(text: str) -> str:

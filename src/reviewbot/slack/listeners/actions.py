@@ -19,6 +19,7 @@ from reviewbot.core import Caller
 from reviewbot.core.replies import Event, Reply
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
+from reviewbot.slack import text as slack_text
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.users import UserDirectory
 
@@ -55,7 +56,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             live.react(reply, caller, tell)
         ack()
         if tell_text or reply.event == Event.NONE:
-            tell(reply.text)
+            tell(slack_text.of_reply(reply))
 
     @payloads.apologising
     def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:

@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import Caller
 from reviewbot.core.agenda import outline
-from reviewbot.core.commands import format_agenda
 from reviewbot.core.replies import Event
+from reviewbot.core.texts import format_agenda
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
 from reviewbot.slack import text as slack_text
@@ -66,7 +66,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             public = reply.public and reply.event != Event.SECTION_CHANGED
             # Queued (not posted) before the acknowledgement: posting never holds it up.
             live.react(reply, caller, lambda text: respond(response_type="ephemeral", text=text))
-            reply_with(response_type="in_channel" if public else "ephemeral", text=reply.text)
+            reply_with(response_type="in_channel" if public else "ephemeral", text=slack_text.of_reply(reply))
         except Exception:
             log.exception("command %s failed", command.get("command"))
             if not acked:
@@ -93,5 +93,5 @@ def open_agenda_editor(
         client.views_open(trigger_id=trigger_id, view=blocks.agenda_editor(outline(sections), meta, title))
     except SlackApiError as failure:
         log.info("could not open the agenda editor: %s", failure.response.get("error"))
-        text = format_agenda(view) if view is not None and view.sections else "The agenda is empty."
+        text = slack_text.escape(format_agenda(view)) if view is not None and view.sections else "The agenda is empty."
         respond(response_type="ephemeral", text=f"{text}\n(`/review agenda add <Title>` adds a section.)")

@@ -53,6 +53,6 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             note = reply.extra["note"]
             store.put(reply.meeting_id, messages.SOURCE, note.id, caller.channel_id, ts)
             live.react(reply, caller)
-        return reply.text
+        return slack_text.of_reply(reply)
 
     app.shortcut(blocks.ADD_TO_MINUTES)(on_add)

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
+from reviewbot.slack import text as slack_text
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.users import UserDirectory
 
@@ -37,7 +38,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             return
         live.react(reply, caller)
         ack()
-        payloads.whisper(client, caller.channel_id, caller.user_id, reply.text)
+        payloads.whisper(client, caller.channel_id, caller.user_id, slack_text.of_reply(reply))
 
     @payloads.apologising
     def on_note(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
