@@ -9,7 +9,7 @@ The escaping is targeted rather than blanket, so the wikitext stays readable and
 people: ordinary prose (``didn't``, ``Danny_B``, ``large & small``, ``(-4.5%)``) is left as it is,
 and only the characters that could start markup are written as numeric character references.
 
-What MediaWiki 1.39 does, as checked by ``tests/test_wikitext_hostile.py`` against a real wiki:
+What MediaWiki 1.39 does, as checked by ``tests/core/test_wikitext_hostile.py`` against a real wiki:
 
 * Text is NFC-normalized when it reaches the wiki (its request handling does it to every value), so
   :func:`normalize` does the same, and what is sent is what is stored.
@@ -73,7 +73,7 @@ def _ref_all(match: re.Match[str]) -> str:
 # What is dropped from typed text in favour of a space: the characters of the Unicode categories
 # Cc (controls), Cs (surrogates), Zl and Zp (line and paragraph separators), and U+FFFE, U+FFFF.
 # One regular expression instead of a category look-up per character: rendering 100k notes took
-# twice as long with the look-ups (tests/test_fuzz.py checks the two agree).
+# twice as long with the look-ups (tests/system/test_fuzz.py checks the two agree).
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
