@@ -332,6 +332,18 @@ def test_without_a_trigger_the_agenda_is_printed(bot, fake_slack):
     assert not fake_slack.calls_to("views.open")
 
 
+def test_when_the_editor_cannot_open_the_agenda_is_shown_privately(bot, fake_slack):
+    tilman = SlackPerson(bot, fake_slack, "U100", "Tilman")
+    tilman.ok("/review", "agenda add Backup <Datacenter> [10m]")
+    fake_slack.fail_next("views.open", error="expired_trigger_id")
+    status, body = tilman.command("/review", "agenda")
+    assert status == 200 and body == ""
+    (shown,) = fake_slack.wait_for_response("U100")
+    assert shown["response_type"] == "ephemeral"
+    assert shown["text"].startswith("1 Backup &lt;Datacenter&gt; [10m]")  # as the live agenda lists it
+    assert "`/review agenda add <Title>` adds a section" not in shown["text"]  # escaped, as all text
+
+
 def test_add_to_minutes_shortcut(bot, fake_slack):
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     heading1 = fake_slack.calls_to("chat.postMessage")[1].response["ts"]

@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from reviewbot.core import Caller
 from reviewbot.core.agenda import outline
 from reviewbot.core.replies import Event
-from reviewbot.core.texts import format_agenda
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
 from reviewbot.slack import text as slack_text
@@ -93,5 +92,5 @@ def open_agenda_editor(
         client.views_open(trigger_id=trigger_id, view=blocks.agenda_editor(outline(sections), meta, title))
     except SlackApiError as failure:
         log.info("could not open the agenda editor: %s", failure.response.get("error"))
-        text = slack_text.escape(format_agenda(view)) if view is not None and view.sections else "The agenda is empty."
-        respond(response_type="ephemeral", text=f"{text}\n(`/review agenda add <Title>` adds a section.)")
+        text = "\n".join(blocks.agenda_lines(view)) if view is not None and view.sections else "The agenda is empty."
+        respond(response_type="ephemeral", text=f"{text}\n(`/review agenda add &lt;Title&gt;` adds a section.)")
