@@ -14,8 +14,8 @@ is in the database and in the wiki draft in acknowledgement order per note-taker
 and measures start-up time, idle memory and the cost of rendering minutes of 1k-100k notes.
 
 Results go to ``bench/results/latest.json`` and ``bench/results/latency.png``; ``--readme``
-rewrites the figures table in README.md. Every run is bounded (a fixed number of notes) and stops
-by itself; all traffic stays on 127.0.0.1.
+rewrites the figures in README.md (the latency table) and docs/performance.md (all of them).
+Every run is bounded (a fixed number of notes) and stops by itself; all traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -545,8 +545,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """The README's table of the latest figures."""
+def markdown(results: dict[str, Any], short: bool = False) -> str:
+    """The latest figures as Markdown: the latency table (all of it for docs/performance.md; the
+    README's, *short*, without start-up, memory and rendering)."""
     m = results["machine"]
     lines = [
         f"Measured {results['date']} at {results['commit']} on {m['cores']} cores ({m['cpu']}), "
@@ -566,6 +567,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {bare['p50_ms']:.1f} / {bare['p95_ms']:.1f} / {bare['p99_ms']:.1f} ms | {ratio['p99_ms']:.2f} "
                 f"| {bot['notes_per_s']:.0f} ({ratio['notes_per_s']:.2f}) | {lost} |"
             )
+    if short:
+        return "\n".join(lines)
     lines += ["", "| | " + " | ".join(results["databases"]) + " |", "| --- |" + " ---: |" * len(results["databases"])]
     dbs = list(results["databases"].values())
     lines.append("| start-up to ready (fresh database / restart) | "
@@ -602,14 +605,16 @@ def _size(notes: int) -> str:
     return f"{notes // 1000}k" if notes % 1000 == 0 else str(notes)
 
 
-def update_readme(table: str) -> None:
-    """Replace the figures between the README's bench markers."""
-    readme = ROOT / "README.md"
-    content = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
-    if not pattern.search(content):
-        raise SystemExit("README.md has no bench markers")
-    readme.write_text(pattern.sub(lambda _: f"{README_START}\n{table}\n{README_END}", content))
+def update_docs(results: dict[str, Any]) -> None:
+    """Replace the figures between the bench markers of README.md (the short table) and of
+    docs/performance.md (all of them)."""
+    for path, table in ((ROOT / "README.md", markdown(results, short=True)),
+                        (ROOT / "docs" / "performance.md", markdown(results))):  # fmt: skip
+        content = path.read_text()
+        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
+        if not pattern.search(content):
+            raise SystemExit(f"{path.name} has no bench markers")
+        path.write_text(pattern.sub(lambda _, table=table: f"{README_START}\n{table}\n{README_END}", content))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -628,7 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", default=",".join(map(str, CONCURRENCY)), help="concurrency levels")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latency.png go")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
-    parser.add_argument("--readme", action="store_true", help="rewrite the figures table in README.md")
+    parser.add_argument("--readme", action="store_true",
+                        help="rewrite the figures in README.md and docs/performance.md")  # fmt: skip
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     levels = tuple(int(c) for c in args.levels.split(","))
@@ -665,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         chart(results, args.out / "latency.png")
     table = markdown(results)
     if args.readme:
-        update_readme(table)
+        update_docs(results)
     say()
     say(table)
     return 1 if lost else 0

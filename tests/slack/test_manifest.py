@@ -28,8 +28,11 @@ def test_manifest_matches_the_listeners():
     assert all(len(hint.strip('"')) <= 1000 for hint in values("usage_hint"))
     assert values("callback_id") == [blocks.ADD_TO_MINUTES] and values("type") == ["message"]
     assert len(values("name")[1]) <= 24  # a shortcut's name
-    assert list_under("bot_events") == ["app_home_opened"]
-    assert set(list_under("bot")) == {"commands", "chat:write", "chat:write.public", "files:write", "users:read"}
+    assert list_under("bot_events") == ["app_home_opened", "message.channels", "message.groups"]  # scribe mode
+    assert set(list_under("bot")) == {
+        "commands", "chat:write", "chat:write.public", "files:write", "users:read",
+        "channels:history", "groups:history", "reactions:write",  # scribe mode: read messages, react
+    }
     assert values("home_tab_enabled") == ["true"] and values("is_enabled") == ["true"]
     assert values("socket_mode_enabled") == ["true"]
     assert "\t" not in MANIFEST

@@ -1,4 +1,4 @@
-"""A test-side Slack: sends signed slash commands to the bot as Slack's servers would."""
+"""A test-side Slack: sends signed slash commands, interactions and events to the bot as Slack's servers would."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from tests.support.botserver import BotServer
 from tests.support.credentials import SIGNING_SECRET
 from tests.support.fakeslack import FakeSlack
-from tests.support.slack_signing import interactive_body, post, slash_command_body
+from tests.support.slack_signing import interactive_body, post, slack_escape, slash_command_body
 
 
 class SlackUser:
@@ -46,7 +46,8 @@ def _trigger() -> str:
 
 
 class SlackPerson(SlackUser):
-    """A person who also clicks buttons, uses shortcuts, submits modals and opens App Home."""
+    """A person who also clicks buttons, uses shortcuts, submits modals, opens App Home and types
+    messages in the channel (as the Events API delivers them)."""
 
     def _user(self) -> dict[str, Any]:
         return {"id": self.user_id, "username": self.name.lower(), "name": self.name.lower(), "team_id": self.team}
@@ -106,3 +107,73 @@ class SlackPerson(SlackUser):
                       "event_ts": f"{time.time():.6f}"},
         }
         return post(self.bot.url, json.dumps(body).encode(), SIGNING_SECRET, content_type="application/json")
+
+    # -- messages typed in the channel (the Events API's ``message`` events) ------------------------
+
+    def say(self, text: str, thread_ts: str | None = None, retries: int = 0, **extra: Any) -> str:
+        """Post a message in the channel (in the thread *thread_ts*, if given); its ``ts``.
+
+        The event is delivered ``1 + retries`` times, the later ones as Slack's retries are.
+        """
+        ts = next_ts()
+        message = self.message(text, ts, thread_ts, **extra)
+        for attempt in range(retries + 1):
+            status, _ = self.event(message, retry=attempt)
+            assert status == 200, status
+        return ts
+
+    def edit(self, ts: str, text: str, thread_ts: str | None = None) -> tuple[int, Any]:
+        """Edit the message *ts* (a ``message_changed`` event, as Slack sends it)."""
+        return self.event({
+            "type": "message", "subtype": "message_changed", "channel": self.channel, "hidden": True,
+            "ts": next_ts(), "event_ts": next_ts(),
+            "message": {**self.message(text, ts, thread_ts), "edited": {"user": self.user_id, "ts": next_ts()}},
+            "previous_message": self.message("(before)", ts, thread_ts),
+        })
+
+    def delete(self, ts: str, text: str = "(deleted)") -> tuple[int, Any]:
+        """Delete the message *ts* (a ``message_deleted`` event)."""
+        return self.event({
+            "type": "message", "subtype": "message_deleted", "channel": self.channel, "hidden": True,
+            "ts": next_ts(), "event_ts": next_ts(), "deleted_ts": ts,
+            "previous_message": self.message(text, ts),
+        })
+
+    @staticmethod
+    def next_message_ts() -> str:
+        """A new message's ``ts``."""
+        return next_ts()
+
+    def message(self, text: str, ts: str, thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
+        """A message as Slack sends it: text escaped, with a ``rich_text`` block of the same."""
+        message: dict[str, Any] = {
+            "type": "message", "user": self.user_id, "text": slack_escape(text), "ts": ts,
+            "channel": self.channel, "team": self.team, "event_ts": ts, "channel_type": "channel",
+            "client_msg_id": f"{next(_counter):08d}-0000-4000-8000-000000000000",
+            "blocks": [{"type": "rich_text", "block_id": "b1", "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}],
+        }
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
+        message.update(extra)
+        return message
+
+    def event(self, event: dict[str, Any], retry: int = 0) -> tuple[int, Any]:
+        """Deliver *event* as an ``event_callback``; *retry* > 0 sends it as Slack's retry number *retry*."""
+        event_id = event.setdefault("_event_id", f"Ev{next(_counter):06d}")
+        body = {
+            "token": "verification-token", "team_id": self.team, "context_team_id": self.team,
+            "api_app_id": "A0001", "type": "event_callback", "event_id": event_id,
+            "event_time": int(time.time()), "is_ext_shared_channel": False,
+            "authorizations": [{"enterprise_id": None, "team_id": self.team, "user_id": "UBOT",
+                                "is_bot": True, "is_enterprise_install": False}],
+            "event": {k: v for k, v in event.items() if k != "_event_id"},
+        }
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return post(self.bot.url, json.dumps(body).encode(), SIGNING_SECRET,
+                    content_type="application/json", headers=headers)
+
+
+def next_ts() -> str:
+    """A message timestamp as Slack writes them, each one later than the last."""
+    return f"{time.time():.0f}.{next(_counter):06d}"

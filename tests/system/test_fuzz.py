@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reviewbot.core.minutes import render_wikitext
-from reviewbot.store.schema import Meeting, MeetingStatus
+from reviewbot.store.schema import Meeting, MeetingStatus, Note
 from reviewbot.wikitext import normalize
-from tests.support.slack_client import SlackUser
+from tests.support.slack_client import SlackPerson, SlackUser
 from tests.support.slack_signing import slack_escape
 
 EXAMPLES = 150
@@ -150,3 +150,62 @@ def _normalize_by_category(text: str) -> str:
 )
 def test_normalize_drops_exactly_the_unicode_break_categories(text):
     assert normalize(text) == _normalize_by_category(text)
+
+
+# -- scribe mode: message events, edits and deletions in any order -----------------------------
+
+SCRIBE_EXAMPLES = 60
+message_text = st.lists(
+    st.one_of(fragment, st.sampled_from(["\n", "\n> ", "\n>> ", "\n// ", "\naction Wes: ", "\ndecision "])),
+    max_size=8,
+).map("".join)
+message_event = st.tuples(
+    st.sampled_from(["post", "post", "again", "edit", "edit", "delete", "thread"]),
+    st.integers(min_value=0, max_value=4),  # which of five messages
+    message_text,
+)
+
+
+def test_fuzzed_message_events_never_fail_duplicate_or_break_the_draft(bot, fake_slack):
+    fake_slack.rate_limits = False  # about the notes, not pacing: hundreds of reactions at machine speed
+    ann = SlackPerson(bot, fake_slack, "U1", "Ann")
+    ann.ok("/review", "agenda add Opening")
+    ann.ok("/review", "start Scribing & <friends>")
+    ann.ok("/review", "scribe me")
+    assert bot.slack.poster.wait_idle(10)
+    thread = next(c.response["ts"] for c in fake_slack.calls_to("chat.postMessage") if "Opening" in c.args["text"]
+                  and c.args["blocks"][0]["type"] == "section")
+
+    @settings(max_examples=SCRIBE_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+              database=None)
+    @given(st.lists(message_event, min_size=1, max_size=6))
+    def events_are_answered(events: list[tuple[str, int, str]]) -> None:
+        keys = [f"1700000{example_keys.__len__():03d}.00000{n}" for n in range(5)]
+        example_keys.append(keys)
+        for what, which, text in events:
+            ts = keys[which]
+            message = ann.message("", ts, thread if what == "thread" else None)
+            message["text"] = text
+            if what == "edit":
+                status, _ = ann.event({"type": "message", "subtype": "message_changed", "channel": "C0001",
+                                       "ts": ts, "message": message, "previous_message": message})
+            elif what == "delete":
+                status, _ = ann.event({"type": "message", "subtype": "message_deleted", "channel": "C0001",
+                                       "ts": ts, "deleted_ts": ts, "previous_message": message})
+            else:
+                message["_event_id"] = f"Ev-{ts}"  # "again": the very event once more, as Slack retries
+                status, _ = ann.event(message, retry=1 if what == "again" else 0)
+            assert status == 200, (what, text, status)
+
+    example_keys: list[list[str]] = []
+    events_are_answered()
+
+    with bot.runtime.db.read() as session:
+        meeting_id = session.query(Meeting).filter(Meeting.status == MeetingStatus.RUNNING).one().id
+        rows = session.query(Note.message_key, Note.message_line).filter(Note.message_key.is_not(None)).all()
+    assert len(rows) == len(set(rows))  # never a second note for a line of a message
+    record = bot.runtime.meetings.record(meeting_id)
+    draft = render_wikitext(record)
+    assert_well_formed(draft, record.slides_url is not None)
+    body = draft.split("\n== Action items ==\n")[0].split("\n== Decisions ==\n")[0]
+    assert len([line for line in body.splitlines() if line.startswith("*")]) == len(list(record.all_notes()))

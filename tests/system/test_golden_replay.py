@@ -12,7 +12,7 @@ import pytest
 from reviewbot.console import Console
 from tests.support.minutes_structure import parse_seed, parse_wikitext
 from tests.support.paths import EXAMPLES, REPLAY, ROOT, SEED
-from tests.support.slack_client import SlackUser
+from tests.support.slack_client import SlackPerson, SlackUser
 
 
 def replay_lines() -> list[tuple[str, str, str]]:
@@ -147,4 +147,31 @@ def test_replay_through_slack_over_http_gives_the_seed(bot, fake_slack):
         reply = people[user].ok(command, text)
         assert not reply["text"].startswith(("I don't", "⚠️")), (number, text, reply)
     fake_slack.wait_for("files.completeUploadExternal")
+    assert_same_structure(fake_slack.uploads[-1].content.decode())
+
+
+def test_replay_as_a_scribes_messages_gives_the_seed_with_every_event_delivered_twice(bot, fake_slack):
+    """Scribe mode: every ``/note`` of the replay typed instead as a message in the channel by its
+    note-taker (a scribe), each event delivered again as Slack's retry; the same minutes."""
+    # About the minutes, not pacing: at machine speed its 98 reactions alone would take Slack's
+    # reactions.add budget (Tier 3) two minutes.
+    fake_slack.rate_limits = False
+    people: dict[str, SlackPerson] = {}
+    scribes: set[str] = set()
+    started = False
+    for number, (user, command, text) in enumerate(replay_lines()):
+        if user not in people:
+            people[user] = SlackPerson(bot, fake_slack, f"U{len(people) + 100}", user)
+        person = people[user]
+        if command == "/note" and started:
+            if user not in scribes:
+                assert "now a scribe" in person.ok("/review", "scribe me")["text"]
+                scribes.add(user)
+            person.say(text, retries=1)
+            continue
+        reply = person.ok(command, text)
+        assert not reply["text"].startswith(("I don't", "⚠️")), (number, text, reply)
+        started = started or text.startswith("start ")
+    fake_slack.wait_for("files.completeUploadExternal")
+    assert scribes and not fake_slack.calls_to("chat.postEphemeral")  # nothing refused
     assert_same_structure(fake_slack.uploads[-1].content.decode())

@@ -17,11 +17,13 @@ from reviewbot.core.action_items import ActionItem, Actions
 from reviewbot.core.context import Caller, UserError
 from reviewbot.core.drafts import minutes_file
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
+from reviewbot.core.mentions import people_mentioned
 from reviewbot.core.minutes import MeetingRecord, Wording
 from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility
 from reviewbot.core.revisions import NoteEditor
 from reviewbot.core.schedule_commands import ScheduleCommands
 from reviewbot.core.schedules import Schedules
+from reviewbot.core.scribe_commands import scribe
 from reviewbot.core.texts import HELP, count_text, duration_text, format_agenda, format_time_used, planned_minutes
 from reviewbot.store.database import DatabaseUnavailable
 
@@ -89,6 +91,8 @@ class CommandHandler:
                 sub, _, rest = text.strip().partition(" ")
                 if sub.lower() == "chair":
                     return self.chair(caller, rest.strip(), mentions or {})
+                if sub.lower() == "scribe":
+                    return scribe(self.meetings, caller, rest.strip(), mentions or {})
                 handler = self._review.get(sub.lower())
                 if handler is None:
                     return self._unknown(sub)
@@ -162,20 +166,7 @@ class CommandHandler:
             if view is None or view.started_at is None:
                 return _private("No meeting is running here; whoever starts one with `/review start` chairs it.")
             return _private(f"Chairs of *{view.title or ''}*: {', '.join(n for n in view.chairs)}.")
-        people: list[tuple[str, str]] = []
-        rest = text
-        # Longest names first, so that "@Ann Lee" is not taken for "@Ann" followed by "Lee".
-        for name, user_id in sorted((mentions or {}).items(), key=lambda item: -len(item[0])):
-            pattern = re.compile("@" + re.escape(name.lstrip("@")), re.IGNORECASE)
-            if pattern.search(rest):
-                rest = pattern.sub(" ", rest)
-                people.append((user_id, name.lstrip("@")))
-        leftover = " ".join(w for w in re.split(r"[\s,;]+", rest) if w and w.lower() != "and")
-        if leftover or not people:
-            raise UserError(
-                "Mention each person with @ so I know who they are: `/review chair @name`"
-                + (f" (I could not tell who “{leftover}” is)." if leftover else ".")
-            )
+        people = people_mentioned(text, mentions or {}, "/review chair @name")
         added, view = self.meetings.add_chairs(caller, people)
         if not added:
             return _private(f"They already chair the meeting. Chairs: {', '.join(n for n in view.chairs)}.")

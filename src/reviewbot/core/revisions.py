@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from reviewbot.core import notes, roles
 from reviewbot.core.channels import lock_meeting, require_running
 from reviewbot.core.context import Caller, Clock, UserError
+from reviewbot.core.meetings.revision_log import record_revision
 from reviewbot.core.meetings.views import NoteView, note_views, people_keys
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Channel, Meeting, MeetingStatus, Note, NoteKind, NoteRevision, RevisionAction
@@ -31,23 +32,6 @@ class RevisionView:
     at: datetime
     before: str
     after: str | None
-
-
-def record_revision(
-    session: Session, note: Note, caller: Caller, action: RevisionAction, after: str | None, at: datetime
-) -> None:
-    """Record that *caller* changed *note* (its current text is the "before")."""
-    session.add(
-        NoteRevision(
-            note_id=note.id,
-            action=action,
-            editor_id=caller.user_id,
-            editor_name=caller.user_name,
-            at=at,
-            before=note.text,
-            after=after,
-        )
-    )
 
 
 class NoteEditor:

@@ -22,6 +22,7 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 *Run*
 • `/review start <meeting title>` starts at the first section; whoever starts the meeting chairs it
 • `/review chair @name` makes someone a chair too: chairs move sections, change the agenda, end
+• `/review scribe me` (or `@name`): your messages in the channel become the notes; `/review scribe off` stops
 • `/review next`, `/review prev`, `/review goto <number | title>` move between sections
 • `/review section <Title>` inserts an unplanned section (`- <Title>` for a subsection) and moves to it
 • `/note [Speaker:] <text>` records a note; `/note > Speaker: <text>` replies to the one before

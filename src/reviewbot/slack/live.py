@@ -160,7 +160,8 @@ class LiveMeeting:
         ):
             echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
             for note in page:
-                if note.id not in echoed:
+                # A note typed as a message in the channel (scribe mode) is its own echo.
+                if note.id not in echoed and not note.from_message:
                     if posts == ECHO_TURN:
                         self._queue_echo(lane.channel, meeting_id)
                         return

@@ -154,6 +154,8 @@ class Note(Base):
     __table_args__ = (
         UniqueConstraint("meeting_id", "seq"),
         Index("ix_notes_author_meeting", "author_id", "meeting_id"),  # a person's meetings (see 0005)
+        # A message typed in the channel, by line: edits and deletions find its notes (see 0006).
+        UniqueConstraint("meeting_id", "message_key", "message_line", name="uq_notes_message"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,6 +176,8 @@ class Note(Base):
     deleted_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(64))
+    message_key: Mapped[str | None] = mapped_column(String(64))  # the chat message it came from, if typed there
+    message_line: Mapped[int | None] = mapped_column(Integer)  # which of that message's note lines
 
 
 class Attendee(Base):
@@ -211,6 +215,20 @@ class MeetingChair(Base):
     """A person who chairs a meeting: moves between sections, changes the agenda, ends it."""
 
     __tablename__ = "meeting_chairs"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingScribe(Base):
+    """A note-taker whose messages in the meeting's channel are its notes (scribe mode)."""
+
+    __tablename__ = "meeting_scribes"
     __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

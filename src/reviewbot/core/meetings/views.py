@@ -75,6 +75,7 @@ class NoteView:
     author_name: str = ""
     deleted: bool = False
     revised_by: str | None = None
+    from_message: bool = False  # typed as a message in the channel (scribe mode), not with /note
 
 
 def sections_of(session: Session, meeting_id: int) -> list[Section]:
@@ -185,6 +186,7 @@ def note_views(session: Session, meeting: Meeting, stored: Sequence[Note]) -> li
             author_name=n.author_name,
             deleted=n.deleted_at is not None,
             revised_by=editors.get(n.id),
+            from_message=n.message_key is not None,
         )
         for n in stored
     ]

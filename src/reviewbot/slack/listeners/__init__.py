@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from reviewbot.runtime import Runtime
-from reviewbot.slack.listeners import actions, commands, events, shortcuts, views
+from reviewbot.slack.listeners import actions, channel_messages, commands, events, shortcuts, views
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.users import UserDirectory
@@ -18,3 +18,4 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
     views.register(app, runtime, users, live)
     shortcuts.register(app, runtime, users, live, store)
     events.register(app, runtime, store)
+    channel_messages.register(app, runtime, users, live, store)
