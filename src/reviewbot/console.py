@@ -14,11 +14,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
-from reviewbot.core import Caller
+from reviewbot.core import Caller, UserError
 from reviewbot.core.commands import CommandHandler
 from reviewbot.core.followups import publish_report
 from reviewbot.core.publishing import Publisher
 from reviewbot.core.replies import Mark, Reply
+from reviewbot.store.database import DatabaseUnavailable
 
 WORKSPACE = "console"
 CHANNEL = "console"
@@ -58,6 +59,7 @@ class Console:
         self.publisher = publisher
         self.out = out or sys.stdout
         self.default_user = user or _login_name()
+        self._messages = 0  # lines typed as messages, each its own message key
 
     def run(self, lines: Iterable[str], echo: bool = False) -> int:
         """Run every line; returns how many commands were answered with a mistake."""
@@ -80,11 +82,11 @@ class Console:
             line = line.strip()
         if echo:
             self._print(f"@{user} {line}")
-        if not line.startswith("/"):
-            self._print("  (type a command starting with /, e.g. /review help or /note <text>)")
+        caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
+        if not line.startswith("/") or line.startswith("//"):  # "// ..." is an aside in a message
+            self._message(caller, line)
             return None
         command, _, text = line.partition(" ")
-        caller = Caller(workspace_id=WORKSPACE, channel_id=CHANNEL, user_id=user, user_name=user)
         # Console users are their names, so ``@name`` mentions them.
         mentions = {name: name for name in re.findall(r"@([\w.-]+)", text)}
         reply = self.handler.handle(command, text, caller, mentions)
@@ -92,6 +94,26 @@ class Console:
         if reply.publish_meeting_id is not None and self.publisher is not None:
             self.show(publish_report(self.publisher, reply.publish_meeting_id, user))
         return reply
+
+    def _message(self, caller: Caller, text: str) -> None:
+        """A line that is not a command is a message in the channel: a scribe's are notes."""
+        self._messages += 1
+        try:
+            outcome = self.handler.meetings.record_message(caller, f"console:{self._messages}", text)
+        except UserError as error:
+            self._print(f"  (only you) ⚠️ That message is not in the minutes: {error}")
+            return
+        except DatabaseUnavailable:
+            self._print("  (only you) ⚠️ The database is not answering; that message was not recorded.")
+            return
+        if outcome.recorded:
+            count = len(outcome.notes)
+            self._print(f"  ✅ ({count} note{'' if count == 1 else 's'} in the minutes)")
+        elif text.startswith("//"):
+            self._print("  (an aside: not in the minutes)")
+        else:
+            self._print("  (type a command starting with /, e.g. /review help or /note <text>;"
+                        " after /review scribe me, your lines are notes)")
 
     def show(self, reply: Reply) -> None:
         """Print a reply: channel messages plainly, private ones marked as only visible to you."""

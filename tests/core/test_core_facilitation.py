@@ -198,3 +198,16 @@ def test_chair_command_needs_real_mentions(runtime):
     assert "could not tell who “Bob”" in commands.handle("/review", "chair @Ann, Bob", TILMAN, {"Ann": "ann"}).text
     assert "already chair" in commands.handle("/review", "chair @Ann", TILMAN, {"Ann": "ann"}).text
     assert commands.handle("/review", "chair", ANN).text == "Chairs of *Tech II*: Tilman, Ann Lee, Ann."
+
+
+def test_in_the_console_a_scribes_lines_are_notes(runtime):
+    out = io.StringIO()
+    console = Console(runtime.commands, out=out, user="ann")
+    for line in ("/review start Typing", "not yet a scribe", "/review scribe me", "Katherine: typed",
+                 "> a reply to it", "// an aside", "/review end"):
+        console.run_line(line)
+    printed = out.getvalue()
+    assert "(type a command starting with /" in printed and "✅ (1 note in the minutes)" in printed
+    assert "(an aside: not in the minutes)" in printed
+    wiki = printed.split(".wiki -----\n", 1)[1]
+    assert "* Katherine: typed\n** a reply to it\n" in wiki and "aside" not in wiki and "not yet" not in wiki
