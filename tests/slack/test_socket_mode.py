@@ -119,3 +119,20 @@ def test_socket_mode_connects_again_by_itself_when_the_connection_drops(database
         assert reply is not None and reply["text"].startswith("✓ Noted #2")
     assert "Traceback" not in log[0], log[0]
     assert stored_notes(database_url) == ["before the drop", "after the drop"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_socket_mode_takes_a_scribes_messages(database_url, fake_slack, tmp_path: Path):
+    """Scribe mode over Socket Mode: message events arrive as ``events_api`` envelopes."""
+    with FakeSocketMode() as socket_mode, socket_mode_bot(database_url, fake_slack, socket_mode, tmp_path) as log:
+        for line in ("/review agenda add Backup Datacenter", "/review start Tech II", "/review scribe me"):
+            assert socket_mode.slash_command(command(line)) is not None, line
+        message = {"type": "message", "user": "U100", "text": "Katherine: typed &amp; kept\n// aside",
+                   "ts": "1700000000.000200", "channel": CHANNEL, "event_ts": "1700000000.000200"}
+        body = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event_id": "Ev1",
+                "event_time": 1700000000, "event": message}
+        socket_mode.event(body)
+        socket_mode.event(body, retry=1)  # Slack delivers it again
+        fake_slack.wait_for("reactions.add")
+    assert "Traceback" not in log[0], log[0]
+    assert stored_notes(database_url) == ["Katherine: typed & kept"]
