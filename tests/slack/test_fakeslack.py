@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
-from urllib.parse import parse_qs
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import parse_qs, urlencode
+from urllib.request import Request, urlopen
 
 import pytest
 from slack_bolt import App
@@ -20,7 +24,7 @@ from slack_sdk.http_retry import handler as retry_handler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from tests.support.fakeslack import UPLOAD, FakeSlack
+from tests.support.fakeslack import RESPONSE_URL_USES, UPLOAD, FakeSlack
 from tests.support.slack_signing import interactive_body, post, sign, slack_escape, slash_command_body
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -149,9 +153,9 @@ def test_conversations_info_and_views(slack: FakeSlack, client: WebClient):
 
 def test_unknown_method_is_recorded(slack: FakeSlack, client: WebClient):
     with pytest.raises(SlackApiError) as err:
-        client.api_call("reactions.add", json={"name": "tada"})
+        client.api_call("pins.add", json={"channel": "C0001"})
     assert err.value.response["error"] == "unknown_method"
-    assert slack.calls_to("reactions.add")[0].args == {"name": "tada"}
+    assert slack.calls_to("pins.add")[0].args == {"channel": "C0001"}
 
 
 def test_set_handler_adds_a_method(slack: FakeSlack, client: WebClient):
@@ -263,6 +267,182 @@ def test_wait_for_sees_calls_from_other_threads(slack: FakeSlack, client: WebCli
     assert call.args["text"] == "late"
     slack.clear()
     assert slack.calls == []
+
+
+# ---------------------------------------------------------------------- FakeSlack: rate limits
+
+
+class HandClock:
+    """A monotonic clock (seconds) that moves only when told to, or when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    sleep = advance
+
+
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock()
+
+
+@pytest.fixture
+def limited(clock: HandClock) -> Iterator[FakeSlack]:
+    """A fake Slack whose rate limits run on ``clock``."""
+    with FakeSlack(monotonic=clock) as fake:
+        yield fake
+
+
+def api(slack: FakeSlack, method: str, **args: str) -> tuple[int, str | None, dict[str, Any]]:
+    """Call ``method`` without slack_sdk (no retries); the HTTP status, Retry-After and body."""
+    request = Request(slack.api_url + method, data=urlencode(args).encode(),
+                      headers={"Authorization": "Bearer xoxb-test"})  # fmt: skip
+    try:
+        with urlopen(request, timeout=5) as response:
+            return response.status, response.headers.get("Retry-After"), json.loads(response.read())
+    except HTTPError as error:
+        with error:
+            return error.code, error.headers.get("Retry-After"), json.loads(error.read())
+
+
+def statuses(slack: FakeSlack, method: str, times: int, **args: str) -> list[int]:
+    return [api(slack, method, **args)[0] for _ in range(times)]
+
+
+@pytest.mark.parametrize(
+    ("method", "burst", "seconds_per_call"),
+    [
+        ("users.list", 5, 3.0),  # Tier 2: 20 a minute
+        ("conversations.info", 10, 1.2),  # Tier 3: 50 a minute
+        ("chat.update", 10, 1.2),
+        ("users.info", 20, 0.6),  # Tier 4: 100 a minute
+        ("files.getUploadURLExternal", 20, 0.6),
+        ("auth.test", 120, 0.1),  # 600 a minute
+    ],
+)
+def test_a_burst_then_the_refill_rate(limited: FakeSlack, clock: HandClock, method, burst, seconds_per_call):
+    assert statuses(limited, method, burst) == [200] * burst
+    clock.advance(seconds_per_call * 3)  # three calls' worth
+    assert statuses(limited, method, 3) == [200] * 3
+    status, retry_after, body = api(limited, method)
+    assert (status, body) == (429, {"ok": False, "error": "ratelimited"})
+    assert retry_after == str(math.ceil(seconds_per_call))
+
+    clock.advance(int(retry_after))
+    assert api(limited, method)[0] == 200
+    calls = limited.calls_to(method)
+    assert len(calls) == burst + 5  # refused calls are recorded too
+    assert [c.status for c in calls if c.limited] == [429]
+    assert limited.limited_calls == [calls[-2]] and limited.early_calls == []
+
+
+def test_the_bucket_holds_no_more_than_a_burst(limited: FakeSlack, clock: HandClock):
+    clock.advance(3600)  # an idle hour earns no more than a burst
+    assert statuses(limited, "conversations.info", 11, channel="C0001") == [200] * 10 + [429]
+
+
+def test_retry_after_is_the_time_until_a_token_rounded_up(limited: FakeSlack, clock: HandClock):
+    assert statuses(limited, "users.list", 5) == [200] * 5  # Tier 2: a token every 3 s
+    clock.advance(1.0)
+    assert api(limited, "users.list")[:2] == (429, "2")  # 2 s to go
+    clock.advance(2.0)
+    assert api(limited, "users.list")[0] == 200
+    clock.advance(2.5)
+    assert api(limited, "users.list")[:2] == (429, "1")  # 0.5 s to go: rounded up
+    assert statuses(limited, "users.info", 20, user="UBOT") == [200] * 20
+    assert api(limited, "users.info", user="UBOT")[:2] == (429, "1")  # 0.6 s: rounded up
+
+
+def test_post_message_is_limited_per_channel(limited: FakeSlack, clock: HandClock):
+    assert statuses(limited, "chat.postMessage", 5, channel="C1", text="x") == [200] * 4 + [429]
+    assert api(limited, "chat.postMessage", channel="C1", text="x")[:2] == (429, "1")
+    # The Retry-After covers the method in the whole workspace: another channel must wait too.
+    assert api(limited, "chat.postMessage", channel="C2", text="x")[:2] == (429, "1")
+    assert [c.early for c in limited.limited_calls] == [False, True, True]
+
+    clock.advance(1.0)  # one message a second in C1; C2 has its own burst
+    assert statuses(limited, "chat.postMessage", 2, channel="C1", text="x") == [200, 429]
+    clock.advance(1.0)
+    assert statuses(limited, "chat.postMessage", 5, channel="C2", text="x") == [200] * 4 + [429]
+
+
+def test_post_message_is_limited_per_workspace(limited: FakeSlack, clock: HandClock):
+    for n in range(15):  # 15 channels x a burst of 4 = the workspace's burst of 60
+        assert statuses(limited, "chat.postMessage", 4, channel=f"C{n}", text="x") == [200] * 4
+    assert api(limited, "chat.postMessage", channel="C99", text="x")[:2] == (429, "1")
+    clock.advance(1.0)  # 300 a minute: 5 a second for the workspace, whichever the channels
+    assert [api(limited, "chat.postMessage", channel=f"D{n}", text="x")[0] for n in range(6)] == [200] * 5 + [429]
+
+
+def test_calls_before_retry_after_are_recorded_and_refused(limited: FakeSlack, clock: HandClock):
+    assert statuses(limited, "users.list", 6) == [200] * 5 + [429]  # Retry-After: 3
+    clock.advance(1.0)
+    assert api(limited, "users.list")[:2] == (429, "2")  # early: refused with the time left
+    assert api(limited, "users.info", user="UBOT")[0] == 200  # other methods are not blocked
+    clock.advance(1.5)
+    assert api(limited, "users.list")[:2] == (429, "1")
+    early = limited.early_calls
+    assert [c.method for c in early] == ["users.list", "users.list"]
+    assert all(c.status == 429 and c.limited for c in early)
+    assert limited.early_call_count == 2
+
+    clock.advance(0.5)  # the 3 s have passed: the token that came back is there
+    assert api(limited, "users.list")[0] == 200
+    limited.clear()
+    assert limited.early_calls == [] and limited.early_call_count == 2  # the count is since the start
+
+
+def test_a_client_that_honours_retry_after_makes_no_early_calls(
+    limited: FakeSlack, clock: HandClock, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(builtin_handlers, "time", SimpleNamespace(sleep=clock.sleep))
+    client = WebClient(token="xoxb-test", base_url=limited.api_url, timeout=5)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    for _ in range(16):  # Tier 3: a burst of 10, then the client waits as told
+        assert client.conversations_info(channel="C0001")["ok"]
+    calls = limited.calls_to("conversations.info")
+    assert sum(c.limited for c in calls) == len(calls) - 16 > 0
+    assert limited.early_calls == [] and limited.early_call_count == 0
+
+
+def test_a_response_url_may_be_used_five_times(limited: FakeSlack):
+    url = limited.response_url("cmd")
+    body = json.dumps({"text": "hi"}).encode()
+    answers = [post(url, body, SECRET, content_type="application/json") for _ in range(RESPONSE_URL_USES + 1)]
+    assert answers[:-1] == [(200, "ok")] * RESPONSE_URL_USES
+    assert answers[-1] == (404, {"ok": False, "error": "used_url"})
+    assert post(limited.response_url("cmd"), body, SECRET, content_type="application/json") == (200, "ok")
+    calls = limited.calls_to("response_url:cmd")  # every URL of that name, each with its own count
+    assert [(c.status, c.limited) for c in calls] == [(200, False)] * 5 + [(404, True), (200, False)]
+    assert limited.response_url("cmd") != limited.response_url("cmd")
+
+
+def test_rate_limits_can_be_turned_off(clock: HandClock):
+    with FakeSlack(rate_limits=False, monotonic=clock) as slack:
+        assert statuses(slack, "users.list", 30) == [200] * 30
+        url = slack.response_url()
+        assert [post(url, b"{}", SECRET, content_type="application/json")[0] for _ in range(7)] == [200] * 7
+    with FakeSlack(monotonic=clock) as slack:
+        assert statuses(slack, "users.list", 6) == [200] * 5 + [429]
+        slack.rate_limits = False
+        assert statuses(slack, "users.list", 30) == [200] * 30
+        assert slack.limited_calls == slack.calls_to("users.list")[5:6] and slack.early_calls == []
+
+
+def test_injected_faults_take_precedence_and_spend_no_tokens(limited: FakeSlack, clock: HandClock):
+    limited.fail_next("users.list", status=500)
+    limited.fail_next("users.list", retry_after=30)
+    assert [api(limited, "users.list")[:2] for _ in range(2)] == [(500, None), (429, "30")]
+    assert statuses(limited, "users.list", 6) == [200] * 5 + [429]  # the faults left the burst whole
+    limited.fail_next("users.list", error="invalid_cursor")
+    assert api(limited, "users.list")[2] == {"ok": False, "error": "invalid_cursor"}  # even while blocked
+    assert [c.limited for c in limited.calls_to("users.list")] == [False] * 7 + [True, False]
 
 
 # ---------------------------------------------------------------------- signing helpers

@@ -8,7 +8,12 @@ Routes:
 
 * ``/api/<method>``          Web API methods (form-encoded, JSON or multipart bodies, or a query string)
 * ``/upload/v1/<file_id>``   upload URLs handed out by ``files.getUploadURLExternal``
-* ``/response/<name>``       ``response_url`` endpoints for slash commands and interactions
+* ``/response/<name>/<n>``   ``response_url`` endpoints for slash commands and interactions
+
+Slack's rate limits are enforced by default (see :class:`RateLimits`): a call over a limit is
+answered HTTP 429 with ``Retry-After``, and calls made before a ``Retry-After`` had passed are
+flagged (``slack.early_calls``).  ``FakeSlack(rate_limits=False)`` or ``slack.rate_limits = False``
+turns them off for tests that are about something else.
 
 Tokens are never logged: the server does not write access logs and ``Call.__repr__`` redacts them.
 """
@@ -18,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import email.parser
 import email.policy
+import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +67,10 @@ class Call:
     headers: dict[str, str]
     status: int = 200
     response: Any = None
+    #: Refused by the fake's rate limits (HTTP 429, or 404 ``used_url`` for a ``response_url``).
+    limited: bool = False
+    #: Made before the ``Retry-After`` of an earlier 429 for this method in this workspace had passed.
+    early: bool = False
 
     @property
     def token(self) -> str | None:
@@ -73,7 +84,8 @@ class Call:
     def __repr__(self) -> str:
         headers = {k: ("<redacted>" if k == "authorization" else v) for k, v in self.headers.items()}
         args = {k: ("<redacted>" if k == "token" else v) for k, v in self.args.items()}
-        return f"Call(method={self.method!r}, args={args!r}, headers={headers!r}, status={self.status})"
+        flags = "".join(f", {name}=True" for name in ("limited", "early") if getattr(self, name))
+        return f"Call(method={self.method!r}, args={args!r}, headers={headers!r}, status={self.status}{flags})"
 
 
 @dataclass
@@ -119,6 +131,170 @@ class _State:
     pending_uploads: dict[str, _PendingUpload] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A token bucket's size: ``per_minute`` tokens a minute, at most ``burst`` at once."""
+
+    per_minute: float
+    burst: int
+
+    @property
+    def per_second(self) -> float:
+        return self.per_minute / 60.0
+
+
+#: Slack's published tiers, at their minimums ("20+ per minute"...).  Slack does not publish burst
+#: sizes; these allow about a fifth of a minute's budget at once ("sporadic" / "generous" bursts).
+TIER_2 = Limit(20, 5)
+TIER_3 = Limit(50, 10)
+TIER_4 = Limit(100, 20)
+#: ``chat.postMessage``: about one message a second per channel with short bursts, and several
+#: hundred a minute per workspace; both must have room for a message to be posted.
+POST_MESSAGE_PER_CHANNEL = Limit(60, 4)
+POST_MESSAGE_PER_WORKSPACE = Limit(300, 60)
+#: ``auth.test`` and ``chat.getPermalink``: "hundreds per minute".
+HUNDREDS = Limit(600, 120)
+
+#: The per-workspace limit of each method; methods not named here are not limited.
+METHOD_LIMITS: dict[str, Limit] = {
+    "users.list": TIER_2,
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "reactions.add": TIER_3,
+    "conversations.info": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "users.info": TIER_4,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.publish": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+    "files.info": TIER_4,
+    "chat.postMessage": POST_MESSAGE_PER_WORKSPACE,
+    "auth.test": HUNDREDS,
+    "chat.getPermalink": HUNDREDS,
+}
+#: Methods limited per channel as well (the ``channel`` argument), on top of ``METHOD_LIMITS``.
+CHANNEL_LIMITS: dict[str, Limit] = {"chat.postMessage": POST_MESSAGE_PER_CHANNEL}
+#: How many times one ``response_url`` may be used (Slack: 5 times within 30 minutes; the
+#: 30 minutes are not modelled, no test runs that long).
+RESPONSE_URL_USES = 5
+
+# Tolerance for float arithmetic when a test's clock moves by exactly one token's worth of time.
+_EPSILON = 1e-9
+
+
+class _Bucket:
+    """A token bucket: starts full (``limit.burst`` tokens), refills continuously at
+    ``limit.per_second``; a call takes one token."""
+
+    def __init__(self, limit: Limit, now: float) -> None:
+        self.limit = limit
+        self.tokens = float(limit.burst)
+        self.stamp = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is available (0.0 if one is available now)."""
+        elapsed = max(0.0, now - self.stamp)
+        self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.limit.per_second)
+        self.stamp = max(self.stamp, now)
+        missing = 1.0 - self.tokens
+        return 0.0 if missing <= _EPSILON else missing / self.limit.per_second
+
+    def take(self) -> None:
+        self.tokens -= 1.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :meth:`RateLimits.admit` decided: ``retry_after`` seconds (whole, at least 1) when the
+    call is refused, else None; ``early`` when the call came before an earlier ``Retry-After``
+    for its method in its workspace had passed."""
+
+    retry_after: int | None
+    early: bool
+
+
+class RateLimits:
+    """Slack's rate limits as token buckets, per workspace per method.
+
+    Limits (Slack's published minimums: docs.slack.dev/apis/web-api/rate-limits for the tiers, each
+    method's reference page for its tier; burst sizes are not published and are chosen here):
+
+    * Tier 2, 20 a minute, bursts of 5: ``users.list``;
+    * Tier 3, 50 a minute, bursts of 10: ``chat.update``, ``chat.delete``, ``reactions.add``,
+      ``conversations.info``;
+    * Tier 4, 100 a minute, bursts of 20: ``chat.postEphemeral``, ``users.info``, ``views.open``,
+      ``views.update``, ``views.publish``, ``files.getUploadURLExternal``,
+      ``files.completeUploadExternal``, ``files.info``;
+    * ``chat.postMessage``: 1 a second per channel, bursts of 4, and 300 a minute per workspace,
+      bursts of 60;
+    * ``auth.test``, ``chat.getPermalink``: 600 a minute;
+    * a ``response_url``: 5 uses.
+
+    A call over a limit is refused with ``Retry-After``: the whole seconds until a token is
+    available, at least 1.  That blocks the method in the whole workspace until then, as Slack
+    expects apps to wait: a call made before it has passed is *early*, counted, and refused too
+    (with the time that is left, which a refusal does not extend).  A refused call takes no token.
+    ``monotonic`` is the clock (seconds); tests may pass one they move by hand.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.early_calls = 0
+        self._buckets: dict[tuple[str, ...], _Bucket] = {}
+        self._blocked_until: dict[tuple[str, str], float] = {}
+        self._url_uses: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, workspace: str, method: str, channel: str | None = None) -> Verdict:
+        """Decide on one call of ``method`` in ``workspace`` (to ``channel``); take its tokens if admitted."""
+        with self._lock:
+            now = self.monotonic()
+            key = (workspace, method)
+            blocked_until = self._blocked_until.get(key)
+            if blocked_until is not None and now < blocked_until - _EPSILON:
+                self.early_calls += 1
+                return Verdict(_whole_seconds(blocked_until - now), early=True)
+            buckets = self._buckets_for(workspace, method, channel or "", now)
+            wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+            if wait > 0.0:
+                retry_after = _whole_seconds(wait)
+                self._blocked_until[key] = now + retry_after
+                return Verdict(retry_after, early=False)
+            for bucket in buckets:
+                bucket.take()
+            return Verdict(None, early=False)
+
+    def use_response_url(self, url: str) -> bool:
+        """Count one use of ``url``; False when it was already used ``RESPONSE_URL_USES`` times."""
+        with self._lock:
+            uses = self._url_uses.get(url, 0)
+            if uses >= RESPONSE_URL_USES:
+                return False
+            self._url_uses[url] = uses + 1
+            return True
+
+    def _buckets_for(self, workspace: str, method: str, channel: str, now: float) -> list[_Bucket]:
+        wanted: list[tuple[tuple[str, ...], Limit]] = []
+        if method in METHOD_LIMITS:
+            wanted.append(((workspace, method), METHOD_LIMITS[method]))
+        if method in CHANNEL_LIMITS:
+            wanted.append(((workspace, method, channel), CHANNEL_LIMITS[method]))
+        buckets = []
+        for key, limit in wanted:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(limit, now)
+            buckets.append(bucket)
+        return buckets
+
+
+def _whole_seconds(seconds: float) -> int:
+    """``Retry-After``: whole seconds, rounded up, at least 1."""
+    return max(1, math.ceil(seconds - _EPSILON))
+
+
 class FakeSlack:
     """Fake Slack Web API server.  Use ``with FakeSlack() as slack:`` or ``start()``/``stop()``.
 
@@ -129,14 +305,23 @@ class FakeSlack:
     * ``channels[channel_id] = {"name": ...}`` (optional ``is_private``, ``is_im``) for
       ``conversations.info``; ``C0001`` ("general") is predefined.
     * ``invalid_token = True``: every API method answers ``{"ok": false, "error": "invalid_auth"}``.
-    * ``fail_next(...)``: inject rate limits, server errors or ``ok: false`` errors.
+    * ``fail_next(...)``: inject rate limits, server errors or ``ok: false`` errors (these take
+      precedence over the rate limits, and neither spend nor set them).
     * ``set_handler(method, func)``: answer an extra method with ``func(args) -> dict``.
+    * ``rate_limits = False`` (or ``FakeSlack(rate_limits=False)``): no rate limits; they are on by
+      default (:class:`RateLimits`), on a clock given as ``FakeSlack(monotonic=...)``.
 
-    State for assertions: ``calls`` (all requests, including failed ones), ``uploads`` (files),
-    ``messages`` (current state of posted messages keyed by ``(channel, ts)``), ``views`` (by view id).
+    Every token belongs to the workspace ``TEAM_ID`` (as ``auth.test`` says); the rate limits are
+    kept per workspace.
+
+    State for assertions: ``calls`` (all requests, including failed ones), ``limited_calls`` and
+    ``early_calls`` (see :class:`Call`), ``uploads`` (files), ``messages`` (current state of posted
+    messages keyed by ``(channel, ts)``), ``views`` (by view id).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, rate_limits: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.rate_limits = rate_limits
+        self.limiter = RateLimits(monotonic)
         self.users: dict[str, dict[str, Any]] = {
             BOT_USER_ID: {
                 "name": BOT_USER_NAME,
@@ -149,6 +334,7 @@ class FakeSlack:
         self.invalid_token = False
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.reactions: dict[tuple[str, str], list[str]] = {}  # the bot's reactions, by (channel, ts)
         self._calls: list[Call] = []
         self._uploads: list[Upload] = []
         self._faults: dict[str, list[_Fault]] = {}
@@ -156,6 +342,7 @@ class FakeSlack:
         self._state = _State()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        self._response_urls = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -206,8 +393,12 @@ class FakeSlack:
         return f"{self.base_url}/api/"
 
     def response_url(self, name: str = "x") -> str:
-        """A ``response_url`` whose POSTs are recorded as calls to ``"response_url:<name>"``."""
-        return f"{self.base_url}/response/{name}"
+        """A new ``response_url`` whose POSTs are recorded as calls to ``"response_url:<name>"``.
+
+        Each call gives another URL (as Slack gives one per payload), each usable
+        ``RESPONSE_URL_USES`` times; all of them are recorded under ``name``.
+        """
+        return f"{self.base_url}/response/{name}/{next(self._response_urls)}"
 
     # ------------------------------------------------------------------ recorded state
 
@@ -226,6 +417,23 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self._calls if c.method == method]
+
+    @property
+    def limited_calls(self) -> list[Call]:
+        """The recorded calls the rate limits refused (injected faults are not among them)."""
+        with self._lock:
+            return [c for c in self._calls if c.limited]
+
+    @property
+    def early_calls(self) -> list[Call]:
+        """The recorded calls made before the ``Retry-After`` of their method had passed."""
+        with self._lock:
+            return [c for c in self._calls if c.early]
+
+    @property
+    def early_call_count(self) -> int:
+        """How many calls came before their ``Retry-After`` since the start (``clear`` keeps it)."""
+        return self.limiter.early_calls
 
     def responses(self, name: str = "x") -> list[dict[str, Any]]:
         """The bodies POSTed to ``response_url(name)``."""
@@ -336,10 +544,23 @@ class FakeSlack:
         elif call.token is None:
             reply = _Reply.error("not_authed")
         else:
-            reply = self._dispatch(method, args)
+            reply = self._admit(call) or self._dispatch(method, args)
         call.status, call.response = reply.status, reply.body
         self._record(call)
         return reply
+
+    def _admit(self, call: Call) -> _Reply | None:
+        """None when the rate limits let ``call`` through, else the 429 that refuses it."""
+        if not self.rate_limits:
+            return None
+        channel = call.args.get("channel")
+        verdict = self.limiter.admit(TEAM_ID, call.method, channel if isinstance(channel, str) else None)
+        call.early = verdict.early
+        if verdict.retry_after is None:
+            return None
+        call.limited = True
+        headers = {"Retry-After": str(verdict.retry_after)}
+        return _Reply(429, {"ok": False, "error": "ratelimited"}, headers=headers)
 
     def _dispatch(self, method: str, args: dict[str, Any]) -> _Reply:
         with self._lock:
@@ -371,11 +592,19 @@ class FakeSlack:
         self._record(call)
         return reply
 
-    def _handle_response_url(self, name: str, args: dict[str, Any], headers: dict[str, str]) -> _Reply:
+    def _handle_response_url(self, name: str, url: str, args: dict[str, Any], headers: dict[str, str]) -> _Reply:
         method = RESPONSE_URL_PREFIX + name
         call = Call(method=method, args=args, headers=headers)
         fault = self._take_fault(method)
-        reply = _fault_reply(fault) if fault is not None else _Reply(200, "ok", content_type="text/plain")
+        if fault is not None:
+            reply = _fault_reply(fault)
+        elif self.rate_limits and not self.limiter.use_response_url(url):
+            # Slack does not document its answer to a sixth use; like its other refusals of a
+            # webhook-style URL that is gone, it is taken to be a 404 naming the reason.
+            call.limited = True
+            reply = _Reply(404, {"ok": False, "error": "used_url"})
+        else:
+            reply = _Reply(200, "ok", content_type="text/plain")
         call.status, call.response = reply.status, reply.body
         self._record(call)
         return reply
@@ -448,6 +677,20 @@ class FakeSlack:
             if self.messages.pop((channel, ts), None) is None:
                 return _Reply.error("message_not_found")
         return _Reply.ok({"channel": channel, "ts": ts})
+
+    def _reactions_add(self, args: dict[str, Any]) -> _Reply:
+        """``reactions.add``: the bot's reaction *name* on the message (*channel*, *timestamp*)."""
+        channel, ts, name = args.get("channel", ""), args.get("timestamp", ""), args.get("name", "")
+        if not channel or not ts:
+            return _Reply.error("no_item_specified")
+        if not name:
+            return _Reply.error("invalid_name")
+        with self._lock:
+            names = self.reactions.setdefault((channel, ts), [])
+            if name in names:
+                return _Reply.error("already_reacted")
+            names.append(name)
+        return _Reply.ok({})
 
     def _users_info(self, args: dict[str, Any]) -> _Reply:
         user_id = args.get("user", "")
@@ -633,6 +876,7 @@ _BUILTINS: dict[str, Callable[[FakeSlack, dict[str, Any]], _Reply]] = {
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
     "chat.update": FakeSlack._chat_update,
     "chat.delete": FakeSlack._chat_delete,
+    "reactions.add": FakeSlack._reactions_add,
     "users.info": FakeSlack._users_info,
     "conversations.info": FakeSlack._conversations_info,
     "views.open": FakeSlack._views_open,
@@ -719,9 +963,9 @@ def _make_handler_class(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     reply = fake._handle_api(parts[1], _parse_args(split.query, body, content_type), headers)
                 elif len(parts) == 3 and parts[:2] == ["upload", "v1"] and self.command == "POST":
                     reply = fake._handle_upload(parts[2], body, headers)
-                elif len(parts) == 2 and parts[0] == "response":
+                elif len(parts) in (2, 3) and parts[0] == "response":
                     reply = fake._handle_response_url(
-                        parts[1], _parse_args(split.query, body, content_type), headers
+                        parts[1], split.path, _parse_args(split.query, body, content_type), headers
                     )
                 else:
                     reply = _Reply(404, "not found", content_type="text/plain")

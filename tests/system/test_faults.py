@@ -98,6 +98,7 @@ def assert_nothing_lost(database_url: str, channel: str, draft: str, *groups: li
 
 
 def test_killed_mid_meeting_resumes_with_every_acknowledged_note(database_url, fake_slack, tmp_path):
+    fake_slack.rate_limits = False  # about durability, not pacing: echoing its notes at 1/s takes 5x as long
     channel = "CKILL"
     env = bot_env(database_url, fake_slack.api_url, tmp_path)
     with BotProcess(env, tmp_path) as bot:
@@ -304,6 +305,7 @@ def test_postgres_hanging_mid_meeting_answers_in_time_then_recovers(postgres_via
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgres_lost_under_load_loses_no_acknowledged_note(database_url, postgres_via_proxy, fake_slack, clock):
+    fake_slack.rate_limits = False  # about durability, not pacing: echoing its notes at 1/s takes 3x as long
     url, proxy, _ = postgres_via_proxy
     bot = in_process_bot(url, fake_slack, clock, db_timeout_ms=1000)
     channel = "C0001"
@@ -344,6 +346,8 @@ def test_postgres_lost_under_load_loses_no_acknowledged_note(database_url, postg
 
 
 def test_two_processes_take_notes_for_one_meeting(database_url, fake_slack, tmp_path):
+    # About sharing one database, not pacing: echoes paced at 1/s bring the draft near its 60 s timeout.
+    fake_slack.rate_limits = False
     channel = "CTWO"
     env = bot_env(database_url, fake_slack.api_url, tmp_path)
     first, second = BotProcess(env, tmp_path), BotProcess(env, tmp_path)
