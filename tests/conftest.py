@@ -21,7 +21,7 @@ import pytest
 
 from reviewbot.config import Settings
 from reviewbot.runtime import Runtime, build_runtime
-from tests.support.botserver import BotServer, bot_settings
+from tests.support.botserver import BotServer, bot_client, bot_settings
 from tests.support.doubles import FakeClock, RecordingPoster
 from tests.support.fakeslack import FakeSlack
 from tests.support.pgschema import POSTGRES_URL, schema_url
@@ -84,7 +84,7 @@ def fake_slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def bot(database_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[BotServer]:
     """The real bot served over HTTP (waitress), talking to the fake Slack Web API."""
-    server = BotServer(bot_settings(database_url, fake_slack), clock)
+    server = BotServer(bot_settings(database_url, fake_slack), clock, slack_client=bot_client(fake_slack))
     yield server
     server.close()
 

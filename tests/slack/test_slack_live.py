@@ -437,10 +437,9 @@ def test_acknowledgements_never_wait_for_slack_posts(bot, fake_slack):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_rate_limited_echo_is_retried_after_retry_after(bot, fake_slack, monkeypatch):
-    from slack_sdk.http_retry import builtin_handlers
-
     slept: list[float] = []
-    monkeypatch.setattr(builtin_handlers, "time", type("T", (), {"sleep": staticmethod(slept.append)}))
+    monkeypatch.setattr(bot.slack.poster, "sleep", slept.append)  # the posting queue's wait
+    monkeypatch.setattr(bot.slack.poster.client.budget, "sleep", slept.append)  # and every caller's
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=7)
     chair.ok("/note", "survives a rate limit")

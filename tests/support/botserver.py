@@ -10,6 +10,8 @@ import threading
 
 from reviewbot.config import Settings
 from reviewbot.runtime import Runtime
+from reviewbot.slack.app import web_client
+from reviewbot.slack.budget import Budget, BudgetedWebClient
 from tests.support.credentials import BOT_TOKEN, SIGNING_SECRET
 from tests.support.doubles import FakeClock
 from tests.support.fakeslack import FakeSlack
@@ -51,3 +53,22 @@ def bot_settings(database_url: str, fake_slack: FakeSlack) -> Settings:
         timezone="America/Los_Angeles",
         slack_post_interval=0.0,  # no pacing in tests; tests/slack/test_slack_poster.py checks it
     )
+
+
+class FakeSlacksBudget(Budget):
+    """The bot's budget of Slack calls while the fake Slack enforces Slack's limits, and none while
+    a test has turned them off (``fake_slack.rate_limits = False``): such a test is about
+    something else than pacing, for the bot as for the fake."""
+
+    def __init__(self, slack: FakeSlack) -> None:
+        super().__init__()
+        self.slack = slack
+
+    def spend(self, method: str, max_wait: float | None = None) -> None:
+        if self.slack.rate_limits:
+            super().spend(method, max_wait)
+
+
+def bot_client(slack: FakeSlack) -> BudgetedWebClient:
+    """The bot's Web API client for the fake Slack, its budget following the fake's limits."""
+    return web_client(BOT_TOKEN, slack.api_url, budget=FakeSlacksBudget(slack))

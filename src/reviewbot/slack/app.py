@@ -4,7 +4,6 @@ queue and live meeting view they share."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,10 +14,9 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
@@ -26,9 +24,10 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from reviewbot.config import Settings
 from reviewbot.runtime import Runtime
 from reviewbot.slack import listeners
+from reviewbot.slack.budget import Budget, BudgetedWebClient
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
-from reviewbot.slack.post_queue import PostQueue, retry_after
+from reviewbot.slack.post_queue import PostQueue
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -48,61 +47,28 @@ class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
         return response is not None and 500 <= response.status_code < 600
 
 
-class ShortRateLimitRetryHandler(RetryHandler):
-    """Retries a 429 after its ``Retry-After`` only when that is at most *max_wait* seconds.
-
-    For calls made before a command is acknowledged: a longer wait would miss Slack's 3 seconds,
-    so the call fails at once and the caller falls back (e.g. to the name in the payload).
-    """
-
-    def __init__(self, max_wait: float = 1.0, max_retry_count: int = 1) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        wait = retry_after(response.headers)
-        return wait is not None and wait <= self.max_wait
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        state.next_attempt_requested = True
-        wait = retry_after(response.headers) if response is not None else None
-        time.sleep(wait or 0.0)
-        state.increment_current_attempt()
-
-
-def web_client(token: str, base_url: str) -> WebClient:
-    """A Web API client that retries on rate limits (honouring Retry-After), 5xx and resets."""
-    client = WebClient(token=token, base_url=base_url, timeout=15)
+def web_client(token: str, base_url: str, budget: Budget | None = None) -> BudgetedWebClient:
+    """A Web API client that spends Slack's budget per method (:mod:`reviewbot.slack.budget`) and
+    retries 5xx answers and connection resets. A 429 is not retried here: it pauses the method for
+    every caller, and the caller (the posting queue, say) tries again once the pause is over."""
+    client = BudgetedWebClient(token=token, base_url=base_url, timeout=15, budget=budget or Budget())
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2),
-        RateLimitErrorRetryHandler(max_retry_count=3),
         AnyServerErrorRetryHandler(max_retry_count=2),
     ]
     return client
 
 
-def lookup_client(client: WebClient) -> WebClient:
-    """A client for look-ups made before acknowledging (``users.info``): it retries only briefly."""
-    quick = WebClient(token=client.token, base_url=client.base_url, timeout=2)
+def lookup_client(client: WebClient) -> BudgetedWebClient:
+    """A client for look-ups made before acknowledging (``users.info``): it does not wait for the
+    budget (:class:`~reviewbot.slack.budget.OverBudget` instead) and retries only briefly (a 429
+    that asks for at most a second, once), so the acknowledgement is never held long."""
+    budget = client.budget if isinstance(client, BudgetedWebClient) else Budget()
+    quick = BudgetedWebClient(
+        token=client.token, base_url=client.base_url, timeout=2, budget=budget, max_wait=0, retry_within=1.0
+    )
     quick.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.1)),
-        ShortRateLimitRetryHandler(max_wait=1.0),
         AnyServerErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.2)),
     ]
     return quick

@@ -26,6 +26,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from reviewbot.slack.budget import retry_after
+
 log = logging.getLogger(__name__)
 
 #: Slack errors worth trying again: rate limits and Slack's own transient failures.
@@ -80,18 +82,6 @@ class Lane:
             self.poster.sleep(self._next_at - now)
             now = self.poster.monotonic()
         self._next_at = now + self.poster.interval
-
-
-def retry_after(headers: dict[str, Any] | None) -> float | None:
-    """Seconds from a ``Retry-After`` header, if there is one."""
-    for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) and value else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 class PostQueue:

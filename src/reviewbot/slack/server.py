@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
 from waitress.channel import HTTPChannel
 
 from reviewbot import __version__
@@ -85,11 +86,12 @@ class QuietChannel(HTTPChannel):
         return not self.requests or self.total_outbufs_len > self.adj.outbuf_high_watermark
 
 
-def create_http_server(settings: Settings, **build: Any) -> Any:
-    """Build the runtime, the Bolt app and a waitress server for them (not yet serving)."""
+def create_http_server(settings: Settings, slack_client: WebClient | None = None, **build: Any) -> Any:
+    """Build the runtime, the Bolt app (with *slack_client*, else one made from the settings) and a
+    waitress server for them (not yet serving)."""
     runtime = build_runtime(settings, **build)
     try:
-        adapter = build_adapter(runtime)
+        adapter = build_adapter(runtime, slack_client)
     except Exception:
         runtime.close()
         raise

@@ -9,7 +9,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.slack.post_queue import retry_after
+from reviewbot.slack.budget import OverBudget, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class UserDirectory:
                 return fallback
         try:
             user = self.client.users_info(user=user_id)["user"]
-        except (SlackApiError, OSError, KeyError, TypeError) as error:
+        except (SlackApiError, OverBudget, OSError, KeyError, TypeError) as error:
             log.info("users.info failed for %s: %s", user_id, type(error).__name__)
             with self._lock:
                 self._failed_until[user_id] = time.monotonic() + _pause_after(error)

@@ -1,0 +1,96 @@
+"""Slack's Web API budget: spent per method before Slack refuses, and paused for everyone by a 429."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from reviewbot.slack.app import lookup_client, web_client
+from reviewbot.slack.budget import Budget, OverBudget, Rate
+from reviewbot.slack.users import UserDirectory
+from tests.support.credentials import BOT_TOKEN
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def test_a_burst_goes_at_once_then_calls_are_spread_at_the_rate():
+    clock = FakeTime()
+    budget = Budget({"chat.update": Rate(60, 3)}, clock.monotonic, clock.sleep)
+    for _ in range(5):
+        budget.spend("chat.update")
+    assert clock.slept == [1.0, 1.0]  # three at once, then one a second
+    clock.now += 10  # refilled, up to the burst only
+    for _ in range(4):
+        budget.spend("chat.update")
+    assert clock.slept == [1.0, 1.0, 1.0]
+    budget.spend("no.limit.known")  # methods without a published limit are not held
+    assert len(clock.slept) == 3
+
+
+def test_a_429_pauses_the_method_for_every_caller_until_retry_after():
+    clock = FakeTime()
+    budget = Budget({"chat.update": Rate(600, 10), "users.info": Rate(100, 20)}, clock.monotonic, clock.sleep)
+    budget.spend("chat.update")
+    budget.refused("chat.update", 7)
+    budget.spend("users.info")  # another method is not held up
+    assert clock.slept == []
+    budget.spend("chat.update")
+    assert clock.slept == [7.0]
+
+
+def test_a_caller_that_may_not_wait_is_told_at_once_and_spends_nothing():
+    clock = FakeTime()
+    budget = Budget({"users.info": Rate(60, 1)}, clock.monotonic, clock.sleep)
+    budget.spend("users.info", max_wait=0)
+    with pytest.raises(OverBudget):
+        budget.spend("users.info", max_wait=0)
+    clock.now += 1
+    budget.spend("users.info", max_wait=0)  # the refused look-up took nothing
+    assert clock.slept == []
+
+
+def test_after_slack_refuses_no_thread_calls_the_method_before_retry_after(fake_slack):
+    client = web_client(BOT_TOKEN, fake_slack.api_url)
+    fake_slack.fail_next("chat.postEphemeral", retry_after=1)
+    with pytest.raises(SlackApiError):
+        client.chat_postEphemeral(channel="C0001", user="U1", text="refused")
+    refused_at = time.monotonic()
+    sent: list[float] = []
+
+    def tell() -> None:
+        client.chat_postEphemeral(channel="C0001", user="U1", text="later")
+        sent.append(time.monotonic() - refused_at)
+
+    threads = [threading.Thread(target=tell) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sent) == 3 and min(sent) >= 0.95
+    assert fake_slack.early_call_count == 0
+
+
+def test_a_look_up_before_the_acknowledgement_never_waits_for_the_budget(fake_slack):
+    client = web_client(BOT_TOKEN, fake_slack.api_url)
+    fake_slack.users["U9"] = {"name": "nine", "display_name": "Nine"}
+    fake_slack.fail_next("users.info", retry_after=30)
+    users = UserDirectory(lookup_client(client))
+    started = time.monotonic()
+    assert users.name("U9", "nine-from-the-payload") == "nine-from-the-payload"
+    assert users.name("U10", "ten") == "ten"  # users.info is paused: not even asked
+    assert time.monotonic() - started < 1
+    assert len(fake_slack.calls_to("users.info")) == 1 and fake_slack.early_call_count == 0
