@@ -9,9 +9,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.slack.app import lookup_client, web_client
-from reviewbot.slack.budget import Budget, OverBudget, Rate
+from reviewbot.slack.budget import Budget, BudgetedWebClient, OverBudget, Rate
 from reviewbot.slack.users import UserDirectory
 from tests.support.credentials import BOT_TOKEN
+from tests.support.slack_client import SlackPerson
 
 
 class FakeTime:
@@ -94,3 +95,11 @@ def test_a_look_up_before_the_acknowledgement_never_waits_for_the_budget(fake_sl
     assert users.name("U10", "ten") == "ten"  # users.info is paused: not even asked
     assert time.monotonic() - started < 1
     assert len(fake_slack.calls_to("users.info")) == 1 and fake_slack.early_call_count == 0
+
+
+def test_listeners_get_the_budgeted_client_not_bolts_copy(bot, fake_slack):
+    seen: list[object] = []
+    bot.slack.app.event("team_join")(lambda client: seen.append(client))
+    person = SlackPerson(bot, fake_slack, "U1", "Ann")
+    assert person.event({"type": "team_join", "user": {"id": "U2"}, "event_ts": "1.2"})[0] == 200
+    assert seen == [bot.slack.poster.client] and isinstance(seen[0], BudgetedWebClient)

@@ -156,6 +156,23 @@ class InstalledWorkspaceOnly(Middleware):
         return next()
 
 
+class BudgetedListenerClient(Middleware):
+    """Gives listeners the app's own client, which spends Slack's budget per method
+    (:mod:`reviewbot.slack.budget`), instead of the plain copy Bolt makes for each request, which
+    would call Slack past a pause that another thread's 429 started. reviewbot never changes the
+    client's token, the reason Bolt copies it."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        """Swap the request's client for the app's, then go on."""
+        req.context["client"] = self.client
+        return next()
+
+
 def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAdapter:
     """Build the Bolt app and what it posts with; the runtime's ``close`` drains the queue."""
     settings = runtime.settings
@@ -169,6 +186,7 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     )
 
     app.middleware(InstalledWorkspaceOnly(installed_team))
+    app.middleware(BudgetedListenerClient(client))
 
     poster = PostQueue(client, interval=settings.slack_post_interval)
     runtime.on_close(poster.close)
