@@ -211,3 +211,18 @@ def test_in_the_console_a_scribes_lines_are_notes(runtime):
     assert "(an aside: not in the minutes)" in printed
     wiki = printed.split(".wiki -----\n", 1)[1]
     assert "* Katherine: typed\n** a reply to it\n" in wiki and "aside" not in wiki and "not yet" not in wiki
+
+
+def test_conversation_in_the_channel_costs_no_write(runtime, monkeypatch):
+    ann, bob = Caller("T0001", "C0001", "U1", "Ann"), Caller("T0001", "C0001", "U2", "Bob")
+    meetings = runtime.meetings
+    assert not meetings.record_message(ann, "1.1", "before any meeting").recorded
+    runtime.commands.handle("/review", "start Quiet", ann)
+    runtime.commands.handle("/review", "scribe me", ann)
+    writes: list[object] = []
+    write = runtime.db.write
+    monkeypatch.setattr(runtime.db, "write", lambda *a, **k: writes.append(a) or write(*a, **k))
+    assert not meetings.record_message(bob, "1.2", "just chatting").recorded
+    assert not meetings.edit_message(bob, "1.2", "still chatting").recorded
+    assert writes == []  # read, found to be conversation: no write, no lock on the channel
+    assert meetings.record_message(ann, "1.3", "a scribe's note").recorded and len(writes) == 1

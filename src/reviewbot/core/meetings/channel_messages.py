@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reviewbot.core import notes
-from reviewbot.core.channels import channel_row, running_meeting
+from reviewbot.core.channels import channel_row, latest_meeting, running_meeting
 from reviewbot.core.context import Caller, Clock
 from reviewbot.core.meetings.revision_log import record_revision
 from reviewbot.core.meetings.scribing import is_scribe
 from reviewbot.core.meetings.views import NoteView, note_views, people_keys
 from reviewbot.store.database import Database
-from reviewbot.store.schema import Meeting, Note, NoteKind, RevisionAction, Section
+from reviewbot.store.schema import Meeting, MeetingStatus, Note, NoteKind, RevisionAction, Section
 
 ASIDE = "//"
 
@@ -61,6 +61,8 @@ class ChannelMessages:
         """Record the message *key* that *caller* posted, at the top of the channel (*section_id*
         None) or in that section's thread; a :class:`UserError` says why it cannot be (nothing is
         recorded then)."""
+        if not self._may_be_minutes(caller, key, section_id):
+            return MessageNotes()
         with self.db.write() as session:
             meeting = running_meeting(session, caller, self.clock.now())
             if meeting is None:
@@ -73,6 +75,8 @@ class ChannelMessages:
     def edit_message(self, caller: Caller, key: str, text: str, section_id: int | None = None) -> MessageNotes:
         """The message *key* now reads *text*: its notes follow, as revisions by *caller* (its
         author). A message that was not recorded is recorded now, if it would be when posted."""
+        if not self._may_be_minutes(caller, key, section_id):
+            return MessageNotes()
         with self.db.write() as session:
             channel = channel_row(session, caller, self.clock.now())
             assert channel is not None
@@ -116,6 +120,26 @@ class ChannelMessages:
             return MessageNotes(tuple(note_views(session, meeting, stored)), changed=True)
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _may_be_minutes(self, caller: Caller, key: str, section_id: int | None) -> bool:
+        """Whether the message could be (or already is) part of the minutes, read without taking
+        the channel's lock: most messages in a channel are conversation, and cost no write."""
+        with self.db.read() as session:
+            channel = channel_row(session, caller, self.clock.now(), lock=False)
+            if channel is None:
+                return False
+            recorded = session.scalar(
+                select(Note.id)
+                .join(Meeting, Meeting.id == Note.meeting_id)
+                .where(Meeting.channel_pk == channel.id, Note.message_key == key)
+                .limit(1)
+            )
+            if recorded is not None:
+                return True
+            meeting = latest_meeting(session, channel.id, MeetingStatus.RUNNING)
+            if meeting is None:
+                return False
+            return section_id is not None or is_scribe(session, meeting.id, caller.user_id)
 
     def _record(
         self, session: Session, meeting: Meeting, caller: Caller, key: str, text: str, section_id: int | None
