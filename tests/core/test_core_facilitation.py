@@ -224,5 +224,6 @@ def test_conversation_in_the_channel_costs_no_write(runtime, monkeypatch):
     monkeypatch.setattr(runtime.db, "write", lambda *a, **k: writes.append(a) or write(*a, **k))
     assert not meetings.record_message(bob, "1.2", "just chatting").recorded
     assert not meetings.edit_message(bob, "1.2", "still chatting").recorded
+    assert not meetings.delete_message(bob, "1.2").recorded
     assert writes == []  # read, found to be conversation: no write, no lock on the channel
     assert meetings.record_message(ann, "1.3", "a scribe's note").recorded and len(writes) == 1

@@ -120,6 +120,12 @@ def place(
         raise UserError("There is no note in this section to reply to yet; drop the `>`.")
     if previous is not None and parsed.depth > previous[0] + 1:
         raise UserError(f"A reply can only go one level below the note before it (`{'>' * (previous[0] + 1)}`).")
+    return attribute(parsed, is_person, speaker)
+
+
+def attribute(parsed: ParsedNote, is_person: Callable[[str], bool], speaker: str | None = None) -> PlacedNote:
+    """*parsed* with its speaker and owner decided (the rules of :func:`place`, without the reply
+    checks: for a note whose place is already settled, as when its message is edited)."""
     said_by = speaker_of(parsed.text, is_person) if speaker is None else " ".join(speaker.split()).lstrip("@")
     owner = parsed.owner.lstrip("@").strip() if parsed.owner else None
     return PlacedNote(depth=parsed.depth, kind=parsed.kind, text=parsed.text, speaker=said_by, owner=owner)

@@ -31,7 +31,9 @@ def scribe(meetings: Meetings, caller: Caller, text: str, mentions: Mapping[str,
         people = people_mentioned(rest, mentions, "/review scribe off @name") if rest else [_me(caller)]
         removed, names = meetings.remove_scribes(caller, people)
         if not removed:
-            return Reply("They were not scribes. " + (f"Scribes: {', '.join(names)}." if names else "No scribes."))
+            asked = ", ".join(name for _, name in people)
+            scribes = f"Scribes: {', '.join(names)}." if names else "No one scribes."
+            return Reply(f"{asked} {'is not a scribe' if len(people) == 1 else 'are not scribes'}. {scribes}")
         left = f"Scribes: {', '.join(names)}." if names else "No scribes left: take notes with `/note`."
         one = len(removed) == 1
         return Reply(f"✍️ {', '.join(removed)} no longer scribe{'s' if one else ''}. {left}", Visibility.CHANNEL)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from reviewbot.core import notes
@@ -80,34 +80,26 @@ class ChannelMessages:
         with self.db.write() as session:
             channel = channel_row(session, caller, self.clock.now())
             assert channel is not None
-            meeting_id = session.scalar(
-                select(Note.meeting_id)
-                .join(Meeting, Meeting.id == Note.meeting_id)
-                .where(Meeting.channel_pk == channel.id, Note.message_key == key)
-                .limit(1)
-            )
-            if meeting_id is None:
+            first = session.scalars(_of_message(channel.id, key).limit(1)).first()
+            if first is None:
                 meeting = running_meeting(session, caller, self.clock.now())
                 if meeting is None:
                     return MessageNotes()
                 return self._record(session, meeting, caller, key, text, section_id)
-            meeting = session.get(Meeting, meeting_id)
+            meeting = session.get(Meeting, first.meeting_id)
             assert meeting is not None
-            return self._revise(session, meeting, caller, self._notes_of(session, meeting_id, key), text)
+            return self._revise(session, meeting, caller, self._notes_of(session, meeting.id, key), text)
 
     def delete_message(self, caller: Caller, key: str) -> MessageNotes:
         """The message *key* was deleted: so are its notes (kept in their history)."""
+        with self.db.read() as session:  # most deleted messages were never minutes: no write for them
+            channel = channel_row(session, caller, self.clock.now(), lock=False)
+            if channel is None or session.scalars(_of_message(channel.id, key).limit(1)).first() is None:
+                return MessageNotes()
         with self.db.write() as session:
             channel = channel_row(session, caller, self.clock.now())
             assert channel is not None
-            stored = list(
-                session.scalars(
-                    select(Note)
-                    .join(Meeting, Meeting.id == Note.meeting_id)
-                    .where(Meeting.channel_pk == channel.id, Note.message_key == key, Note.deleted_at.is_(None))
-                    .order_by(Note.seq)
-                )
-            )
+            stored = list(session.scalars(_of_message(channel.id, key).where(Note.deleted_at.is_(None))))
             if not stored:
                 return MessageNotes()
             now = self.clock.now()
@@ -128,13 +120,7 @@ class ChannelMessages:
             channel = channel_row(session, caller, self.clock.now(), lock=False)
             if channel is None:
                 return False
-            recorded = session.scalar(
-                select(Note.id)
-                .join(Meeting, Meeting.id == Note.meeting_id)
-                .where(Meeting.channel_pk == channel.id, Note.message_key == key)
-                .limit(1)
-            )
-            if recorded is not None:
+            if session.scalars(_of_message(channel.id, key).limit(1)).first() is not None:
                 return True
             meeting = latest_meeting(session, channel.id, MeetingStatus.RUNNING)
             if meeting is None:
@@ -186,16 +172,14 @@ class ChannelMessages:
         current: list[Note] = []
         for line, new in enumerate(parsed):
             note = by_line.get(line)
-            speaker = notes.speaker_of(new.text, people.__contains__)
-            owner = new.owner.lstrip("@").strip() if new.owner else None
+            placed = notes.attribute(new, people.__contains__)
             if note is None:
-                placed = notes.PlacedNote(new.depth, new.kind, new.text, speaker, owner)
                 note = self._new_note(session, meeting, caller, stored[0].message_key or "", line, placed, where)
                 changed = True
             elif note.deleted_at is not None or (note.text, note.depth, note.kind) != (new.text, new.depth, new.kind):
                 record_revision(session, note, caller, RevisionAction.EDIT, new.text, now)
-                note.text, note.depth, note.kind = new.text, new.depth, NoteKind(new.kind)
-                note.speaker, note.owner, note.deleted_at, note.deleted_by = speaker, owner, None, None
+                note.text, note.depth, note.kind = placed.text, placed.depth, NoteKind(placed.kind)
+                note.speaker, note.owner, note.deleted_at, note.deleted_by = placed.speaker, placed.owner, None, None
                 changed = True
             current.append(note)
         for note in stored:
@@ -238,8 +222,19 @@ class ChannelMessages:
 
     @staticmethod
     def _notes_of(session: Session, meeting_id: int, key: str) -> list[Note]:
+        """The notes of message *key* in the meeting, by line."""
         return list(
             session.scalars(
                 select(Note).where(Note.meeting_id == meeting_id, Note.message_key == key).order_by(Note.message_line)
             )
         )
+
+
+def _of_message(channel_pk: int, key: str) -> Select[tuple[Note]]:
+    """The notes of message *key* in any meeting of the channel, in order."""
+    return (
+        select(Note)
+        .join(Meeting, Meeting.id == Note.meeting_id)
+        .where(Meeting.channel_pk == channel_pk, Note.message_key == key)
+        .order_by(Note.seq)
+    )

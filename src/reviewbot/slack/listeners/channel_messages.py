@@ -15,6 +15,7 @@ records a message once, by its ``ts``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
@@ -74,10 +75,10 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
                     caller, key, typed(event), where or None
                 ))
 
-    def handle(client: WebClient, caller: Caller, ts: str, action: Any) -> None:
+    def handle(client: WebClient, caller: Caller, ts: str, action: Callable[[], MessageNotes]) -> None:
         """Run the core call; react on the message with how it went."""
         try:
-            outcome: MessageNotes = action()
+            outcome = action()
         except UserError as error:
             react(caller.channel_id, ts, NOT_RECORDED)
             payloads.whisper(
