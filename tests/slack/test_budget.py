@@ -51,6 +51,9 @@ def test_a_429_pauses_the_method_for_every_caller_until_retry_after():
     assert clock.slept == []
     budget.spend("chat.update")
     assert clock.slept == [7.0]
+    budget.refused("pins.add", 3)  # no published limit, but Slack said wait: wait
+    budget.spend("pins.add")
+    assert clock.slept == [7.0, 3.0]
 
 
 def test_a_caller_that_may_not_wait_is_told_at_once_and_spends_nothing():

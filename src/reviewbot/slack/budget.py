@@ -98,12 +98,11 @@ class Budget:
     def spend(self, method: str, max_wait: float | None = None) -> None:
         """Take one call of *method*, waiting for it if need be; :class:`OverBudget` when that
         would be longer than *max_wait* seconds (nothing is taken then)."""
-        rate = self.rates.get(method)
-        if rate is None:
-            return
         with self._lock:
             now = self.monotonic()
-            bucket = self._buckets.get(method) or self._buckets.setdefault(method, _Bucket(rate, now))
+            bucket = self._bucket(method, now)
+            if bucket is None:
+                return  # no published limit, and Slack has not refused it
             wait = bucket.wait(now)
             if max_wait is not None and wait > max_wait:
                 raise OverBudget(f"{method}: Slack's budget allows the next call in {wait:.1f}s")
@@ -113,11 +112,21 @@ class Budget:
 
     def refused(self, method: str, retry_after: float) -> None:
         """Slack answered 429: no call of *method* until *retry_after* seconds from now."""
-        rate = self.rates.get(method) or TIER_3
         with self._lock:
             now = self.monotonic()
-            bucket = self._buckets.get(method) or self._buckets.setdefault(method, _Bucket(rate, now))
+            bucket = self._bucket(method, now, TIER_3)  # a method without a published limit gets the commonest
+            assert bucket is not None
             bucket.paused_until = max(bucket.paused_until, now + retry_after)
+
+    def _bucket(self, method: str, now: float, default: Rate | None = None) -> _Bucket | None:
+        """The bucket of *method* (made now at its rate, else at *default*; None without either)."""
+        bucket = self._buckets.get(method)
+        if bucket is None:
+            rate = self.rates.get(method, default)
+            if rate is None:
+                return None
+            bucket = self._buckets[method] = _Bucket(rate, now)
+        return bucket
 
 
 class BudgetedWebClient(WebClient):
