@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     Unicode,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -103,7 +104,10 @@ class Meeting(Base):
     """One review meeting of a channel, from the prepared agenda to the ended minutes."""
 
     __tablename__ = "meetings"
-    __table_args__ = (Index("ix_meetings_channel_status", "channel_pk", "status"),)
+    __table_args__ = (
+        Index("ix_meetings_channel_status", "channel_pk", "status"),
+        UniqueConstraint("source_wiki", "source_page", name="uq_meetings_source"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
@@ -119,6 +123,9 @@ class Meeting(Base):
     current_section_id: Mapped[int | None] = mapped_column(Integer)
     slides_url: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    source_wiki: Mapped[str | None] = mapped_column(String(255))  # the wiki an imported meeting came from
+    source_page: Mapped[str | None] = mapped_column(Text)  # ... and its page title
+    source_revision: Mapped[int | None] = mapped_column(Integer)  # ... and the revision read
 
     channel: Mapped[Channel] = relationship()
     sections: Mapped[list[Section]] = relationship(
@@ -178,6 +185,7 @@ class Note(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     message_key: Mapped[str | None] = mapped_column(String(64))  # the chat message it came from, if typed there
     message_line: Mapped[int | None] = mapped_column(Integer)  # which of that message's note lines
+    wikitext: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # imported as is
 
 
 class Attendee(Base):
