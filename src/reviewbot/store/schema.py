@@ -393,3 +393,18 @@ class SchedulerJob(Base):
     id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SlackBudget(Base):
+    """Slack's Web API budget for one method of one workspace, shared by every process on a
+    PostgreSQL database (:mod:`reviewbot.slack.shared_budget`): a token bucket holding ``level``
+    tokens as of ``at``, and no call before ``paused_until`` (after a 429). Times are seconds of
+    the database's clock, so that processes on different machines agree."""
+
+    __tablename__ = "slack_budget"
+
+    workspace: Mapped[str] = mapped_column(String(32), primary_key=True)
+    method: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[float] = mapped_column(Float(53))
+    at: Mapped[float] = mapped_column(Float(53))
+    paused_until: Mapped[float] = mapped_column(Float(53))
