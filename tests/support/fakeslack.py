@@ -71,6 +71,8 @@ class Call:
     limited: bool = False
     #: Made before the ``Retry-After`` of an earlier 429 for this method in this workspace had passed.
     early: bool = False
+    #: When the fake answered it (``time.monotonic()``); the benchmark times what users see by it.
+    at: float = 0.0
 
     @property
     def token(self) -> str | None:
@@ -508,6 +510,7 @@ class FakeSlack:
     # ------------------------------------------------------------------ request handling (server side)
 
     def _record(self, call: Call) -> None:
+        call.at = time.monotonic()
         with self._changed:
             self._calls.append(call)
             self._changed.notify_all()
