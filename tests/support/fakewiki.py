@@ -1,4 +1,5 @@
-"""An in-memory wiki for the publishing tests: the core's wiki client without a MediaWiki.
+"""An in-memory wiki for the publishing and reading tests: the core's wiki client (and reader)
+without a MediaWiki.
 
 It keeps revisions and lets the test play someone else editing a page, so that the rule "never
 overwrite others' edits" can be checked without a server (the real MediaWiki tests do the rest).
@@ -7,6 +8,7 @@ overwrite others' edits" can be checked without a server (the real MediaWiki tes
 from __future__ import annotations
 
 from reviewbot.core.publishing import EditConflict, PageState, SavedPage, WikiError
+from reviewbot.core.wiki_pages import WikiPage
 
 
 class FakeWiki:
@@ -33,7 +35,23 @@ class FakeWiki:
         if base_revision is not None and self.revids.get(title) != base_revision:
             raise EditConflict("editconflict")
         self.someone_edits(title, text)
-        return SavedPage(self.revids[title], "https://wiki.example/wiki/" + title.replace(" ", "_"))
+        return SavedPage(self.revids[title], self.url(title))
+
+    def read_page(self, title: str) -> WikiPage | None:
+        if self.fail:
+            raise self.fail
+        if title not in self.pages:
+            return None
+        return WikiPage(title, self.pages[title][-1], self.revids[title], self.url(title))
+
+    def titles_with_prefix(self, prefix: str) -> list[str]:
+        if self.fail:
+            raise self.fail
+        return sorted(title for title in self.pages if title.startswith(prefix))
+
+    @staticmethod
+    def url(title: str) -> str:
+        return "https://wiki.example/wiki/" + title.replace(" ", "_")
 
     def someone_edits(self, title: str, text: str) -> None:
         self.next_rev += 1
