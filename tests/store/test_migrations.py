@@ -11,6 +11,9 @@ from sqlalchemy import inspect
 from reviewbot.store.database import Database, alembic_config
 from reviewbot.store.schema import Base
 
+#: The full-text search objects of migration 0008, which no model describes (store/search.py reads them).
+SEARCH_OBJECTS = ("notes_fts", "search_vector", "ix_notes_search")
+
 
 def _run(db: Database, action: str, target: str) -> None:
     with db.engine.begin() as connection:
@@ -32,7 +35,11 @@ def test_migrations_match_the_models_and_downgrade_cleanly(database_url):
     db.upgrade()
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        differences = [d for d in compare_metadata(context, Base.metadata) if "apscheduler" not in str(d)]
+        differences = [
+            d
+            for d in compare_metadata(context, Base.metadata)
+            if "apscheduler" not in str(d) and not any(name in str(d) for name in SEARCH_OBJECTS)
+        ]
     assert differences == []
     _run(db, "downgrade", "base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

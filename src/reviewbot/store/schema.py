@@ -98,6 +98,8 @@ class Channel(Base):
     workspace_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Whether the chat says the channel is private; None while unknown (search counts it private).
+    private: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Meeting(Base):
