@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from reviewbot.config import Settings
 from reviewbot.core import Clock, Poster, SystemClock
@@ -15,6 +16,7 @@ from reviewbot.core.minutes import Wording
 from reviewbot.core.notices import Notices
 from reviewbot.core.publishing import Publisher, WikiClient
 from reviewbot.core.schedules import Schedules
+from reviewbot.core.wiki_pages import WikiReader
 from reviewbot.scheduling import Scheduler
 from reviewbot.store.database import Database
 
@@ -63,11 +65,17 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, clock: Clock | None = None, migrate: bool = True, wiki: WikiClient | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    wiki: WikiClient | None = None,
+    wiki_reader: WikiReader | None = None,
 ) -> Runtime:
     """Connect to the database (applying migrations) and build the core.
 
-    Publishing is enabled when the wiki settings are complete (or a *wiki* client is given).
+    Publishing is enabled when the wiki settings are complete (or a *wiki* client is given);
+    reading wiki pages (``/review agenda import``) when a *wiki_reader* is given or the wiki
+    client can also read pages.
     """
     db = Database(settings.database_url, settings.db_timeout_ms)
     if migrate:
@@ -81,6 +89,8 @@ def build_runtime(
 
         wiki = MediaWikiClient(settings.wiki_api_url, settings.wiki_username, settings.wiki_password)
     publisher = Publisher(db, wiki, settings.wiki_page_title, wording, clock) if wiki is not None else None
+    if wiki_reader is None and hasattr(wiki, "read_page"):
+        wiki_reader = cast(WikiReader, wiki)
     commands = CommandHandler(
         meetings,
         wording,
@@ -89,6 +99,7 @@ def build_runtime(
         schedules=schedules,
         action_items=Actions(db, clock),
         fiscal_year_start_month=settings.fiscal_year_start_month,
+        wiki_reader=wiki_reader,
     )
     notices = Notices(db, schedules, clock, fiscal_year_start_month=settings.fiscal_year_start_month)
     return Runtime(

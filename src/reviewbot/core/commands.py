@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from reviewbot.core import agenda
 from reviewbot.core.action_items import ActionItem, Actions
+from reviewbot.core.agenda_carry import CARRY_VERBS, AgendaCarry, WikiReader
 from reviewbot.core.context import Caller, UserError
 from reviewbot.core.drafts import minutes_file
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
@@ -42,6 +43,7 @@ class CommandHandler:
         action_items: Actions | None = None,
         fiscal_year_start_month: int = 7,
         can_publish: bool = False,
+        wiki_reader: WikiReader | None = None,
     ) -> None:
         self.meetings = meetings
         self.can_publish = can_publish
@@ -53,6 +55,7 @@ class CommandHandler:
             self.schedules, meetings.clock, meetings.timezone, fiscal_year_start_month
         )
         self.editor = NoteEditor(meetings.db, meetings.clock)
+        self.carry = AgendaCarry(meetings, wiki_reader)  # /review agenda copy, /review agenda import
         self._review: dict[str, Callable[[Caller, str], Reply]] = {
             "agenda": self.agenda,
             "start": self.start,
@@ -120,6 +123,8 @@ class CommandHandler:
         """``/review agenda [show]`` shows the agenda (an adapter may open an editor for plain
         ``/review agenda`` instead); ``add [-] <Title> [10m]`` and ``remove <n>`` edit it."""
         verb, _, rest = text.partition(" ")
+        if verb.lower() in CARRY_VERBS:
+            return self.carry.command(caller, verb, rest)
         if verb.lower() == "add":
             section = self.meetings.add_agenda_item(caller, agenda.parse_item(rest))
             kind = "subsection" if section.level == 2 else "section"
@@ -137,8 +142,8 @@ class CommandHandler:
             )
         if verb and verb.lower() not in ("show", "list"):
             raise UserError(
-                "Use `/review agenda`, `/review agenda show`, `/review agenda add [-] <Title>` "
-                "or `/review agenda remove <n>`."
+                "Use `/review agenda`, `/review agenda show`, `/review agenda add [-] <Title>`, "
+                "`/review agenda remove <n>`, `/review agenda copy [last|<n>]` or `/review agenda import <page>`."
             )
         view = self.meetings.meeting_view(caller)
         if view is None or not view.sections:

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from reviewbot.core import action_items, agenda, fiscal, recurrence, timeboxes
+from reviewbot.core.agenda_carry import copy_offer
 from reviewbot.core.channels import latest_meeting
 from reviewbot.core.context import Clock, Poster, PostError
 from reviewbot.core.meetings.views import load_timeboxes, meeting_view
@@ -138,7 +140,8 @@ class Notices:
             self._deliver(target(reminder), poster, now, report, lambda r=reminder: self.reminder(series, r, now))
 
     def reminder(self, series: SeriesView, reminder: recurrence.Reminder, now: datetime) -> Reply:
-        """A reminder: when, which quarter, the agenda so far, open action items."""
+        """A reminder: when, which quarter, the agenda so far, open action items. The first
+        reminder of a meeting with no agenda yet offers to copy the last meeting's."""
         meeting = reminder.occurrence
         zone = series.pattern.zone
         when = Moment(meeting, zone)
@@ -157,16 +160,34 @@ class Notices:
         with self.db.read() as session:
             planned = latest_meeting(session, series.channel_pk, MeetingStatus.PLANNED)
             view = None if planned is None else meeting_view(session, planned)
+            offer = None
             if view is not None and view.sections:
                 lines += ["", format_agenda(view)]
             else:
-                lines += ["", "_No agenda items yet._"]
+                if self._first_of_meeting(session, series, reminder):
+                    offer = copy_offer(session, series.channel_pk)
+                copy = f" {offer} copies the last meeting's agenda." if offer else ""
+                lines += ["", f"_No agenda items yet._{copy}"]
             open_items = action_items.open_from_previous(session, series.channel_pk)
         if open_items:
             lines += ["", f"*Open action items from the last meeting* ({open_items[0].meeting_day}):"]
             lines += [f"• {item.text}" for item in open_items]
             lines.append("`/review actions` lists them; `/review actions done <n>` closes one.")
-        return Reply("\n".join(lines), Visibility.CHANNEL, marks=(when,))
+        return Reply("\n".join(lines), Visibility.CHANNEL, marks=(when, offer) if offer else (when,))
+
+    @staticmethod
+    def _first_of_meeting(session: Session, series: SeriesView, reminder: recurrence.Reminder) -> bool:
+        """Whether no earlier reminder of the same meeting was posted (or may have been)."""
+        earlier = [
+            reminder_key(series.id, recurrence.Reminder(reminder.occurrence, offset))
+            for offset in series.offsets
+            if offset > reminder.offset
+        ]
+        if not earlier:
+            return True
+        posted = (NoticeStatus.SENT, NoticeStatus.UNKNOWN)
+        query = select(func.count(NoticeSend.id)).where(NoticeSend.key.in_(earlier), NoticeSend.status.in_(posted))
+        return not session.scalar(query)
 
     # -- timeboxes ------------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 A reply's text is plain text, with what people typed in it as they typed it: each adapter makes
 it safe for its surface (Slack escapes ``&``, ``<`` and ``>``; the console prints it). ``*bold*``,
-``_italic_`` and `` `code` `` are the only emphasis, read the same as plain text. Two things a
+``_italic_`` and `` `code` `` are the only emphasis, read the same as plain text. Three things a
 surface may show better than as text are marked (:data:`Mark`): a moment in time, which Slack shows
-in each reader's own timezone, and a link, which Slack shows as its label.
+in each reader's own timezone, a link, which Slack shows as its label, and a command the reader
+may want to run next (an :class:`Offer`), which Slack also offers as a button.
 """
 
 from __future__ import annotations
@@ -71,8 +72,21 @@ class Link:
         return f"{self.label} ({self.url})"
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A ``/review`` command suggested in the text, written (by ``str()``) as `` `/review ...` ``;
+    a surface with buttons may also offer it as one, labelled *label*, that runs *command* (the
+    text after ``/review``) as the person who clicks, as if they had typed it."""
+
+    command: str
+    label: str
+
+    def __str__(self) -> str:
+        return f"`/review {self.command}`"
+
+
 #: Part of a text that a surface may show better than as plain text, written there by ``str()``.
-Mark = Moment | Link
+Mark = Moment | Link | Offer
 
 
 @dataclass(frozen=True)

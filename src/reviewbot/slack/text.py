@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from reviewbot.core.replies import Mark, Moment, Reply
+from reviewbot.core.replies import Link, Mark, Moment, Reply
 
 _TOKEN = re.compile(r"<([^<>]*)>")
 
@@ -24,14 +24,17 @@ def escape(text: str) -> str:
 
 def mrkdwn(text: str, marks: Sequence[Mark] = ()) -> str:
     """The core's plain *text* as Slack mrkdwn: escaped, each marked moment a date token that every
-    reader sees in their own timezone (the text's own wording as the fallback), each link a link."""
+    reader sees in their own timezone (the text's own wording as the fallback), each link a link
+    (an offered command stays as written: a button for it is the poster's to add)."""
     out = escape(text)
     for mark in dict.fromkeys(marks):
         shown = escape(str(mark))
         if isinstance(mark, Moment):
             token = f"<!date^{int(mark.at.timestamp())}^{{date_long_pretty}} at {{time}}|{shown}>"
-        else:
+        elif isinstance(mark, Link):
             token = f"<{escape(mark.url).replace('|', '%7C')}|{escape(mark.label)}>"
+        else:
+            continue
         out = out.replace(shown, token)
     return out
 
