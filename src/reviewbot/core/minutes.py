@@ -1,7 +1,9 @@
 """The minutes of a meeting, rendered as MediaWiki wikitext or Markdown.
 
 Rendering is a pure function of a :class:`MeetingRecord`, the stored meeting as plain data, so
-any past meeting renders again to the same text. Everything people typed is escaped.
+any past meeting renders again to the same text. Everything people typed is escaped; what was
+imported from a wiki page (``wikitext`` notes and headings, ``raw`` lines, a kept header) is
+already wikitext and comes out as it went in.
 """
 
 from __future__ import annotations
@@ -27,13 +29,20 @@ _GENERIC_ZONES = {
 
 @dataclass(frozen=True)
 class NoteRecord:
-    """A note as stored: reply depth, kind (note, action, decision), owner and typed text."""
+    """A note as stored: reply depth, kind (note, action, decision, raw), owner and typed text.
+
+    An imported note is ``wikitext`` (its text is shown as it is, not escaped) and may keep the
+    list prefix it had (``marker``, such as ``#`` or ``*:``); a ``raw`` one is lines of a page
+    that are no note (a paragraph, a table), given back exactly.
+    """
 
     text: str
     depth: int = 0
     kind: str = "note"
     owner: str | None = None
     speaker: str | None = None
+    wikitext: bool = False
+    marker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class SectionRecord:
     title: str
     level: int = 1
     notes: tuple[NoteRecord, ...] = ()
+    wikitext: bool = False  # an imported heading: its title is wikitext
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class MeetingRecord:
     preamble: tuple[NoteRecord, ...] = ()
     sections: tuple[SectionRecord, ...] = ()
     meeting_id: int | None = None
+    header: str | None = None  # an imported page's lines before its first note, kept as they were
+    summaries: bool = True  # end with the action items and decisions
 
     def all_notes(self) -> Iterable[NoteRecord]:
         """Every note, in the order of the minutes."""
@@ -129,14 +141,23 @@ def safe_url(url: str) -> str | None:
     return quote(url, safe="/:?&=%#@!$()*+,;~-._")
 
 
+def _text(note: NoteRecord, text: str) -> str:
+    return text if note.wikitext else wikitext.inline(text)
+
+
 def _wiki_note(note: NoteRecord, wording: Wording) -> str:
+    if note.kind == "raw" and note.wikitext:
+        return note.text
     marker = {"action": "'''Action:''' ", "decision": "'''Decision:''' "}.get(note.kind, "")
-    return "*" * (note.depth + 1) + " " + marker + wikitext.inline(note.text)
+    prefix = note.marker if note.marker is not None else "*" * (note.depth + 1) + " "
+    return prefix + marker + _text(note, note.text)
 
 
-def render_wikitext(record: MeetingRecord, wording: Wording | None = None) -> str:
-    """The minutes as MediaWiki wikitext, in the shape of the seed page."""
-    wording = wording or Wording()
+def header_lines(record: MeetingRecord, wording: Wording) -> list[str]:
+    """The lines before the first note: intro, disclaimer, attendance and slides (each block
+    followed by a blank line), or an imported page's own header as it was."""
+    if record.header is not None:
+        return [*record.header.split("\n"), ""] if record.header else []
     fields = {**time_fields(record), "title": wikitext.inline(record.title)}
     lines = [_fill(wording.intro, fields), "", wording.disclaimer, ""]
     attendance = []
@@ -150,35 +171,53 @@ def render_wikitext(record: MeetingRecord, wording: Wording | None = None) -> st
         lines += ["; ".join(attendance), ""]
     if record.slides_url and (url := safe_url(record.slides_url)):
         lines += [f"'''{wording.slides_label}''': [{url} presentation slides]", ""]
-    lines += [_wiki_note(note, wording) for note in record.preamble]
-    if record.preamble:
-        lines.append("")
-    for section in record.sections:
-        marks = "=" * (section.level + 1)
-        lines.append(f"{marks} {wikitext.heading(section.title)} {marks}")
-        lines += [_wiki_note(note, wording) for note in section.notes]
-        lines.append("")
+    return lines
+
+
+def summary_lines(record: MeetingRecord, wording: Wording) -> list[str]:
+    """The closing "Action items" and "Decisions" sections, gathered from the notes."""
+    lines: list[str] = []
     actions = [n for n in record.all_notes() if n.kind == "action"]
     decisions = [n for n in record.all_notes() if n.kind == "decision"]
     if actions:
         lines.append(f"== {wording.action_items_heading} ==")
         for owner, items in _group_by_owner(actions):
-            lines.append(f"* {wikitext.inline(owner)}")
-            lines += [f"** {wikitext.inline(_after_owner(n))}" for n in items]
+            lines.append(f"* {owner}")
+            lines += [f"** {_text(n, _after_owner(n))}" for n in items]
         lines.append("")
     if decisions:
         lines.append(f"== {wording.decisions_heading} ==")
-        lines += [f"* {wikitext.inline(n.text)}" for n in decisions]
+        lines += [f"* {_text(n, n.text)}" for n in decisions]
         lines.append("")
+    return lines
+
+
+def render_wikitext(record: MeetingRecord, wording: Wording | None = None) -> str:
+    """The minutes as MediaWiki wikitext, in the shape of the seed page."""
+    wording = wording or Wording()
+    lines = header_lines(record, wording)
+    lines += [_wiki_note(note, wording) for note in record.preamble]
+    if record.preamble:
+        lines.append("")
+    for section in record.sections:
+        marks = "=" * (section.level + 1)
+        title = section.title if section.wikitext else wikitext.heading(section.title)
+        lines.append(f"{marks} {title} {marks}")
+        lines += [_wiki_note(note, wording) for note in section.notes]
+        lines.append("")
+    if record.summaries:
+        lines += summary_lines(record, wording)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _group_by_owner(actions: list[NoteRecord]) -> list[tuple[str, list[NoteRecord]]]:
+    """Action items by owner, with the owner's name as wikitext (a typed name escaped)."""
     groups: dict[str, tuple[str, list[NoteRecord]]] = {}
     for note in actions:
         owner = note.owner or "Unassigned"
         key = " ".join(owner.lstrip("@").split()).casefold()
-        groups.setdefault(key, (owner.lstrip("@").strip(), []))[1].append(note)
+        shown = owner.lstrip("@").strip()
+        groups.setdefault(key, (shown if note.wikitext else wikitext.inline(shown), []))[1].append(note)
     return list(groups.values())
 
 
@@ -211,6 +250,8 @@ def render_markdown(record: MeetingRecord, wording: Wording | None = None) -> st
         lines += [f"**{wording.slides_label}**: <{url}>", ""]
 
     def md_note(note: NoteRecord) -> str:
+        if note.kind == "raw":
+            return md_escape(note.text)
         marker = {"action": "**Action:** ", "decision": "**Decision:** "}.get(note.kind, "")
         return "  " * note.depth + "- " + marker + md_escape(note.text)
 
@@ -223,8 +264,8 @@ def render_markdown(record: MeetingRecord, wording: Wording | None = None) -> st
             lines.append("")
         lines += [md_note(n) for n in section.notes]
         lines.append("")
-    actions = [n for n in record.all_notes() if n.kind == "action"]
-    decisions = [n for n in record.all_notes() if n.kind == "decision"]
+    actions = [n for n in record.all_notes() if n.kind == "action" and record.summaries]
+    decisions = [n for n in record.all_notes() if n.kind == "decision" and record.summaries]
     if actions:
         lines += [f"## {wording.action_items_heading}", ""]
         for owner, items in _group_by_owner(actions):

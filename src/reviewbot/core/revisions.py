@@ -68,6 +68,9 @@ class NoteEditor:
                 people = people_keys(session, meeting.id)
                 record_revision(session, note, caller, RevisionAction.EDIT, text, self.clock.now())
                 note.text = text
+                note.wikitext = False  # typed now: escaped like any typed note, even if it was imported
+                if note.kind == NoteKind.RAW:
+                    note.kind = NoteKind.NOTE
                 note.owner = owner
                 note.speaker = notes.speaker_of(text, lambda key: key in people)
                 session.flush()

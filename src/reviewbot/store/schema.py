@@ -29,6 +29,7 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -86,6 +87,7 @@ class NoteKind(enum.StrEnum):
     NOTE = "note"
     ACTION = "action"
     DECISION = "decision"
+    RAW = "raw"  # imported wikitext that is no note (a paragraph, a table): given back exactly as it was
 
 
 class Channel(Base):
@@ -128,6 +130,11 @@ class Meeting(Base):
     source_wiki: Mapped[str | None] = mapped_column(String(255))  # the wiki an imported meeting came from
     source_page: Mapped[str | None] = mapped_column(Text)  # ... and its page title
     source_revision: Mapped[int | None] = mapped_column(Integer)  # ... and the revision read
+    # An imported page's lines before its first note or heading, kept as they were when the
+    # meeting's fields (title, times, attendance, slides) do not render them back exactly.
+    wikitext_header: Mapped[str | None] = mapped_column(Text)
+    # Whether the minutes end with the "Action items" and "Decisions" lists (an imported page may not).
+    summaries: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     channel: Mapped[Channel] = relationship()
     sections: Mapped[list[Section]] = relationship(
@@ -152,6 +159,7 @@ class Section(Base):
     planned: Mapped[bool] = mapped_column(Boolean, default=True)
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    wikitext: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # imported title
 
     meeting: Mapped[Meeting] = relationship(back_populates="sections", foreign_keys=[meeting_id])
 
@@ -188,6 +196,7 @@ class Note(Base):
     message_key: Mapped[str | None] = mapped_column(String(64))  # the chat message it came from, if typed there
     message_line: Mapped[int | None] = mapped_column(Integer)  # which of that message's note lines
     wikitext: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # imported as is
+    marker: Mapped[str | None] = mapped_column(String(32))  # an imported list prefix other than "* " ("#", "*:")
 
 
 class Attendee(Base):

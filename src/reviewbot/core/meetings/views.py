@@ -212,7 +212,15 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
     by_section: dict[int | None, list[NoteRecord]] = {}
     for note in stored:
         by_section.setdefault(note.section_id, []).append(
-            NoteRecord(text=note.text, depth=note.depth, kind=note.kind.value, owner=note.owner, speaker=note.speaker)
+            NoteRecord(
+                text=note.text,
+                depth=note.depth,
+                kind=note.kind.value,
+                owner=note.owner,
+                speaker=note.speaker,
+                wikitext=note.wikitext,
+                marker=note.marker,
+            )
         )
     attendees = session.scalars(
         select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
@@ -228,8 +236,11 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
         slides_url=meeting.slides_url,
         preamble=tuple(by_section.get(None, [])),
         sections=tuple(
-            SectionRecord(title=s.title, level=s.level, notes=tuple(by_section.get(s.id, []))) for s in sections
+            SectionRecord(title=s.title, level=s.level, notes=tuple(by_section.get(s.id, [])), wikitext=s.wikitext)
+            for s in sections
         ),
+        header=meeting.wikitext_header,
+        summaries=meeting.summaries is not False,
     )
 
 
