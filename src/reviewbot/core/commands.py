@@ -25,6 +25,7 @@ from reviewbot.core.revisions import NoteEditor
 from reviewbot.core.schedule_commands import ScheduleCommands
 from reviewbot.core.schedules import Schedules
 from reviewbot.core.scribe_commands import scribe
+from reviewbot.core.search import Search
 from reviewbot.core.texts import HELP, count_text, duration_text, format_agenda, format_time_used, planned_minutes
 from reviewbot.store.database import DatabaseUnavailable
 
@@ -55,6 +56,7 @@ class CommandHandler:
             self.schedules, meetings.clock, meetings.timezone, fiscal_year_start_month
         )
         self.editor = NoteEditor(meetings.db, meetings.clock)
+        self.search = Search(meetings.db, meetings.timezone)
         self.carry = AgendaCarry(meetings, wiki_reader)  # /review agenda copy, /review agenda import
         self._review: dict[str, Callable[[Caller, str], Reply]] = {
             "agenda": self.agenda,
@@ -75,6 +77,7 @@ class CommandHandler:
             "actions": self.actions,
             "schedule": self.schedule,
             "publish": self.publish,
+            "search": self.search.command,
             "help": self.help,
         }
 

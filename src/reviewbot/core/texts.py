@@ -33,6 +33,8 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/review history` lists past meetings; `/review export [number|last] [wiki|markdown]` posts a draft again
 • `/review publish [number|last]` publishes the minutes to the wiki (when set up)
 • `/review actions` lists open action items; `/review actions done <n>` closes one
+• `/review search <words>` finds what was said (`"a phrase"`, `speaker:Name`, `after:2016-07-01`, `before:2017`,
+  `is:action`, `is:decision`; `in:all` adds every public channel)
 *Schedule*
 • `/review schedule <YYYY-MM-DD> <HH:MM> [<timezone>] [quarterly|once]` sets the channel's review series
 • `/review schedule` shows the next meetings and their reminders

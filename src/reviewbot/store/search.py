@@ -1,0 +1,230 @@
+"""Full-text search of notes on the database's own engine: SQLite FTS5 or PostgreSQL ``tsvector``.
+
+Migration 0008 built the index (``notes_fts`` kept in step by triggers on SQLite, the generated
+column ``notes.search_vector`` with a GIN index on PostgreSQL); this module asks it. A search is
+a :class:`NoteQuery` (words, phrases, a speaker, kinds, dates, and the channels whose meetings to
+search, which the caller has already decided); :func:`search_notes` answers one page of
+:class:`NoteHit`, best first, the matched words of each note's text between :data:`MARK_START`
+and :data:`MARK_END`.
+
+The query text is built here from word tokens only (runs of letters and digits), quoted for each
+engine's query language, so nothing a person types can change its meaning; every value, the
+query text included, is a bound parameter. A page is ranked with ids only, then read (and its
+matches highlighted) for its few rows, so that a common word costs one pass over its matches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+
+from reviewbot.store.schema import Meeting, Note, Publication, Section
+
+#: Where a matched word starts and ends in :attr:`NoteHit.text` (private-use characters, which
+#: nobody types and no tokenizer counts as part of a word).
+MARK_START = "\ue000"
+MARK_END = "\ue001"
+
+_WORD = re.compile(r"\w+")
+
+
+def words_of(text_: str) -> tuple[str, ...]:
+    """The word tokens of *text_*, lower case: what each engine indexes a note as (before stemming)."""
+    return tuple(_WORD.findall(text_.lower()))
+
+
+@dataclass(frozen=True)
+class NoteQuery:
+    """What to look for, and where: every word, every phrase and the speaker must all match."""
+
+    channel_pks: tuple[int, ...]
+    words: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    speaker: str | None = None
+    kinds: tuple[str, ...] = ()  # NoteKind values; empty for any
+    after: datetime | None = None  # meetings on or after (UTC)
+    before: datetime | None = None  # meetings before (UTC)
+
+    def searchable(self) -> bool:
+        """Whether there is any word to look for (stop characters and punctuation are not)."""
+        return bool(self._terms())
+
+    def _terms(self) -> list[tuple[str, tuple[str, ...]]]:
+        """``(column, tokens)`` for each term: a word, a phrase (several tokens) or the speaker."""
+        terms: list[tuple[str, tuple[str, ...]]] = [("", (word,)) for w in self.words for word in words_of(w)]
+        terms += [("", tokens) for phrase in self.phrases if (tokens := words_of(phrase))]
+        if self.speaker and (tokens := words_of(self.speaker)):
+            terms.append(("speaker", tokens))
+        return terms
+
+    def fts5(self) -> str:
+        """The query in FTS5's language: each term a quoted phrase, the speaker's for its column."""
+        parts = []
+        for column, tokens in self._terms():
+            phrase = '"' + " ".join(tokens) + '"'
+            parts.append(f"speaker : {phrase}" if column else phrase)
+        return " AND ".join(parts)
+
+    def tsquery(self) -> str:
+        """The query in PostgreSQL's ``to_tsquery`` language: quoted lexemes, ``<->`` within a
+        phrase, the speaker's restricted to weight ``A`` (the speaker part of the vector)."""
+        parts = []
+        for column, tokens in self._terms():
+            weight = ":A" if column else ""
+            lexemes = [f"'{token}'{weight}" for token in tokens]
+            parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
+        return " & ".join(parts)
+
+
+@dataclass(frozen=True)
+class NoteHit:
+    """One note found, with what a result line shows of it and its meeting."""
+
+    note_id: int
+    meeting_id: int
+    channel_pk: int
+    meeting_title: str | None
+    meeting_at: datetime  # when the meeting started (or was prepared), UTC
+    meeting_timezone: str | None
+    section_title: str | None
+    speaker: str | None
+    kind: str
+    text: str  # the note's text, matched words between MARK_START and MARK_END
+    wikitext: bool  # the note was imported as wikitext
+    source_wiki: str | None  # an imported meeting's wiki (its api.php address) ...
+    source_page: str | None  # ... and page
+    published_url: str | None  # the wiki page the minutes were last published to
+
+
+@dataclass(frozen=True)
+class NotePage:
+    """One page of results, best first, and whether more follow."""
+
+    hits: tuple[NoteHit, ...]
+    offset: int
+    more: bool
+
+
+def search_notes(session: Session, query: NoteQuery, offset: int = 0, limit: int = 10) -> NotePage:
+    """The notes that match *query*, best first, from *offset*: at most *limit* of them."""
+    if not query.channel_pks or not query.searchable():
+        return NotePage((), offset, False)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    ids = _ranked_ids(session, query, sqlite, offset, limit + 1)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    if not ids:
+        return NotePage((), offset, False)
+    marked = _highlighted(session, query, sqlite, ids)
+    return NotePage(tuple(_hits(session, ids, marked)), offset, more)
+
+
+def _filters(query: NoteQuery, sqlite: bool) -> tuple[str, dict[str, object]]:
+    """The SQL conditions on notes ``n`` and meetings ``m`` besides the text, and their values."""
+    sql = " AND n.deleted_at IS NULL AND m.channel_pk IN :channels"
+    params: dict[str, object] = {"channels": list(query.channel_pks)}
+    if query.kinds:
+        sql += " AND n.kind IN :kinds"
+        params["kinds"] = list(query.kinds)
+    for name, value, op in (("after", query.after, ">="), ("before", query.before, "<")):
+        if value is not None:
+            sql += f" AND coalesce(m.started_at, m.created_at) {op} :{name}"
+            params[name] = _stored_time(value, sqlite)
+    return sql, params
+
+
+def _stored_time(moment: datetime, sqlite: bool) -> object:
+    """A UTC moment as the ``UTCDateTime`` columns hold it (SQLite: text that sorts as time)."""
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+
+
+def _expanding(sql: str, params: dict[str, object]) -> object:
+    statement = text(sql)
+    for name in ("channels", "kinds", "ids"):
+        if name in params:
+            statement = statement.bindparams(bindparam(name, expanding=True))
+    return statement
+
+
+def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, limit: int) -> list[int]:
+    """The ids of the matching notes from *offset*, best first (ties: the newest note first)."""
+    filters, params = _filters(query, sqlite)
+    params.update(limit=limit, offset=offset)
+    if sqlite:
+        params["match"] = query.fts5()
+        sql = (
+            "SELECT n.id FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid "
+            "JOIN meetings m ON m.id = n.meeting_id "
+            f"WHERE notes_fts MATCH :match{filters} "
+            "ORDER BY bm25(notes_fts), n.id DESC LIMIT :limit OFFSET :offset"
+        )
+    else:
+        params["tsquery"] = query.tsquery()
+        sql = (
+            "SELECT n.id FROM notes n JOIN meetings m ON m.id = n.meeting_id, "
+            "to_tsquery('english', :tsquery) AS q "
+            f"WHERE n.search_vector @@ q{filters} "
+            "ORDER BY ts_rank(n.search_vector, q) DESC, n.id DESC LIMIT :limit OFFSET :offset"
+        )
+    return [row[0] for row in session.execute(_expanding(sql, params), params)]  # type: ignore[call-overload]
+
+
+def _highlighted(session: Session, query: NoteQuery, sqlite: bool, ids: list[int]) -> dict[int, str]:
+    """The text of each of the notes *ids*, with the query's matched words marked."""
+    params: dict[str, object] = {"ids": ids, "start": MARK_START, "end": MARK_END}
+    if sqlite:
+        params["match"] = query.fts5()
+        sql = (
+            "SELECT rowid, highlight(notes_fts, 0, :start, :end) FROM notes_fts "
+            "WHERE notes_fts MATCH :match AND rowid IN :ids"
+        )
+    else:
+        params["tsquery"] = query.tsquery()
+        params["options"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
+        sql = (
+            "SELECT n.id, ts_headline('english', n.text, to_tsquery('english', :tsquery), :options) "
+            "FROM notes n WHERE n.id IN :ids"
+        )
+    return {row[0]: row[1] for row in session.execute(_expanding(sql, params), params)}  # type: ignore[call-overload]
+
+
+def _hits(session: Session, ids: list[int], marked: dict[int, str]) -> list[NoteHit]:
+    """The notes *ids* with their meetings and sections, in the order of *ids*."""
+    rows = session.execute(
+        select(Note, Meeting, Section.title)
+        .join(Meeting, Meeting.id == Note.meeting_id)
+        .outerjoin(Section, Section.id == Note.section_id)
+        .where(Note.id.in_(ids))
+    ).all()
+    meeting_ids = {meeting.id for _, meeting, _ in rows}
+    published: dict[int, str] = {}
+    for meeting_id, url in session.execute(
+        select(Publication.meeting_id, Publication.url)
+        .where(Publication.meeting_id.in_(meeting_ids))
+        .order_by(Publication.draft.desc(), Publication.id)  # the last page that is not a draft wins
+    ):
+        published[meeting_id] = url
+    by_id = {}
+    for note, meeting, section_title in rows:
+        by_id[note.id] = NoteHit(
+            note_id=note.id,
+            meeting_id=meeting.id,
+            channel_pk=meeting.channel_pk,
+            meeting_title=meeting.title,
+            meeting_at=meeting.started_at or meeting.created_at,
+            meeting_timezone=meeting.timezone,
+            section_title=section_title,
+            speaker=note.speaker,
+            kind=str(note.kind),
+            text=marked.get(note.id, note.text),
+            wikitext=bool(note.wikitext),
+            source_wiki=meeting.source_wiki,
+            source_page=meeting.source_page,
+            published_url=published.get(meeting.id),
+        )
+    return [by_id[note_id] for note_id in ids if note_id in by_id]

@@ -1,0 +1,225 @@
+"""Searching notes on the database's own full-text search (SQLite FTS5, PostgreSQL tsvector).
+
+Through the core (:class:`reviewbot.core.search.Search`) on a real database: words, phrases,
+speakers, dates, kinds, edits and deletions reflected at once, and the privacy rule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from reviewbot.core import Caller
+from reviewbot.core.context import UserError
+from reviewbot.core.search import remember_privacy
+from reviewbot.store.schema import Channel, Note
+
+TEAM = "T1"
+HERE = Caller(TEAM, "C1", "U1", "tilman")
+PUBLIC = Caller(TEAM, "C2", "U1", "tilman")
+SECRET = Caller(TEAM, "G3", "U1", "tilman")
+ELSEWHERE = Caller("T2", "C9", "U1", "tilman")
+
+
+def meeting(runtime, caller: Caller, title: str, *notes: str, present: str = "Katherine Maher, Wes") -> None:
+    handle = runtime.commands.handle
+    for line in ("agenda add Budget review", "agenda add Hiring plans"):
+        assert "added" in handle("/review", line, caller).text.lower(), line
+    handle("/review", f"present {present}", caller)
+    handle("/review", f"start {title}", caller)
+    for note in notes:
+        if note == "next":
+            handle("/review", "next", caller)
+        else:
+            handle("/note", note, caller)
+    handle("/review", "end", caller)
+
+
+def found(runtime, caller: Caller, query: str) -> list[str]:
+    results = runtime.commands.search.find(caller, query)
+    return ["".join(text for text, _ in result.segments) for result in results.results]
+
+
+@pytest.fixture
+def minutes(runtime, clock):
+    meeting(
+        runtime,
+        HERE,
+        "Tech Q1 review",
+        "Katherine Maher: the budget for next quarter is approved",
+        "Wes: we are hiring two engineers",
+        "next",
+        "action Wes: draft the hiring plans",
+        "decision Freeze the budgets until July",
+    )
+    clock.advance(days=90)
+    meeting(runtime, HERE, "Tech Q2 review", "Wes: state of the art caching cut the budget", "Katherine: no news")
+    return runtime
+
+
+def test_words_phrases_speakers_kinds(minutes):
+    assert sorted(found(minutes, HERE, "budget")) == [
+        "Freeze the budgets until July",
+        "Katherine Maher: the budget for next quarter is approved",
+        "Wes: state of the art caching cut the budget",
+    ]
+    assert found(minutes, HERE, '"next quarter"') == ["Katherine Maher: the budget for next quarter is approved"]
+    assert found(minutes, HERE, '"quarter next"') == []
+    assert found(minutes, HERE, "“next quarter”") == ["Katherine Maher: the budget for next quarter is approved"]
+    assert found(minutes, HERE, "budget speaker:Katherine") == [
+        "Katherine Maher: the budget for next quarter is approved"
+    ]
+    assert found(minutes, HERE, 'speaker:"katherine maher"') == [
+        "Katherine Maher: the budget for next quarter is approved"
+    ]
+    assert sorted(found(minutes, HERE, "speaker:wes")) == [
+        "Wes: draft the hiring plans",
+        "Wes: state of the art caching cut the budget",
+        "Wes: we are hiring two engineers",
+    ]
+    assert found(minutes, HERE, "hiring is:action") == ["Wes: draft the hiring plans"]
+    assert found(minutes, HERE, "budget is:decision") == ["Freeze the budgets until July"]
+    assert sorted(found(minutes, HERE, "hiring is:action is:decision")) == ["Wes: draft the hiring plans"]
+    assert len(found(minutes, HERE, "katherine")) == 2  # the speaker's name is searched too
+
+
+def test_matched_words_are_marked_and_results_say_where(minutes):
+    results = minutes.commands.search.find(HERE, "hiring engineers")
+    (result,) = results.results
+    assert [text for text, matched in result.segments if matched] == ["hiring", "engineers"]
+    assert result.meeting_title == "Tech Q1 review"
+    assert result.section == "Budget review"
+    assert result.speaker == "Wes"
+    assert str(result.meeting_date) == "2016-07-14"
+    assert result.link is None  # neither published nor imported
+
+
+def test_dates(minutes):
+    assert sorted(found(minutes, HERE, "budget before:2016-08-01")) == [
+        "Freeze the budgets until July",
+        "Katherine Maher: the budget for next quarter is approved",
+    ]
+    assert found(minutes, HERE, "budget after:2016-10") == ["Wes: state of the art caching cut the budget"]
+    assert found(minutes, HERE, "budget after:2016-07-14 before:2016-07-15") != []
+    assert found(minutes, HERE, "budget after:2017") == []
+
+
+def test_edits_and_deletions_are_reflected_at_once(minutes):
+    (hit,) = minutes.commands.search.find(HERE, "engineers").results
+    minutes.commands.edit_note(HERE, hit.note_id, "Wes: we are hiring two designers")
+    assert found(minutes, HERE, "engineers") == []
+    assert found(minutes, HERE, "designers") == ["Wes: we are hiring two designers"]
+    minutes.commands.delete_note(HERE, hit.note_id)
+    assert found(minutes, HERE, "designers") == []
+    assert "Wes: draft the hiring plans" in found(minutes, HERE, "hiring")
+    assert not any("designers" in note for note in found(minutes, HERE, "hiring"))
+
+
+def test_deleted_notes_are_never_found_even_if_edited_after(minutes):
+    (hit,) = minutes.commands.search.find(HERE, "caching").results
+    with minutes.db.write() as session:  # soft-deleted, then changed behind the editor's back
+        session.execute(update(Note).where(Note.id == hit.note_id).values(deleted_at=minutes.meetings.clock.now()))
+    assert found(minutes, HERE, "caching") == []
+    with minutes.db.write() as session:
+        session.execute(update(Note).where(Note.id == hit.note_id).values(text="caching again"))
+    assert found(minutes, HERE, "caching") == []
+    with minutes.db.write() as session:
+        session.execute(update(Note).where(Note.id == hit.note_id).values(deleted_at=None))
+    assert found(minutes, HERE, "caching") == ["caching again"]
+
+
+def test_privacy(runtime, clock):
+    meeting(runtime, HERE, "Here", "Wes: the zebra budget")
+    meeting(runtime, PUBLIC, "Public", "Wes: the zebra launch")
+    meeting(runtime, SECRET, "Secret", "Wes: the zebra layoffs")
+    meeting(runtime, ELSEWHERE, "Other workspace", "Wes: the zebra merger")
+    # Nothing is known of the channels yet: every one counts as private.
+    assert found(runtime, HERE, "zebra in:all") == ["Wes: the zebra budget"]
+    remember_privacy(runtime.db, TEAM, "C2", False, clock.now())
+    remember_privacy(runtime.db, TEAM, "G3", True, clock.now())
+    remember_privacy(runtime.db, "T2", "C9", False, clock.now())
+    assert found(runtime, HERE, "zebra") == ["Wes: the zebra budget"]
+    assert sorted(found(runtime, HERE, "zebra in:all")) == ["Wes: the zebra budget", "Wes: the zebra launch"]
+    assert found(runtime, PUBLIC, "zebra") == ["Wes: the zebra launch"]
+    # HERE's privacy is unknown: from PUBLIC it is not found, even with in:all.
+    assert found(runtime, PUBLIC, "zebra in:all") == ["Wes: the zebra launch"]
+    # The private channel's minutes are found from there, and only from there.
+    assert sorted(found(runtime, SECRET, "zebra in:all")) == ["Wes: the zebra launch", "Wes: the zebra layoffs"]
+    assert "Wes: the zebra layoffs" not in found(runtime, PUBLIC, "zebra in:all")
+    assert found(runtime, Caller(TEAM, "C7", "U1", "x"), "layoffs in:all") == []
+    # A channel that turns private is no longer found from elsewhere.
+    remember_privacy(runtime.db, TEAM, "C2", True, clock.now())
+    assert found(runtime, HERE, "zebra in:all") == ["Wes: the zebra budget"]
+
+
+def test_archive_channels_count_as_public(runtime, clock):
+    archive = Caller("wiki", "archive", "U1", "importer")
+    meeting(runtime, archive, "Old review", "Wes: the zebra of 2013")
+    assert found(runtime, HERE, "zebra") == []
+    assert found(runtime, HERE, "zebra in:all") == ["Wes: the zebra of 2013"]
+
+
+def test_paging(runtime):
+    meeting(runtime, HERE, "Many", *[f"Wes: zebra number {i}" for i in range(23)])
+    search = runtime.commands.search
+    first = search.find(HERE, "zebra")
+    assert len(first.results) == 10 and first.more
+    third = search.find(HERE, "zebra", 20)
+    assert len(third.results) == 3 and not third.more
+    seen = {r.note_id for offset in (0, 10, 20) for r in search.find(HERE, "zebra", offset).results}
+    assert len(seen) == 23
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("", "/review search <words>"),
+        ("   ", "/review search <words>"),
+        ("after:2016-13-01 budget", "not a date"),
+        ("before:yesterday budget", "not a date"),
+        ("is:question budget", "is:action"),
+        ("in:general budget", "in:all"),
+        ("speaker: budget", "needs a name"),
+        ("!!! ...", "nothing to search for"),
+        ("budget after:2017 before:2016", "earlier date"),
+    ],
+)
+def test_bad_searches_say_what_to_type(runtime, query, says):
+    with pytest.raises(UserError, match=None) as error:
+        runtime.commands.search.find(HERE, query)
+    assert says in str(error.value)
+    reply = runtime.commands.handle("/review", f"search {query}", HERE)
+    assert not reply.public and says in reply.text
+
+
+def test_nothing_found_says_so_and_suggests_in_all(minutes):
+    reply = minutes.commands.handle("/review", "search zeppelin", HERE)
+    assert "Nothing found" in reply.text and "in:all" in reply.text and not reply.public
+
+
+def test_hostile_queries_are_only_words(minutes):
+    for query in ['budget" OR "x', "budget' | 'x", "NEAR(budget x)", "budget*", "-budget", "budget:*", "(budget"]:
+        assert minutes.commands.search.find(HERE, query) is not None
+    assert found(minutes, HERE, "NEAR(quarter approved)") == []
+
+
+def test_published_minutes_link_to_the_section(minutes):
+    from reviewbot.store.schema import Publication
+
+    (hit,) = minutes.commands.search.find(HERE, "engineers").results
+    with minutes.db.write() as session:
+        session.add(Publication(
+            meeting_id=hit.meeting_id, wiki="w", page_title="Tech Q1", revision_id=1,
+            url="https://wiki.example/wiki/Tech_Q1", draft=False, published_at=minutes.meetings.clock.now(),
+        ))  # fmt: skip
+    (hit,) = minutes.commands.search.find(HERE, "engineers").results
+    assert hit.link.url == "https://wiki.example/wiki/Tech_Q1#Budget_review"
+
+
+def test_channel_privacy_is_remembered(runtime, clock):
+    assert remember_privacy(runtime.db, TEAM, "C5", False, clock.now())
+    assert not remember_privacy(runtime.db, TEAM, "C5", False, clock.now() + timedelta(seconds=1))
+    with runtime.db.read() as session:
+        assert session.query(Channel).filter_by(channel_id="C5").one().private is False
