@@ -3,6 +3,7 @@ App Home; driven by signed Slack payloads against the fake Web API, checking the
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -589,3 +590,26 @@ def test_an_echo_slack_refuses_goes_out_as_text_or_is_left_out_never_holding_up_
     fake_slack.wait_for("files.completeUploadExternal")
     wiki = fake_slack.uploads[-1].content.decode()
     assert "* first" in wiki and "* second" in wiki and "third" not in wiki
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_minutes_are_uploaded_while_a_backlog_of_echoes_waits(bot, fake_slack):
+    fake_slack.rate_limits = False  # about the order of the queue; the backlog is made by slow_post
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    release = threading.Event()
+
+    def stuck_post(args: dict[str, Any]) -> dict[str, Any]:
+        release.wait(10)  # an echo waiting for Slack (its budget, a Retry-After...)
+        return FakeSlack._chat_post_message(fake_slack, args).body
+
+    fake_slack.set_handler("chat.postMessage", stuck_post)
+    for n in range(1, 6):
+        chair.ok("/note", f"note {n}")
+    chair.ok("/review", "end")
+    fake_slack.wait_for("files.completeUploadExternal")  # while the first echo is still stuck
+    assert fake_slack.calls_to("chat.update")[-1].args["text"].endswith("(ended)")  # and the agenda closed
+    assert "* note 5" in fake_slack.uploads[-1].content.decode()
+    release.set()
+    idle(bot)
+    echoed = " ".join(c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:])
+    assert all(f"note {n}" in echoed for n in range(1, 6))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from reviewbot.slack.post_queue import Lane, PostQueue, retry_after
 from tests.support.fakeslack import FakeSlack
@@ -58,14 +59,72 @@ def post(text: str, order: list[str] | None = None):
 
 
 def test_posts_in_one_channel_are_ordered_and_paced(slack, fake_time):
+    slack.limiter.monotonic = fake_time.monotonic  # the fake's limits on the poster's clock
     poster = poster_for(slack, fake_time, interval=1.0)
     order: list[str] = []
-    for n in range(4):
+    for n in range(6):
         poster.submit("C1", post(f"m{n}", order), "post")
     assert poster.wait_idle(5)
-    assert order == ["m0", "m1", "m2", "m3"]
+    assert order == [f"m{n}" for n in range(6)]
     assert [c.args["text"] for c in slack.calls_to("chat.postMessage")] == order
-    assert fake_time.sleeps == [1.0, 1.0, 1.0]  # one message a second
+    assert fake_time.sleeps == [1.0, 1.0]  # a burst of POST_BURST (4), then one message a second
+    assert not slack.limited_calls  # within the fake's limit of one a second, bursts of 4
+
+
+def test_only_posts_are_paced_per_channel(slack, fake_time):
+    poster = poster_for(slack, fake_time, interval=1.0)
+
+    def update(lane: Lane) -> None:
+        for _ in range(6):
+            lane.call("auth_test")
+
+    poster.submit("C1", update, "calls that are not posts")
+    assert poster.wait_idle(5)
+    assert fake_time.sleeps == []
+
+
+def test_an_urgent_job_does_not_wait_behind_the_channels_other_jobs(slack, fake_time):
+    poster = poster_for(slack, fake_time)
+    started, release = threading.Event(), threading.Event()
+
+    def echo_waiting_for_slack(lane: Lane) -> None:
+        started.set()
+        release.wait(5)
+
+    order: list[str] = []
+    poster.submit("C1", echo_waiting_for_slack, "echo")
+    started.wait(5)
+    poster.submit("C1", post("echo 2", order), "echo", key="echo")
+    poster.submit("C1", post("minutes", order), "upload", urgent=True)
+    poster.submit("C1", post("agenda", order), "agenda", key="agenda", urgent=True)
+    for _ in range(500):
+        if len(order) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert order == ["minutes", "agenda"]  # while the echo still waits
+    release.set()
+    assert poster.wait_idle(5)
+    assert order == ["minutes", "agenda", "echo 2"]
+
+
+def test_a_rate_limit_is_waited_out_as_long_as_slack_asks_never_given_up(slack, fake_time):
+    poster = poster_for(slack, fake_time, interval=0.0, attempts=2)
+    slack.fail_next("chat.postMessage", status=429, retry_after=3, times=5)
+    order: list[str] = []
+    poster.submit("C1", post("kept", order), "echo")
+    assert poster.wait_idle(5)
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429] * 5 + [200]
+    assert order == ["kept"] and fake_time.sleeps == [3.0] * 5
+
+
+def test_a_closed_queue_gives_up_on_a_rate_limit_after_its_attempts(slack, fake_time):
+    poster = poster_for(slack, fake_time, interval=0.0, attempts=2)
+    slack.fail_next("chat.postMessage", status=429, retry_after=3, times=5)
+    poster._closed = True  # as while shutting down
+    lane = Lane(poster, "C1")
+    with pytest.raises(SlackApiError):
+        lane.call("chat_postMessage", channel="C1", text="x")
+    assert len(slack.calls_to("chat.postMessage")) == 2
 
 
 def test_channels_do_not_wait_for_each_other(slack, fake_time):

@@ -68,7 +68,10 @@ class LiveMeeting:
             self._schedule(reply.event, meeting_id, channel, reply)
         if reply.minutes is not None:
             self.poster.submit(
-                channel, lambda lane: self._upload(lane, reply, notify), f"upload the minutes of #{meeting_id}"
+                channel,
+                lambda lane: self._upload(lane, reply, notify),
+                f"upload the minutes of #{meeting_id}",
+                urgent=True,
             )
         published = reply.publish_meeting_id
         if published is not None and self.publisher is not None:
@@ -76,41 +79,67 @@ class LiveMeeting:
                 channel,
                 lambda lane: self._publish(lane, published, caller.user_id, notify),
                 f"publish meeting #{published}",
+                urgent=True,
             )
 
     def _schedule(self, event: Event, meeting_id: int, channel: str, reply: Reply) -> None:
         submit = self.poster.submit
         if event == Event.MEETING_STARTED:
-            submit(channel, lambda lane: self._start(lane, meeting_id), f"post the agenda of #{meeting_id}")
-        elif event == Event.SECTION_CHANGED:
-            submit(channel, lambda lane: self._moved(lane, meeting_id), f"show the move in #{meeting_id}")
-        elif event in _AGENDA_EVENTS:
             submit(
-                channel,
-                lambda lane: self._refresh(lane, meeting_id),
-                f"update the agenda of #{meeting_id}",
-                key=("agenda", meeting_id),
+                channel, lambda lane: self._start(lane, meeting_id), f"post the agenda of #{meeting_id}", urgent=True
             )
+        elif event == Event.SECTION_CHANGED:
+            # The new section's heading goes in line with the echoes (a thread's heading before
+            # its notes); the agenda goes at once, one update for every move and click since the last.
+            self._queue_heading(channel, meeting_id)
+            self._queue_agenda(channel, meeting_id)
+        elif event in _AGENDA_EVENTS or event == Event.MEETING_ENDED:
+            self._queue_agenda(channel, meeting_id)
         elif event == Event.NOTE_ADDED:
             self._queue_echo(channel, meeting_id)
         elif event in (Event.NOTE_EDITED, Event.NOTE_REMOVED):
             note = reply.extra.get("note")
             note_id = getattr(note, "id", None)
             if note_id is not None:
-                submit(channel, lambda lane: self._renote(lane, meeting_id, note_id), f"update note {note_id}")
-        elif event == Event.MEETING_ENDED:
-            submit(channel, lambda lane: self._refresh(lane, meeting_id), f"close the agenda of #{meeting_id}")
+                submit(
+                    channel,
+                    lambda lane: self._renote(lane, meeting_id, note_id),
+                    f"update note {note_id}",
+                    key=("renote", note_id),
+                )
+
+    def _queue_agenda(self, channel: str, meeting_id: int) -> None:
+        """Queue an update of the agenda message, on the urgent track (once, while one is waiting:
+        it shows the state of when it runs, so every change queued before it is in it)."""
+        self.poster.submit(
+            channel,
+            lambda lane: self._refresh(lane, meeting_id),
+            f"update the agenda of #{meeting_id}",
+            key=("agenda", meeting_id),
+            urgent=True,
+        )
+
+    def _queue_heading(self, channel: str, meeting_id: int) -> None:
+        """Queue the current section's heading message (once, while one is waiting), in line
+        with the note echoes."""
+        self.poster.submit(
+            channel,
+            lambda lane: self._heading(lane, meeting_id),
+            f"post the section heading of #{meeting_id}",
+            key=("heading", meeting_id),
+        )
 
     # -- jobs (run on the channel's lane, in order) ----------------------------------------------
 
     def _start(self, lane: Lane, meeting_id: int) -> None:
-        view = self._refresh(lane, meeting_id)
-        if view is not None and view.current is not None:
-            self._thread_of(lane, view, view.current)
+        """Post the agenda message, then queue the first section's heading (after it, in the channel)."""
+        self._refresh(lane, meeting_id)
+        self._queue_heading(lane.channel, meeting_id)
 
-    def _moved(self, lane: Lane, meeting_id: int) -> None:
-        view = self._refresh(lane, meeting_id)
-        if view is not None and view.current is not None and view.status == MeetingStatus.RUNNING:
+    def _heading(self, lane: Lane, meeting_id: int) -> None:
+        """Post the heading of the running meeting's current section, if it has none yet."""
+        view = self.meetings.view_by_id(meeting_id)
+        if view.current is not None and view.status == MeetingStatus.RUNNING:
             self._thread_of(lane, view, view.current)
 
     def _refresh(self, lane: Lane, meeting_id: int) -> MeetingView | None:

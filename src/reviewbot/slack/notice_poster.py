@@ -1,8 +1,9 @@
 """Posting the bot's own notices (reminders, timebox notices) through the channel's posting queue.
 
 The core's send log needs to know how a post went, so unlike the adapter's other posts this one
-waits for its turn in the queue (which paces it and retries rate limits and brief failures) and
-reports the outcome: retryable when Slack certainly did not post it (an error answer, a refused
+waits for its turn in the queue (on the channel's urgent track, so never behind note echoes; the
+queue paces it and retries rate limits and brief failures) and reports the outcome: retryable
+when Slack certainly did not post it (an error answer, a refused
 connection), not retryable when it may have (a timeout, or still queued when waiting gives up).
 """
 
@@ -43,7 +44,7 @@ class SlackNoticePoster:
             finally:
                 done.set()
 
-        self.poster.submit(channel_id, job, "post a notice")
+        self.poster.submit(channel_id, job, "post a notice", urgent=True)  # never behind note echoes
         if not done.wait(self.wait):
             raise PostError(f"still queued after {self.wait:g}s", retry=False)
         if failure:

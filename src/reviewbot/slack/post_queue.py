@@ -2,10 +2,12 @@
 
 Listeners acknowledge Slack first and then *submit* jobs here; each channel has its own queue,
 drained in order by a worker thread, so posts to one channel keep their order and a slow or
-rate-limited channel never holds up another one. Every Web API call a job makes through its
-:class:`Lane` is paced (about one message per second per channel, as Slack asks) and retried
-when Slack is rate limiting (honouring ``Retry-After``) or briefly failing, a bounded number of
-times; what still fails is logged. Nothing here is needed for a note to be kept: notes are
+rate-limited channel never holds up another one. Each channel has an urgent track beside it (the
+agenda, the minutes, reminders) with a worker of its own, so those never wait behind a backlog of
+note echoes. Every message a job posts through its :class:`Lane` is paced (about one a second per
+channel with short bursts, as Slack asks); every call is retried when Slack is rate limiting
+(after ``Retry-After``, for as long as Slack asks) or briefly failing (a bounded number of
+times); what still fails is logged. Nothing here is needed for a note to be kept: notes are
 committed before the acknowledgement.
 
 A job submitted with a *key* is not queued a second time while one with that key is still
@@ -36,52 +38,90 @@ RETRYABLE_ERRORS = frozenset(
 )
 
 Job = Callable[["Lane"], None]
+#: ``chat.postMessage`` to one channel: Slack allows about one a second "with short bursts"; a
+#: lane spends at most this many at once, then one per ``interval``.
+POST_BURST = 4
+_PACED = frozenset({"chat_postMessage"})
+
+
+class _Track:
+    """One of a lane's two queues, with its own worker thread while it has jobs."""
+
+    def __init__(self) -> None:
+        self.jobs: deque[tuple[Job, str, Hashable | None]] = deque()
+        self.waiting: set[Hashable] = set()  # keys of the queued jobs that have not started
+        self.running = False
 
 
 class Lane:
-    """One channel's queue; jobs call the Web API through :meth:`call`."""
+    """One channel's queues; jobs call the Web API through :meth:`call`.
+
+    A lane has two tracks, each drained in order by a worker of its own: the *urgent* one (the
+    agenda, the minutes, the wiki's answer, reminders) and the normal one (section headings and
+    note echoes), so that what is urgent never waits behind a backlog of echoes, nor behind the
+    echo that is waiting for Slack's budget right now.
+    """
 
     def __init__(self, poster: PostQueue, channel: str) -> None:
         self.poster = poster
         self.channel = channel
-        self.jobs: deque[tuple[Job, str, Hashable | None]] = deque()
-        self.waiting: set[Hashable] = set()  # keys of the queued jobs that have not started
-        self.running = False
-        self._next_at = 0.0
+        self.tracks = {True: _Track(), False: _Track()}  # by urgency
+        self._posts = float(POST_BURST)  # the channel's chat.postMessage tokens (may go below 0)
+        self._posts_at: float | None = None
+        self._pace_lock = threading.Lock()
 
     def call(self, method: str, **kwargs: Any) -> Any:
         """Call a ``WebClient`` method (e.g. ``"chat_postMessage"``), paced and retried.
 
-        Raises the last error when every attempt failed or the error is not worth retrying.
+        A rate limit (429) is waited out and tried again for as long as Slack asks, while the
+        queue is open: it is Slack's way of saying "later", not a failure, so a rate-limited post
+        is neither dropped nor counted as an attempt. Other retryable failures are tried
+        :attr:`PostQueue.attempts` times. Raises the last error when every attempt failed or the
+        error is not worth retrying.
         """
         poster = self.poster
-        for attempt in range(1, poster.attempts + 1):
-            self._pace()
+        attempt = 1
+        while True:
+            if method in _PACED:
+                self._pace()
             try:
                 return getattr(poster.client, method)(**kwargs)
             except SlackApiError as error:
                 code = str(error.response.get("error") or "")
                 status = getattr(error.response, "status_code", 200)
-                if attempt == poster.attempts or not (status == 429 or status >= 500 or code in RETRYABLE_ERRORS):
+                limited = status == 429 or code in ("ratelimited", "rate_limited")
+                if limited and not poster.closed:
+                    delay = retry_after(error.response.headers) or 1.0
+                    attempt -= 1  # not an attempt: Slack said when
+                elif attempt >= poster.attempts or not (status >= 500 or code in RETRYABLE_ERRORS):
                     raise
-                delay = retry_after(error.response.headers) or poster.backoff * 2 ** (attempt - 1)
+                else:
+                    delay = retry_after(error.response.headers) or poster.backoff * 2 ** (attempt - 1)
                 reason = code or f"HTTP {status}"
             except (SlackClientError, OSError) as error:
-                if attempt == poster.attempts:
+                if attempt >= poster.attempts:
                     raise
                 delay = poster.backoff * 2 ** (attempt - 1)
                 reason = type(error).__name__
             log.info("%s in %s failed (%s); trying again in %.1fs", method, self.channel, reason, delay)
             poster.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            attempt += 1
 
     def _pace(self) -> None:
-        """Wait until this channel may take the next message."""
-        now = self.poster.monotonic()
-        if now < self._next_at:
-            self.poster.sleep(self._next_at - now)
+        """Wait until this channel may take the next message: a token bucket of
+        :data:`POST_BURST` refilled one per ``interval``, shared by the lane's two tracks."""
+        interval = self.poster.interval
+        if interval <= 0:
+            return
+        with self._pace_lock:
             now = self.poster.monotonic()
-        self._next_at = now + self.poster.interval
+            if self._posts_at is not None:
+                self._posts = min(float(POST_BURST), self._posts + (now - self._posts_at) / interval)
+            self._posts_at = now
+            wait = 0.0 if self._posts >= 1 else (1 - self._posts) * interval
+            self._posts -= 1
+        if wait > 0:
+            self.poster.sleep(wait)
 
 
 class PostQueue:
@@ -107,9 +147,15 @@ class PostQueue:
         self._closed = False
         self._changed = threading.Condition()
 
-    def submit(self, channel: str, job: Job, what: str, key: Hashable | None = None) -> None:
+    @property
+    def closed(self) -> bool:
+        """Whether the queue has stopped taking jobs (shutting down)."""
+        return self._closed
+
+    def submit(self, channel: str, job: Job, what: str, key: Hashable | None = None, *, urgent: bool = False) -> None:
         """Queue *job* for *channel*; returns at once. *what* names it in logs; with a *key*, it
-        is dropped if a job of that key is already waiting (see the module description)."""
+        is dropped if a job of that key is already waiting (see the module description). An
+        *urgent* job goes on the channel's urgent track, which never waits behind the other."""
         with self._changed:
             if self._closed:
                 log.warning("not posting %s in %s: shutting down", what, channel)
@@ -117,15 +163,17 @@ class PostQueue:
             lane = self._lanes.get(channel)
             if lane is None:
                 lane = self._lanes[channel] = Lane(self, channel)
+            track = lane.tracks[urgent]
             if key is not None:
-                if key in lane.waiting:
+                if key in track.waiting:
                     return
-                lane.waiting.add(key)
-            lane.jobs.append((job, what, key))
+                track.waiting.add(key)
+            track.jobs.append((job, what, key))
             self._pending += 1
-            if not lane.running:
-                lane.running = True
-                worker = threading.Thread(target=self._drain, args=(lane,), name=f"post-{channel}", daemon=True)
+            if not track.running:
+                track.running = True
+                name = f"post-{channel}{'-urgent' if urgent else ''}"
+                worker = threading.Thread(target=self._drain, args=(lane, track), name=name, daemon=True)
                 worker.start()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -146,14 +194,14 @@ class PostQueue:
         if not self.wait_idle(timeout):
             log.warning("shutting down with %d Slack posts still queued", self._pending)
 
-    def _drain(self, lane: Lane) -> None:
+    def _drain(self, lane: Lane, track: _Track) -> None:
         while True:
             with self._changed:
-                if not lane.jobs:
-                    lane.running = False
+                if not track.jobs:
+                    track.running = False
                     return
-                job, what, key = lane.jobs.popleft()
-                lane.waiting.discard(key)
+                job, what, key = track.jobs.popleft()
+                track.waiting.discard(key)
             try:
                 job(lane)
             except SlackApiError as error:
