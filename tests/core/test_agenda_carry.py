@@ -62,7 +62,7 @@ def imported_meeting(runtime, caller, ended_at, sections):
         session.flush()
         for position, (level, title) in enumerate(sections):
             session.add(Section(meeting_id=meeting.id, position=position, level=level, title=title, planned=True,
-                                created_at=ended_at))
+                                created_at=ended_at, wikitext=True))
         return meeting.id
 
 
@@ -103,7 +103,8 @@ def test_copy_by_number_and_from_an_imported_meeting(runtime):
     hold_meeting(runtime, "Q2", "Beta")
     imported = imported_meeting(
         runtime, ANN, datetime(2014, 10, 2, 17, 0, tzinfo=UTC),
-        [(3, "Before any section"), (1, "Editing"), (2, "VisualEditor"), (3, "Deeper still"), (1, "Mobile")],
+        [(3, "Before any section"), (1, "Editing"), (2, "[[VisualEditor]]"), (3, "Deeper ''still''"), (1, "Mobile"),
+         (1, "{{Status|done}}")],
     )
     # "last" is the most recent meeting by its date, not the last one stored: the import is older.
     run(runtime, "agenda copy last")

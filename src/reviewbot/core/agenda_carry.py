@@ -224,10 +224,14 @@ def outline_of(sections: Sequence[Section]) -> list[agenda.AgendaItem]:
     """A past meeting's sections as agenda items: titles, levels, timeboxes.
 
     The "Previous action items" section the bot adds at the start is left out (the next start
-    adds it again when there are open items).
+    adds it again when there are open items); an imported title loses its markup.
     """
-    kept = [s for s in sections if s.title.strip().casefold() != CARRIED_SECTION_TITLE.casefold()]
-    items = [agenda.AgendaItem(s.level, s.title, s.duration_minutes) for s in kept]
+    items = []
+    for section in sections:
+        # An imported meeting's titles are wikitext; the agenda's are plain text.
+        title = heading_text(mwparserfromhell.parse(section.title)) if section.wikitext else section.title
+        if title.strip() and title.strip().casefold() != CARRIED_SECTION_TITLE.casefold():
+            items.append(agenda.AgendaItem(section.level, title, section.duration_minutes))
     return _outline(items)[: agenda.MAX_OUTLINE_SECTIONS]
 
 
