@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from reviewbot.core.meetings import MeetingView, NoteView, SectionView
+from reviewbot.core.replies import Offer
 from reviewbot.core.texts import duration_text
 from reviewbot.slack.text import escape
 from reviewbot.store.schema import MeetingStatus
@@ -26,6 +27,7 @@ NOTE_MENU = "note_menu"
 AGENDA_EDITOR = "agenda_editor"
 NOTE_EDITOR = "note_editor"
 ADD_TO_MINUTES = "add_to_minutes"
+OFFER = "offer"  # a button that runs an offered command (``offer-0``, ``offer-1``...)
 OUTLINE_BLOCK = "outline"
 OUTLINE_INPUT = "outline_input"
 NOTE_BLOCK = "note"
@@ -108,6 +110,17 @@ def _chunks(lines: Sequence[str], limit: int = MAX_TEXT - 100) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def notice(text: str, offers: Sequence[Offer]) -> list[Block]:
+    """A notice (already mrkdwn) with a button for each offered command: the text in as many
+    section blocks as it needs, then the buttons, whose value is the command they run."""
+    buttons = [
+        {"type": "button", "action_id": f"{OFFER}-{n}", "text": plain(offer.label, 75), "value": offer.command}
+        for n, offer in enumerate(offers)
+    ]
+    blocks: list[Block] = [section(chunk) for chunk in _chunks(text.split("\n"))][:MAX_AGENDA_BLOCKS]
+    return [*blocks, {"type": "actions", "block_id": OFFER, "elements": buttons[:5]}]
 
 
 def agenda_message(view: MeetingView, now: datetime) -> tuple[str, list[Block]]:

@@ -16,7 +16,8 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core import PostError
-from reviewbot.core.replies import Mark
+from reviewbot.core.replies import Mark, Offer
+from reviewbot.slack import blocks
 from reviewbot.slack.post_queue import Lane, PostQueue
 from reviewbot.slack.text import mrkdwn
 
@@ -31,14 +32,19 @@ class SlackNoticePoster:
         self.wait = wait
 
     def post(self, workspace_id: str, channel_id: str, text: str, marks: Sequence[Mark] = ()) -> None:
-        """Post the core's *text* (with its *marks*) to the channel and wait for the outcome."""
+        """Post the core's *text* (with its *marks*) to the channel and wait for the outcome; a
+        command it offers (an :class:`Offer` mark) gets a button too."""
         text = mrkdwn(text, marks)
+        offers = [mark for mark in marks if isinstance(mark, Offer)]
+        extra = {"blocks": blocks.notice(text, offers)} if offers else {}
         done = threading.Event()
         failure: list[PostError] = []
 
         def job(lane: Lane) -> None:
             try:
-                lane.call("chat_postMessage", channel=channel_id, text=text, unfurl_links=False, unfurl_media=False)
+                lane.call(
+                    "chat_postMessage", channel=channel_id, text=text, unfurl_links=False, unfurl_media=False, **extra
+                )
             except Exception as error:
                 failure.append(post_error(error))
             finally:

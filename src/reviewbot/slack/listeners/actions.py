@@ -1,5 +1,6 @@
 """Buttons and menus (``block_actions``): the agenda message's Previous / Next / End and
-I'm here / I'm remote, and each note echo's Edit / Delete menu.
+I'm here / I'm remote, each note echo's Edit / Delete menu, and the buttons of commands a notice
+offers (a reminder's "Copy last meeting's agenda").
 
 A button does what the matching command does, with the same rules (only chairs move or end);
 whoever may not gets a short private explanation. As with commands, the change is committed and
@@ -9,6 +10,7 @@ its posts are queued before Slack is acknowledged; the posts themselves happen a
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -103,8 +105,16 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             log.info("could not open the note editor: %s", failure.response.get("error"))
             tell("I could not open the editor; please try again.")
 
+    @payloads.apologising
+    def on_offer(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        # The command the notice offered, run as the clicker as if they had typed it; answered privately.
+        caller = payloads.caller_of(body, users)
+        reply = runtime.commands.handle("/review", str(action.get("value") or ""), caller)
+        finish(ack, client, caller, reply, tell_text=True)
+
     for action_id in _MOVES:
         app.action(action_id)(on_move)
     app.action(blocks.HERE)(on_attend)
     app.action(blocks.REMOTE)(on_attend)
     app.action(blocks.NOTE_MENU)(on_note_menu)
+    app.action(re.compile(rf"^{blocks.OFFER}-\d+$"))(on_offer)
