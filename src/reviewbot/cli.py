@@ -1,4 +1,4 @@
-"""The ``reviewbot`` command: run the bot, upgrade the database, export minutes."""
+"""The ``reviewbot`` command: run the bot, upgrade the database, export and import minutes."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = sub.add_parser("export", help="print a past meeting's minutes")
     export.add_argument("meeting", type=int, help="meeting number (see /review history)")
     export.add_argument("--format", choices=["wiki", "markdown"], default="wiki")
+    from reviewbot.import_command import add_parser as add_import_parser
+
+    add_import_parser(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -65,6 +68,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         sys.stdout.write(runtime.commands.minutes_file(record, args.format).content)
         return 0
+    if command == "import":
+        from reviewbot.import_command import run_import
+
+        return run_import(args, settings)
     mode = "console" if command == "console" else settings.mode
     if mode == "console":
         return _run_console(settings)

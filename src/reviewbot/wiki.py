@@ -1,11 +1,17 @@
-"""The MediaWiki client behind publishing, using mwclient and a bot password."""
+"""The MediaWiki client behind publishing and the archive's import, using mwclient and a bot password.
+
+Publishing saves pages (``page_state``, ``save``: the core's ``WikiClient``); the import reads them
+(``read_page``, ``titles_with_prefix``: the core's ``WikiReader``). Reading needs no login when no
+username is set.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import mwclient
@@ -13,6 +19,7 @@ import requests
 from mwclient.errors import APIError, LoginError, MwClientError
 
 from reviewbot.core.publishing import EditConflict, PageState, SavedPage, WikiError
+from reviewbot.core.wiki_pages import WikiPage
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +47,16 @@ class MediaWikiClient:
         with self._lock:
             if self._site is None:
                 site = mwclient.Site(
-                    self._host, path=self._path, scheme=self._scheme, clients_useragent=USER_AGENT,
-                    max_retries=2, retry_timeout=2, connection_options={"timeout": self._timeout},
+                    self._host,
+                    path=self._path,
+                    scheme=self._scheme,
+                    clients_useragent=USER_AGENT,
+                    max_retries=2,
+                    retry_timeout=2,
+                    connection_options={"timeout": self._timeout},
                 )
-                site.login(self._username, self._password)
+                if self._username:
+                    site.login(self._username, self._password)
                 self._site = site
             return self._site
 
@@ -101,3 +114,55 @@ class MediaWikiClient:
             server = f"{self._scheme}:{server}"
         article_path = site.site.get("articlepath", "/index.php?title=$1")
         return server + article_path.replace("$1", quote(title.replace(" ", "_"), safe="/:"))
+
+    def read_page(self, title: str) -> WikiPage | None:
+        """The page called *title* (following a redirect) as it is now, or None if there is none."""
+
+        def read() -> WikiPage | None:
+            site = self._connect()
+            latest = _first_page(
+                site.get("query", prop="revisions", titles=title, redirects=1, rvprop="ids|content",
+                         rvslots="main", formatversion=2)
+            )  # fmt: skip
+            if latest is None or latest.get("missing") or not latest.get("revisions"):
+                return None
+            revision = latest["revisions"][0]
+            first = _first_page(
+                site.get("query", prop="revisions", pageids=latest["pageid"], rvdir="newer", rvlimit=1,
+                         rvprop="timestamp", formatversion=2)
+            )  # fmt: skip
+            created = None
+            if first and first.get("revisions"):
+                created = datetime.strptime(first["revisions"][0]["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                    tzinfo=UTC
+                )
+            return WikiPage(
+                title=latest["title"],
+                text=revision["slots"]["main"].get("content", ""),
+                revision_id=int(revision["revid"]),
+                url=self._page_url(site, latest["title"]),
+                first_edited=created,
+            )
+
+        return self._call("read the page", read)
+
+    def titles_with_prefix(self, prefix: str) -> list[str]:
+        """The titles of every page (not redirect) whose title starts with *prefix*, in title order."""
+
+        def titles() -> list[str]:
+            site = self._connect()
+            namespace, rest = 0, prefix
+            name, colon, after = prefix.partition(":")
+            if colon:
+                known = {str(n).casefold(): number for number, n in site.namespaces.items() if n}
+                if name.strip().casefold() in known:
+                    namespace, rest = known[name.strip().casefold()], after
+            pages = site.allpages(prefix=rest.replace(" ", "_"), namespace=str(namespace), filterredir="nonredirects")
+            return sorted(page.name for page in pages)
+
+        return self._call("list the pages", titles)
+
+
+def _first_page(result: dict[str, Any]) -> dict[str, Any] | None:
+    pages = result.get("query", {}).get("pages") or []
+    return pages[0] if pages else None

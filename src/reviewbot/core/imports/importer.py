@@ -1,0 +1,229 @@
+"""Storing imported minutes: each page one past (ended) meeting, in one transaction of its own.
+
+A meeting is keyed by the wiki and page it came from (``meetings.source_wiki``/``source_page``),
+so importing a page again replaces that meeting's sections, notes and attendance with what the
+page says now and keeps its number; it never makes a second meeting. A page that is not minutes
+(no heading, no note) is reported and skipped; a page that fails leaves nothing half-stored.
+
+Imported meetings belong to the channel given (``--channel``), or else to the archive's own
+pseudo-channel, workspace :data:`ARCHIVE_WORKSPACE`, channel :data:`ARCHIVE_CHANNEL`, whose
+meetings are public. Their action items are stored closed: they are history, not open work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from reviewbot.core import notes
+from reviewbot.core.channels import channel_row, lock_meeting
+from reviewbot.core.context import Caller, Clock, UserError
+from reviewbot.core.imports.reader import ReadPage, read_minutes
+from reviewbot.core.minutes import MeetingRecord, Wording
+from reviewbot.core.wiki_pages import WikiReader
+from reviewbot.store.database import Database
+from reviewbot.store.schema import Attendee, Channel, Meeting, MeetingStatus, Note, NoteKind, NoteRevision, Section
+
+ARCHIVE_WORKSPACE = "archive"
+"""The workspace id of the archive pseudo-channel, where meetings imported without a channel go."""
+
+ARCHIVE_CHANNEL = "archive"
+"""The channel id of the archive pseudo-channel (its meetings are public)."""
+
+IMPORT_AUTHOR = "import"
+"""The author (user id and name) of imported meetings and notes."""
+
+FILE_SOURCE = "file"
+"""``source_wiki`` of a meeting imported from a file (its ``source_page`` is the file's path)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page to import: where it comes from (the wiki's API URL, or ``file``) and its text."""
+
+    wiki: str
+    page: str
+    text: str
+    revision: int | None = None
+    first_edited: datetime | None = None
+    title_hint: str | None = None  # what names the meeting if its intro line does not (page title, file name)
+
+
+@dataclass
+class ImportReport:
+    """What a run of the import did, page by page."""
+
+    created: int = 0
+    updated: int = 0
+    notes: int = 0
+    raw_lines: int = 0
+    meeting_ids: list[int] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        """``imported 12 meetings, 1,432 notes, 3 lines kept as raw wikitext`` and what was skipped."""
+        meetings = self.created + self.updated
+        text = f"imported {_count(meetings, 'meeting')}"
+        if self.updated:
+            text += f" ({self.created:,} new, {self.updated:,} updated)"
+        text += f", {_count(self.notes, 'note')}, {_count(self.raw_lines, 'line')} kept as raw wikitext"
+        if self.skipped:
+            pages = "; ".join(f"{page} ({why})" for page, why in self.skipped)
+            text += f"; skipped {_count(len(self.skipped), 'page')}: {pages}"
+        return text
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+class Importer:
+    """Imports minutes pages as past meetings (see the module's docstring)."""
+
+    def __init__(self, db: Database, wording: Wording, timezone: str, clock: Clock) -> None:
+        self.db = db
+        self.wording = wording
+        self.timezone = timezone
+        self.clock = clock
+
+    def channel(self, channel_id: str | None, workspace_id: str | None = None) -> tuple[str, str]:
+        """The (workspace, channel) to attach meetings to: the archive's when *channel_id* is None.
+
+        Without *workspace_id*, the channel must be known already (the bot has seen it) in one
+        workspace.
+        """
+        if not channel_id:
+            return ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL
+        if workspace_id:
+            return workspace_id, channel_id
+        with self.db.read() as session:
+            workspaces = session.scalars(select(Channel.workspace_id).where(Channel.channel_id == channel_id)).all()
+        if len(workspaces) != 1:
+            where = "is not known yet" if not workspaces else "is in several workspaces"
+            raise UserError(f"Channel {channel_id} {where}: give its workspace too (--workspace T0123).")
+        return workspaces[0], channel_id
+
+    def read(self, source: Source) -> ReadPage:
+        """The page read as minutes (nothing stored)."""
+        return read_minutes(
+            source.text,
+            page_title=source.title_hint or source.page,
+            first_edited=source.first_edited,
+            wording=self.wording,
+            timezone=self.timezone,
+            today=self.clock.now().date(),
+        )
+
+    def import_all(self, sources: Iterable[Source], channel: tuple[str, str]) -> ImportReport:
+        """Import every page of *sources* into *channel*, each in a transaction of its own."""
+        report = ImportReport()
+        for source in sources:
+            self.import_one(source, channel, report)
+        return report
+
+    def import_one(self, source: Source, channel: tuple[str, str], report: ImportReport) -> int | None:
+        """Import one page (its meeting's id), or report it skipped (None) when it is not minutes."""
+        page = self.read(source)
+        if not page.is_minutes:
+            report.skipped.append((source.page, "no headings or notes"))
+            return None
+        meeting_id, created = self._store(source, page.record, channel)
+        report.created += created
+        report.updated += not created
+        report.notes += page.note_count
+        report.raw_lines += page.raw_lines
+        report.meeting_ids.append(meeting_id)
+        return meeting_id
+
+    def _store(self, source: Source, record: MeetingRecord, channel: tuple[str, str]) -> tuple[int, bool]:
+        now = self.clock.now()
+        with self.db.write() as session:
+            existing = session.scalar(
+                select(Meeting.id).where(Meeting.source_wiki == source.wiki, Meeting.source_page == source.page)
+            )
+            meeting = lock_meeting(session, existing) if existing is not None else None
+            target = channel_row(session, Caller(*channel, IMPORT_AUTHOR, IMPORT_AUTHOR), now)
+            assert target is not None
+            if meeting is None:
+                meeting = Meeting(status=MeetingStatus.ENDED, created_at=now, created_by=IMPORT_AUTHOR)
+                session.add(meeting)
+            else:
+                _clear(session, meeting.id)
+            started = record.started_at or now
+            meeting.channel_pk = target.id
+            meeting.status = MeetingStatus.ENDED
+            meeting.title = record.title
+            meeting.started_at, meeting.ended_at = started, record.ended_at or started
+            meeting.started_by = IMPORT_AUTHOR
+            meeting.current_section_id = None
+            meeting.slides_url = record.slides_url
+            meeting.timezone = record.timezone
+            meeting.source_wiki, meeting.source_page = source.wiki, source.page
+            meeting.source_revision = source.revision
+            meeting.wikitext_header = record.header
+            meeting.summaries = record.summaries
+            session.flush()
+            _insert(session, meeting.id, record, started, now)
+            return meeting.id, existing is None
+
+
+def _clear(session: Session, meeting_id: int) -> None:
+    """Remove what an earlier import of the meeting stored (its notes, sections, attendance)."""
+    note_ids = select(Note.id).where(Note.meeting_id == meeting_id)
+    session.execute(delete(NoteRevision).where(NoteRevision.note_id.in_(note_ids)))
+    session.execute(delete(Note).where(Note.meeting_id == meeting_id))
+    session.execute(delete(Section).where(Section.meeting_id == meeting_id))
+    session.execute(delete(Attendee).where(Attendee.meeting_id == meeting_id))
+
+
+def _insert(session: Session, meeting_id: int, record: MeetingRecord, started: datetime, now: datetime) -> None:
+    """Insert the record's sections, notes and attendees (in few statements: pages can be long)."""
+    section_ids: list[int | None] = []
+    if record.sections:
+        rows = [
+            {"meeting_id": meeting_id, "position": position, "level": s.level, "title": s.title,
+             "planned": True, "created_at": now, "wikitext": s.wikitext}
+            for position, s in enumerate(record.sections)
+        ]  # fmt: skip
+        section_ids = list(session.scalars(insert(Section).returning(Section.id, sort_by_parameter_order=True), rows))
+    placed = [(None, n) for n in record.preamble]
+    placed += [(section_id, n) for section_id, s in zip(section_ids, record.sections, strict=True) for n in s.notes]
+    note_rows = [
+        {
+            "meeting_id": meeting_id, "section_id": section_id, "seq": seq, "depth": n.depth,
+            "kind": NoteKind(n.kind), "speaker": n.speaker, "owner": n.owner, "text": n.text,
+            "author_id": IMPORT_AUTHOR, "author_name": IMPORT_AUTHOR, "created_at": started,
+            "closed_at": now if n.kind == "action" else None,
+            "closed_by": IMPORT_AUTHOR if n.kind == "action" else None,
+            "wikitext": n.wikitext, "marker": n.marker,
+        }
+        for seq, (section_id, n) in enumerate(placed, start=1)
+    ]  # fmt: skip
+    if note_rows:
+        session.execute(insert(Note), note_rows)
+    attendees, seen = [], set()
+    for remote, names in ((False, record.present), (True, record.remote)):
+        for name in names:
+            key = notes.name_key(name)[:255]
+            if key and key not in seen:
+                seen.add(key)
+                attendees.append(
+                    {"meeting_id": meeting_id, "name": name, "name_key": key, "remote": remote, "seq": len(seen)}
+                )
+    if attendees:
+        session.execute(insert(Attendee), attendees)
+
+
+def wiki_sources(reader: WikiReader, titles: Iterable[str]) -> Iterator[Source]:
+    """The pages called *titles*, read one at a time as they are imported (missing ones left out)."""
+    for title in titles:
+        page = reader.read_page(title)
+        if page is not None:
+            yield Source(
+                wiki=reader.name, page=page.title, text=page.text, revision=page.revision_id,
+                first_edited=page.first_edited,
+            )  # fmt: skip
