@@ -17,6 +17,8 @@ HELP = """*reviewbot* runs a review meeting from a prepared agenda and writes th
 • `/review agenda add <Title> [10m]` adds a section (with a timebox); `/review agenda add - <Title>` a subsection
 • `/review agenda` edits the agenda (in Slack, as an outline); `/review agenda show` shows it
 • `/review agenda remove <number>` removes an empty section
+• `/review agenda copy [last|<number>]` gives the next meeting a past meeting's agenda (not its notes)
+• `/review agenda import <wiki page>` makes the headings of a wiki page the next meeting's agenda
 • `/review present <names>` / `/review remote <names>` records attendance (comma-separated)
 • `/review slides <link>` records the presentation slides
 *Run*
