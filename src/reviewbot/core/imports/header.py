@@ -40,6 +40,7 @@ _TIMES = re.compile(
     rf"(?P<h1>\d{{1,2}})(?::(?P<m1>\d\d))?\s*(?P<ap1>{_MERIDIEM})?\s*(?:-|–|—|to)\s*"
     rf"(?P<h2>\d{{1,2}})(?::(?P<m2>\d\d))?\s*(?P<ap2>{_MERIDIEM})?(?:\s+(?P<tz>[A-Z]{{2,5}})\b)?"
 )
+_NAMED = re.compile(r"\b(?:meeting|review) with (?P<title>.+?),?\s*$", re.IGNORECASE)
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _ZONES = {
     "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
@@ -95,8 +96,9 @@ def find_intro(lines: list[str], wording: Wording) -> tuple[int, str | None] | N
         if match := template.match(line.strip()):
             return index, match.group("title")
     for index, line in enumerate(lines):
-        if _DATE.search(plain(line)):
-            return index, None
+        if found := _DATE.search(plain(line)):
+            named = _NAMED.search(plain(line)[: found.start()])
+            return index, named.group("title") if named else None
     return None
 
 

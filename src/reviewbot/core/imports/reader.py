@@ -115,14 +115,14 @@ class _Notes:
     def read(self, lines: list[str]) -> list[NoteRecord]:
         found: list[NoteRecord] = []
         pending: list[str] = []
-        for line in [*lines, None]:
+        for line in [*_trim(lines), None]:
             note = self._note(line) if line is not None else None
             if line is not None and note is None:
                 pending.append(line)
                 continue
-            if raw := _trim(pending):
-                self.raw_lines += sum(1 for piece in raw for row in piece.split("\n") if row.strip())
-                found.append(NoteRecord(text="\n".join(raw), kind="raw", wikitext=True))
+            if pending:  # blank lines too: between a paragraph and a list they matter
+                self.raw_lines += sum(1 for piece in pending for row in piece.split("\n") if row.strip())
+                found.append(NoteRecord(text="\n".join(pending), kind="raw", wikitext=True))
             pending = []
             if note is not None:
                 found.append(note)
