@@ -1,0 +1,140 @@
+"""Reading minutes pages (reviewbot import): the fields, the notes, and the round trip to wikitext."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from reviewbot.core.imports.reader import read_minutes
+from reviewbot.core.minutes import render_wikitext
+from tests.support.paths import EXAMPLES, ROOT
+from tests.support.wiki_structure import headings, list_items
+
+MESSY = sorted((ROOT / "tests" / "data" / "imports").glob("*.wiki"))
+LA = "America/Los_Angeles"
+
+
+def without_licence(path: Path) -> str:
+    text = path.read_text()
+    return text.split("-->\n", 1)[1] if text.startswith("<!--") else text
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.wiki")), ids=lambda p: p.stem)
+def test_the_bots_own_drafts_come_back_line_for_line_from_their_fields(example):
+    text = without_licence(example)
+    page = read_minutes(text, page_title=example.stem, timezone=LA)
+    assert page.record.header is None  # intro, attendance and slides re-made from the meeting's fields
+    assert page.raw_lines == 0
+    assert render_wikitext(page.record) == text
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.wiki")), ids=lambda p: p.stem)
+def test_a_page_with_lines_of_its_own_on_top_keeps_them(example):
+    text = example.read_text()  # with its licence comment
+    page = read_minutes(text, page_title=example.stem, timezone=LA)
+    assert page.record.header is not None and page.raw_lines >= 2
+    assert render_wikitext(page.record) == text
+
+
+def test_the_seed_is_read_into_its_fields():
+    page = read_minutes(
+        without_licence(EXAMPLES / "tech-ii-2016-07.wiki"), page_title="Tech II, July 2016", timezone=LA
+    )
+    record = page.record
+    assert record.title.startswith("the Wikimedia Foundation's Technology II: Architecture")
+    assert record.started_at == datetime(2016, 7, 14, 15, 20, tzinfo=UTC)  # 8:20 AM PT
+    assert record.ended_at == datetime(2016, 7, 14, 16, 27, tzinfo=UTC)
+    assert record.present[:2] == ("Heather", "Gabriel") and len(record.present) == 9
+    assert record.remote[-1] == "Wes" and len(record.remote) == 9
+    assert len(record.sections) == 35 and page.note_count == 98
+    assert [s.level for s in record.sections[:3]] == [1, 1, 2]
+    notes = [n for s in record.sections for n in s.notes]
+    assert all(n.wikitext for n in notes)
+    speakers = {n.speaker for n in notes}
+    assert {"Katherine", "Wes", "Rob", "Greg"} <= speakers  # Rob opens two notes, though not on the attendance
+    assert not {"Background", "Team size", "Malu"} & speakers
+
+
+def test_actions_decisions_and_replies_as_the_bot_writes_them():
+    page = read_minutes(without_licence(EXAMPLES / "search-platform-2026-q3.wiki"), timezone=LA)
+    record = page.record
+    assert record.slides_url == "https://example.org/search-q3-review.pdf"
+    notes = [n for s in record.sections for n in s.notes]
+    actions = [n for n in notes if n.kind == "action"]
+    assert (actions[0].owner, actions[0].text) == ("Mei", "Mei: publish the cache hit rate on the team dashboard")
+    assert [n.text for n in notes if n.kind == "decision"][1].startswith("Move bulk imports")
+    assert [n.depth for n in notes[2:5]] == [0, 1, 2]
+    assert "Action items" not in [s.title for s in record.sections]  # made again from the notes
+    assert record.summaries
+
+
+def test_a_hand_written_page_in_the_seeds_shape_comes_back_line_for_line():
+    text = (ROOT / "tests" / "data" / "imports" / "fundraising-tech-2015-q4.wiki").read_text()
+    page = read_minutes(text, page_title="Quarterly reviews/Fundraising Tech, April 2015", timezone=LA)
+    assert page.record.header is None and page.record.title == "Fundraising Tech"
+    assert page.record.started_at == datetime(2015, 4, 16, 21, 0, tzinfo=UTC)  # the year from the title
+    assert not page.record.summaries  # it has actions but no closing lists: none are added
+    assert render_wikitext(page.record) == text
+
+
+@pytest.mark.parametrize("path", MESSY, ids=lambda p: p.stem)
+def test_messy_pages_give_back_the_same_headings_and_list_items(path):
+    text = path.read_text()
+    page = read_minutes(text, page_title=f"Quarterly reviews/{path.stem}", timezone=LA)
+    out = render_wikitext(page.record)
+    assert headings(out) == headings(text)
+    assert list_items(out) == list_items(text)
+    # Nothing dropped: every non-blank line of the page is in the export.
+    for line in text.splitlines():
+        assert line.strip() in out.replace("== ", "==").replace(" ==", "==") or line.startswith("=")
+
+
+def test_what_cannot_be_structured_is_kept_raw_in_its_place():
+    page = read_minutes((ROOT / "tests/data/imports/mobile-2014-q3.wiki").read_text(), timezone=LA)
+    record = page.record
+    assert record.title == "the Wikimedia Foundation's Mobile Apps team"
+    assert record.started_at == datetime(2014, 10, 3, 16, 30, tzinfo=UTC)  # 9:30 AM PDT
+    assert record.present[0] == "Lila" and record.remote == ("Maryana", "Adam")
+    assert record.slides_url.startswith("https://commons.wikimedia.org/")
+    goals = record.sections[1]
+    assert goals.notes[0].kind == "raw" and goals.notes[0].text.endswith("<br>Two were met.")
+    assert [(n.marker, n.depth) for n in goals.notes if n.marker] == [(":", 0), ("::", 1), ("*# ", 1), ("*# ", 1)]
+    table = record.sections[2].notes[0]
+    assert table.kind == "raw" and table.text.startswith("{|") and table.text.endswith("|}")
+    assert record.sections[-1].notes[-1].text == "; Decision: reading first"
+    assert page.raw_lines >= 9
+
+
+def test_year_from_the_first_revision_and_attendance_written_by_hand():
+    text = (ROOT / "tests/data/imports/design-2015-01.wiki").read_text()
+    first = datetime(2015, 1, 23, tzinfo=UTC)
+    page = read_minutes(text, page_title="Design review", first_edited=first, timezone=LA)
+    assert page.record.started_at.astimezone(UTC).date().isoformat() == "2015-01-21"
+    assert page.record.present == ("May", "Jared", "Kaity", "Nirzar", "Lila", "Damon")
+    # A page created early in January for a December meeting: the year before.
+    late = read_minutes("Review of December 18.\n== A ==\n* x\n", first_edited=datetime(2016, 1, 4, tzinfo=UTC))
+    assert late.record.started_at.year == 2015
+    # A hand-written "Action items" section is the page's own: kept as a section, nothing added.
+    assert page.record.sections[-1].title == "Action items" and not page.record.summaries
+
+
+def test_a_page_without_headings_or_notes_is_not_minutes():
+    assert not read_minutes("Just a paragraph.\n\nAnd another one.\n").is_minutes
+    assert read_minutes("== Only a heading ==\n").is_minutes
+
+
+def test_headings_without_spaces_at_every_level():
+    page = read_minutes("=Top=\n==Two==\n* a\n===Three===\n====Four====\n#b\n")
+    assert [(s.level, s.title) for s in page.record.sections] == [(0, "Top"), (1, "Two"), (2, "Three"), (3, "Four")]
+    out = render_wikitext(page.record)
+    assert headings(out) == [(1, "Top"), (2, "Two"), (3, "Three"), (4, "Four")]
+    assert "\n#b\n" in out
+
+
+def test_imported_wikitext_is_not_escaped_but_typed_text_still_is():
+    page = read_minutes("== [[Link|Title]] ==\n* {{done}} [[Foo]] &amp; <br> '''bold'''\n")
+    out = render_wikitext(page.record)
+    assert "== [[Link|Title]] ==" in out and "* {{done}} [[Foo]] &amp; <br> '''bold'''" in out
+    assert page.record.sections[0].wikitext

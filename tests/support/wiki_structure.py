@@ -1,0 +1,28 @@
+"""What a wiki page shows, for comparing an imported page with its export: headings and list items.
+
+Read with mwparserfromhell (headings by the parser; list items as the text of each list line), so
+that a page and its export can be said to render the same even where their wikitext differs
+(``==Foo==`` against ``== Foo ==``).
+"""
+
+from __future__ import annotations
+
+import mwparserfromhell
+
+from reviewbot.core.imports.reader import logical_lines
+from tests.support.minutes_structure import plain
+
+
+def headings(text: str) -> list[tuple[int, str]]:
+    """Every heading of the page: its level and the text it shows."""
+    return [(h.level, plain(str(h.title))) for h in mwparserfromhell.parse(text).filter_headings()]
+
+
+def list_items(text: str) -> list[tuple[str, str]]:
+    """Every list item of the page: its list prefix (``*``, ``#:``) and the text it shows."""
+    items = []
+    for line in logical_lines(text):
+        prefix = line[: len(line) - len(line.lstrip("*#:;"))]
+        if prefix:
+            items.append((prefix, plain(line[len(prefix) :])))
+    return items
