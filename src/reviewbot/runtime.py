@@ -14,7 +14,7 @@ from reviewbot.core.commands import CommandHandler
 from reviewbot.core.meetings import Meetings
 from reviewbot.core.minutes import Wording
 from reviewbot.core.notices import Notices
-from reviewbot.core.publishing import Publisher, WikiClient
+from reviewbot.core.publishing import Publisher, WikiClient, WikiError
 from reviewbot.core.schedules import Schedules
 from reviewbot.core.wiki_pages import WikiReader
 from reviewbot.scheduling import Scheduler
@@ -74,8 +74,8 @@ def build_runtime(
     """Connect to the database (applying migrations) and build the core.
 
     Publishing is enabled when the wiki settings are complete (or a *wiki* client is given);
-    reading wiki pages (``/review agenda import``) when a *wiki_reader* is given or the wiki
-    client can also read pages.
+    reading wiki pages (``/review agenda import``) when a *wiki_reader* is given, or the wiki
+    client can also read pages, or ``WIKI_API_URL`` alone is set (a public wiki is read without login).
     """
     db = Database(settings.database_url, settings.db_timeout_ms)
     if migrate:
@@ -91,6 +91,15 @@ def build_runtime(
     publisher = Publisher(db, wiki, settings.wiki_page_title, wording, clock) if wiki is not None else None
     if wiki_reader is None and hasattr(wiki, "read_page"):
         wiki_reader = cast(WikiReader, wiki)
+    elif wiki_reader is None and settings.wiki_api_url:  # reading needs no login
+        from reviewbot.wiki import MediaWikiClient
+
+        try:
+            wiki_reader = MediaWikiClient(
+                settings.wiki_api_url, settings.wiki_username or "", settings.wiki_password or ""
+            )
+        except WikiError as error:
+            log.warning("wiki pages cannot be read: %s", error)
     commands = CommandHandler(
         meetings,
         wording,

@@ -4,10 +4,14 @@ the reminder's offer to copy, and every refusal as a clear private reply."""
 
 from __future__ import annotations
 
+import os
+import urllib.parse
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reviewbot.config import Settings
 from reviewbot.console import Console
 from reviewbot.core import Caller
 from reviewbot.core.agenda import AgendaItem
@@ -17,6 +21,7 @@ from reviewbot.core.publishing import WikiError
 from reviewbot.core.replies import Event, Offer, Visibility
 from reviewbot.runtime import build_runtime
 from reviewbot.store.schema import Meeting, MeetingStatus, Section
+from tests.support.doubles import FakeClock
 from tests.support.fakewiki import FakeWiki
 
 ANN = Caller("T0001", "C0001", "U1", "Ann")
@@ -245,6 +250,53 @@ def test_import_refusals(wiki_runtime, wiki, runtime):
     run(wiki_runtime, "start Running")
     assert refused(wiki_runtime, "agenda import Team goals/2016 Q2").startswith("A meeting is running here")
     assert agenda_of(wiki_runtime) == [(1, "Mine", None)]
+
+
+def test_wiki_api_url_alone_is_enough_to_read_pages(database_url):
+    rt = build_runtime(Settings(database_url=database_url, wiki_api_url="https://wiki.example/w/api.php"))
+    try:
+        assert rt.commands.carry.reader is not None and rt.publisher is None  # reads; publishing needs a login
+    finally:
+        rt.close()
+
+
+@pytest.mark.mediawiki
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_import_from_a_real_mediawiki(database_url):
+    api = os.environ.get("MEDIAWIKI_API_URL")
+    if not api:
+        if os.environ.get("REVIEWBOT_REQUIRE_MEDIAWIKI") == "1":
+            pytest.fail("MEDIAWIKI_API_URL is not set but REVIEWBOT_REQUIRE_MEDIAWIKI=1")
+        pytest.skip("no MediaWiki (run scripts/mediawiki-test-server.sh)")
+    import mwclient
+
+    parts = urllib.parse.urlsplit(api)
+    admin = mwclient.Site(parts.netloc, path=parts.path.removesuffix("api.php"), scheme=parts.scheme)
+    admin.login(os.environ["MEDIAWIKI_ADMIN_USER"], os.environ["MEDIAWIKI_ADMIN_PASSWORD"])
+    title = f"Team goals/{uuid.uuid4().hex[:8]}"
+    admin.pages[title].edit(GOALS, summary="goals for the quarter")
+    admin.pages[title + " (old name)"].edit(f"#REDIRECT [[{title}]]", summary="a redirect")
+
+    rt = build_runtime(Settings(database_url=database_url, wiki_api_url=api), clock=FakeClock())  # no login
+    try:
+        assert run(rt, "agenda import Team goals/no such page").text.startswith("The wiki has no page called")
+        reply = run(rt, f"agenda import {title} (old name)")  # a redirect is followed
+        assert reply.text.startswith(f"📋 The next meeting's agenda is the headings of “{title}”: 5 sections.")
+        assert agenda_of(rt) == [
+            (1, "Engineering goals", None), (2, "Reliability", 15), (2, "SLOs for every service", None),
+            (2, "Details that are deep", None), (2, "Hiring & onboarding", None),
+        ]
+    finally:
+        rt.close()
+    offline = Settings(database_url=database_url, wiki_api_url="http://127.0.0.1:9/api.php")
+    rt = build_runtime(offline, clock=FakeClock())
+    try:
+        assert run(rt, "agenda import Goals", ELSEWHERE).text == (
+            "I could not read “Goals” from the wiki: could not reach the wiki at 127.0.0.1:9 (ConnectionError). "
+            "Nothing was changed."
+        )
+    finally:
+        rt.close()
 
 
 def test_a_page_with_more_headings_than_an_agenda_holds_gives_the_first_ones(wiki_runtime, wiki):

@@ -94,8 +94,9 @@ class AgendaCarry:
         title = " ".join(title.strip().removeprefix("[[").removesuffix("]]").strip().strip('"“”').split())
         if self.reader is None:
             raise UserError(
-                "Reading pages from a wiki is not set up. An admin can set WIKI_API_URL, WIKI_USERNAME and "
-                "WIKI_PASSWORD; meanwhile `/review agenda` lets you type or paste the agenda."
+                "Reading pages from a wiki is not set up. An admin can set WIKI_API_URL (the wiki's api.php; "
+                "WIKI_USERNAME and WIKI_PASSWORD if its pages need a login); meanwhile `/review agenda` lets you "
+                "type or paste the agenda."
             )
         if not title:
             raise UserError("Name the wiki page: `/review agenda import Team goals/2026 Q3`.")
