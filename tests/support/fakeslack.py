@@ -832,6 +832,7 @@ class FakeSlack:
                         "size": len(upload.content),
                         "user": BOT_USER_ID,
                         "channels": [upload.channel_id] if upload.channel_id else [],
+                        "permalink": f"https://reviewbot-test.slack.com/files/{BOT_USER_ID}/{upload.file_id}/x",
                     }
                 )
         return _Reply.ok({"files": result})

@@ -13,6 +13,7 @@ from typing import Any
 
 from reviewbot.core.meetings import MeetingView, NoteView, SectionView
 from reviewbot.core.replies import Offer
+from reviewbot.core.search import SearchResults, results_text, summary
 from reviewbot.core.texts import duration_text
 from reviewbot.slack.text import escape
 from reviewbot.store.schema import MeetingStatus
@@ -366,3 +367,30 @@ def home(
     if not recent:
         blocks.append(context("No meeting has ended yet."))
     return {"type": "home", "blocks": blocks[:100]}
+
+SEARCH_MORE = "search_more"  # the "More" button under search results; its value is the search and where to go on
+MAX_BUTTON_VALUE = 2000  # Slack's limit on a button's value
+
+
+def search_results(results: SearchResults, minutes: Mapping[int, str]) -> tuple[str, list[Block]]:
+    """A page of ``/review search`` results: a line each with meeting, date, section and speaker
+    (the meeting a link to the wiki page at that section, or else to the posted minutes, from
+    *minutes*: meeting id to URL), the note with the matched words in bold, and a "More" button
+    while more follow. Everything typed is escaped before the bold marks go in."""
+    blocks: list[Block] = [section(escape(summary(results)))]
+    for number, result in enumerate(results.results, start=results.offset + 1):
+        url = result.link.url if result.link else minutes.get(result.meeting_id)
+        title = escape(result.meeting_title)
+        title = f"<{escape(url).replace('|', '%7C')}|{title}>" if url else title
+        when = f"{result.meeting_date:%B} {result.meeting_date.day}, {result.meeting_date.year}"
+        where = [escape(part) for part in (result.section, result.speaker) if part]
+        kind = {"action": " · *action*", "decision": " · *decision*"}.get(result.kind, "")
+        note = "".join(f"*{escape(text)}*" if matched else escape(text) for text, matched in result.segments)
+        heading = " · ".join([f"{number}. *{title}*, {when}", *where]) + kind
+        blocks.append(section(f"{heading}\n{note}"))
+    if results.more:
+        value = json.dumps({"q": results.query, "o": results.offset + len(results.results)})
+        if len(value) <= MAX_BUTTON_VALUE:
+            button = {"type": "button", "action_id": SEARCH_MORE, "text": plain("More"), "value": value}
+            blocks.append({"type": "actions", "block_id": SEARCH_MORE, "elements": [button]})
+    return truncate(results_text(results), MAX_TEXT), blocks

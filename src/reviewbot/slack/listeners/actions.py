@@ -9,11 +9,13 @@ its posts are queued before Slack is acknowledged; the posts themselves happen a
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import threading
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -22,6 +24,7 @@ from reviewbot.core.replies import Event, Reply
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
 from reviewbot.slack import text as slack_text
+from reviewbot.slack.listeners.commands import search_links
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.users import UserDirectory
 
@@ -112,9 +115,41 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         reply = runtime.commands.handle("/review", str(action.get("value") or ""), caller)
         finish(ack, client, caller, reply, tell_text=True)
 
+    @payloads.apologising
+    def on_search_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        # The next page of a search, in place of the page clicked, searched from the channel the
+        # click came from (as Slack says), never one the button's value could name. Answered
+        # through the click's response_url, after the acknowledgement.
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+        caller = payloads.caller_of(body, users, channel=str(channel))
+        answer: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False}
+        try:
+            asked = json.loads(str(action.get("value") or ""))
+            query, offset = str(asked["q"]), int(asked["o"])
+        except (ValueError, TypeError, KeyError):
+            answer["text"] = "That search cannot go on; please search again."
+        else:
+            found, error = payloads.attempt(lambda: runtime.commands.search.find(caller, query, offset))
+            if found is None:
+                answer["text"] = error or "That search cannot go on; please search again."
+            else:
+                text, page = blocks.search_results(found, search_links(live, found))
+                answer.update(replace_original=True, text=text, blocks=page)
+        ack()
+        threading.Thread(target=_respond, args=(respond, answer), name="search-more", daemon=True).start()
+
     for action_id in _MOVES:
         app.action(action_id)(on_move)
+    app.action(blocks.SEARCH_MORE)(on_search_more)
     app.action(blocks.HERE)(on_attend)
     app.action(blocks.REMOTE)(on_attend)
     app.action(blocks.NOTE_MENU)(on_note_menu)
     app.action(re.compile(rf"^{blocks.OFFER}-\d+$"))(on_offer)
+
+
+def _respond(respond: Respond, answer: dict[str, Any]) -> None:
+    """Answer through a click's ``response_url`` (off the acknowledgement's path)."""
+    try:
+        respond(**answer)
+    except Exception as error:  # a lost answer is logged, never a crash
+        log.info("could not answer through the response_url: %r", error)

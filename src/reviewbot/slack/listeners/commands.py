@@ -19,10 +19,12 @@ from slack_sdk.errors import SlackApiError
 from reviewbot.core import Caller
 from reviewbot.core.agenda import outline
 from reviewbot.core.replies import Event
+from reviewbot.core.search import SearchResults
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
 from reviewbot.slack import text as slack_text
 from reviewbot.slack.live import LiveMeeting
+from reviewbot.slack.privacy import ChannelPrivacy
 from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ SORRY = (
 
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
     """Listen to ``/review`` and ``/note``."""
+    privacy = ChannelPrivacy(runtime.db, runtime.meetings.clock)
 
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         acked = False
@@ -65,11 +68,17 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             public = reply.public and reply.event != Event.SECTION_CHANGED
             # Queued (not posted) before the acknowledgement: posting never holds it up.
             live.react(reply, caller, lambda text: respond(response_type="ephemeral", text=text))
-            reply_with(response_type="in_channel" if public else "ephemeral", text=slack_text.of_reply(reply))
+            found = reply.extra.get("search")
+            if isinstance(found, SearchResults):  # /review search: results as blocks, privately
+                text, results = blocks.search_results(found, search_links(live, found))
+                reply_with(response_type="ephemeral", text=text, blocks=results)
+            else:
+                reply_with(response_type="in_channel" if public else "ephemeral", text=slack_text.of_reply(reply))
         except Exception:
             log.exception("command %s failed", command.get("command"))
             if not acked:
                 ack(response_type="ephemeral", text=SORRY)
+        privacy.learn(client, command)  # after the acknowledgement, on a worker thread
 
     # Bolt tries listeners in the order they were added: /note, by far the most frequent, first.
     app.command("/note")(on_command)
@@ -94,3 +103,9 @@ def open_agenda_editor(
         log.info("could not open the agenda editor: %s", failure.response.get("error"))
         text = "\n".join(blocks.agenda_lines(view)) if view is not None and view.sections else "The agenda is empty."
         respond(response_type="ephemeral", text=f"{text}\n(`/review agenda add &lt;Title&gt;` adds a section.)")
+
+
+def search_links(live: LiveMeeting, found: SearchResults) -> dict[int, str]:
+    """The posted minutes of each result's meeting that has no wiki link, by meeting id."""
+    ids = {result.meeting_id for result in found.results if result.link is None}
+    return {meeting_id: posted.url for meeting_id, posted in live.store.minutes(ids).items() if posted.url}
