@@ -1,21 +1,29 @@
-"""Load benchmark: reviewbot against a bare Bolt app on the same server, with figures (``make bench``).
+"""Load benchmark (``make bench``): the top of the hour at workspace scale, then the single-meeting figures.
 
 Run from the repository root as ``python -m bench.run`` (``--help`` for the options): it imports
 the load generator (:mod:`bench.loadgen`) and the test fakes (:mod:`tests.support`) as packages.
 
-For each database (SQLite, PostgreSQL) this starts ``python bot.py`` exactly as production does
-(HTTP mode, waitress) against a local fake Slack Web API, and ``bench/bare_app.py`` (a Bolt app
-that only acknowledges, on the same server with the same settings). Concurrent note-takers (1, 8
-and 32) then send Slack-signed ``/note`` commands over keep-alive connections (opened before the
-clock starts, so that TCP set-up is not counted as either app's latency) into one running meeting
-per level, the two apps taking turns. It reports acknowledgement latency
-(p50/p95/p99) and notes per second for both and their ratio, checks that every acknowledged note
-is in the database and in the wiki draft in acknowledgement order per note-taker (``lost 0``),
-and measures start-up time, idle memory and the cost of rendering minutes of 1k-100k notes.
+The headline is the workspace scenario of issue 15 (:mod:`bench.workspace`): 10, 50 and 100
+meetings in one workspace starting together, with attendance clicks, notes, moves and a common
+end, against a fake Slack that enforces Slack's rate limits; one bot process on SQLite and three
+on one PostgreSQL. It reports what users see (acknowledgements, notes, the agenda, the minutes),
+the Web API calls, the 429s and the calls made before ``Retry-After``, lost and doubled notes,
+and the goals of issue 15 met or not. Results: ``bench/results/workspace.json`` and
+``workspace.png``.
 
-Results go to ``bench/results/latest.json`` and ``bench/results/latency.png``; ``--readme``
-rewrites the figures in README.md (the latency table) and docs/performance.md (all of them).
-Every run is bounded (a fixed number of notes) and stops by itself; all traffic stays on 127.0.0.1.
+Then, as a secondary table, single-meeting note throughput: for each database (SQLite,
+PostgreSQL) this starts ``python bot.py`` exactly as production does (HTTP mode, waitress)
+against a local fake Slack Web API (rate limits off: this is about the note path), and
+``bench/bare_app.py`` (a Bolt app that only acknowledges, on the same server with the same
+settings). Concurrent note-takers (1, 8 and 32) send Slack-signed ``/note`` commands over
+keep-alive connections into one running meeting per level, the two apps taking turns. It reports
+acknowledgement latency (p50/p95/p99) and notes per second for both and their ratio, checks that
+every acknowledged note is in the database and in the wiki draft in acknowledgement order per
+note-taker (``lost 0``), and measures start-up time, idle memory and the cost of rendering
+minutes of 1k-100k notes. Results: ``bench/results/latest.json`` and ``latency.png``.
+
+``--readme`` rewrites the figures in README.md (the workspace table) and docs/performance.md
+(all of them). Every run is bounded and stops by itself; all traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 
+from bench import workspace, workspace_report
 from bench.loadgen import (
     NoteTaker,
     acked_tokens,
@@ -73,6 +82,8 @@ POSTGRES_URL = os.environ.get(
 )
 POST_INTERVAL = 1.0  # seconds between posts to one channel, as in production (--post-interval)
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+WORKSPACE_START, WORKSPACE_END = "<!-- workspace:start -->", "<!-- workspace:end -->"
+WORKSPACE_MEETINGS = (10, 50, 100)
 
 
 def say(message: str = "") -> None:
@@ -605,22 +616,65 @@ def _size(notes: int) -> str:
     return f"{notes // 1000}k" if notes % 1000 == 0 else str(notes)
 
 
-def update_docs(results: dict[str, Any]) -> None:
-    """Replace the figures between the bench markers of README.md (the short table) and of
-    docs/performance.md (all of them)."""
-    for path, table in ((ROOT / "README.md", markdown(results, short=True)),
-                        (ROOT / "docs" / "performance.md", markdown(results))):  # fmt: skip
-        content = path.read_text()
-        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
-        if not pattern.search(content):
-            raise SystemExit(f"{path.name} has no bench markers")
-        path.write_text(pattern.sub(lambda _, table=table: f"{README_START}\n{table}\n{README_END}", content))
+def _replace_between(path: Path, start: str, end: str, table: str) -> None:
+    """Put *table* between the markers *start* and *end* of *path*."""
+    content = path.read_text()
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(content):
+        raise SystemExit(f"{path.name} has no {start} ... {end} markers")
+    path.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", content))
+
+
+def update_docs(out: Path) -> None:
+    """Rewrite the figures from the latest results in *out*: README.md's bench markers get the
+    workspace table, docs/performance.md's workspace markers all the workspace figures and its
+    bench markers the single-meeting ones."""
+    docs = ROOT / "docs" / "performance.md"
+    if (out / "workspace.json").exists():
+        ws = json.loads((out / "workspace.json").read_text())
+        _replace_between(ROOT / "README.md", README_START, README_END, workspace_report.short_table(ws))
+        _replace_between(docs, WORKSPACE_START, WORKSPACE_END, workspace_report.full_table(ws))
+    if (out / "latest.json").exists():
+        _replace_between(docs, README_START, README_END, markdown(json.loads((out / "latest.json").read_text())))
+
+
+def run_workspace(args: argparse.Namespace, kinds: list[str], info: dict[str, Any], commit: str) -> dict[str, Any]:
+    """The workspace scenario for every database and number of meetings; writes workspace.json."""
+    meetings = tuple(int(n) for n in args.workspace_meetings.split(","))
+    scenario = workspace.Scenario(meetings[0], args.workspace_minutes, seed=args.seed)
+    setups = [(kind, 1 if kind == "sqlite" else 3) for kind in kinds]
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "machine": info,
+        "scenario": {"meetings": list(meetings), "minutes": args.workspace_minutes, "seed": args.seed,
+                     "attendees": scenario.attendees, "takers": scenario.takers, "note_every_s": scenario.note_every,
+                     "start_spread_s": scenario.start_spread, "sections": len(workspace.SECTIONS)},
+        "runs": workspace.run_all(setups, meetings, scenario, database, args.workspace_drain),
+        "budget": [workspace.budget_arithmetic(workspace.Scenario(n, args.workspace_minutes)) for n in meetings],
+    }  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "workspace.json").write_text(json.dumps(results, indent=2) + "\n")
+    if not args.no_chart:
+        workspace_report.chart(results, args.out / "workspace.png")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--workspace-meetings", default=",".join(map(str, WORKSPACE_MEETINGS)),
+                        help="meetings at once in the workspace scenario (default 10,50,100)")  # fmt: skip
+    parser.add_argument("--workspace-minutes", type=float, default=3.0,
+                        help="length of the workspace scenario's meetings in minutes (default 3)")  # fmt: skip
+    parser.add_argument("--workspace-drain", type=float, default=120.0,
+                        help="seconds to wait after the end for echoes and minutes (default 120)")  # fmt: skip
+    parser.add_argument("--workspace-only", action="store_true", help="skip the single-meeting figures")
+    parser.add_argument("--no-workspace", action="store_true", help="only the single-meeting figures")
+    parser.add_argument("--quick", action="store_true",
+                        help="development: the workspace scenario alone, 10 meetings of 1 minute, SQLite")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=15, help="seed of the workspace scenario (default 15)")
     parser.add_argument("--notes-per-level", type=int, default=4096,
                         help="notes sent at each concurrency level, to each app (default 4096)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=4, help="turns bare/reviewbot take at each level (default 4)")
@@ -631,26 +685,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--post-interval", type=float, default=POST_INTERVAL,
                         help="REVIEWBOT_SLACK_POST_INTERVAL for the bot (default 1, as in production)")  # fmt: skip
     parser.add_argument("--levels", default=",".join(map(str, CONCURRENCY)), help="concurrency levels")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latency.png go")
-    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results and charts go")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG charts")
     parser.add_argument("--readme", action="store_true",
                         help="rewrite the figures in README.md and docs/performance.md")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.quick:
+        args.workspace_only, args.workspace_meetings, args.workspace_minutes = True, "10", 1.0
+        args.db = "sqlite"
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
+    commit, info = git_commit(), machine()
+    say(f"reviewbot benchmark at {commit}: {info['cores']} cores {info['cpu']}, {info['memory_gib']} GiB")
+    if "postgresql" in kinds and info["postgresql"] is None:
+        raise SystemExit(f"PostgreSQL at {POSTGRES_URL} is not reachable (use --db sqlite to skip it)")
+    lost = 0
+    tables = []
+    if not args.no_workspace:
+        ws = run_workspace(args, kinds, info, commit)
+        lost += sum(run["notes"]["missing_from_minutes"] for run in ws["runs"])
+        tables.append(workspace_report.full_table(ws))
+    if not args.workspace_only:
+        results = run_throughput(args, kinds, info, commit)
+        lost += sum(d["totals"]["lost_db"] + d["totals"]["lost_draft"] for d in results["databases"].values())
+        tables.append(markdown(results))
+    if args.readme:
+        update_docs(args.out)
+    say(f"lost {lost}")
+    for table in tables:
+        say()
+        say(table)
+    return 1 if lost else 0
+
+
+def run_throughput(args: argparse.Namespace, kinds: list[str], info: dict[str, Any], commit: str) -> dict[str, Any]:
+    """The single-meeting figures (against a bare Bolt app); writes latest.json."""
     levels = tuple(int(c) for c in args.levels.split(","))
     sizes = tuple(int(n) for n in args.render_sizes.split(","))
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "machine": machine(),
+        "commit": commit,
+        "machine": info,
         "notes_per_level": args.notes_per_level,
         "rounds": args.rounds,
         "databases": {},
     }
-    m = results["machine"]
-    say(f"reviewbot benchmark at {results['commit']}: {m['cores']} cores {m['cpu']}, {m['memory_gib']} GiB")
-    if "postgresql" in kinds and m["postgresql"] is None:
-        raise SystemExit(f"PostgreSQL at {POSTGRES_URL} is not reachable (use --db sqlite to skip it)")
     # The throughput figures are about the note path, not Slack's pacing of echoes: no rate limits.
     with FakeSlack(rate_limits=False) as slack:
         for kind in kinds:
@@ -658,24 +736,11 @@ def main(argv: list[str] | None = None) -> int:
                 kind, slack, args.notes_per_level, levels, args.rounds, sizes, args.quiet_wait, args.post_interval
             )
     results["render"] = bench_render(sizes)
-    lost = sum(d["totals"]["lost_db"] + d["totals"]["lost_draft"] for d in results["databases"].values())
-    say(f"lost {lost}")
-    for kind, data in results["databases"].items():
-        top = data["levels"].get(str(max(levels)))
-        if top:
-            verdict = "met" if top["ratio"]["p99_ms"] <= 1.5 else "MISSED"
-            ratio = top["ratio"]["p99_ms"]
-            say(f"[{kind}] p99 ratio at {max(levels)} note-takers: {ratio:.2f} (target 1.5: {verdict})")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     if not args.no_chart:
         chart(results, args.out / "latency.png")
-    table = markdown(results)
-    if args.readme:
-        update_docs(results)
-    say()
-    say(table)
-    return 1 if lost else 0
+    return results
 
 
 if __name__ == "__main__":

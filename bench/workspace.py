@@ -672,3 +672,44 @@ def budget_arithmetic(scenario: Scenario) -> dict[str, Any]:
         "users_info_per_minute": METHOD_LIMITS["users.info"].per_minute,
         "minutes_upload_p95_floor_s": round(p95_upload, 1),
     }  # fmt: skip
+
+
+def run_all(
+    setups: Sequence[tuple[str, int]],
+    meetings: Sequence[int],
+    scenario: Scenario,
+    database: Callable[[str, Path], Any],
+    drain: float = 120.0,
+) -> list[dict[str, Any]]:
+    """Every run (each setup at each number of meetings), with its goals; prints a line per run."""
+    runs = []
+    for kind, processes in setups:
+        for n in meetings:
+            say(f"[workspace] {kind}, {processes} process(es), {n} meetings of {scenario.minutes:g} min ...")
+            run = run_scenario(kind, processes, Scenario(n, scenario.minutes, seed=scenario.seed), database, drain)
+            run["goals"] = goals(run)
+            runs.append(run)
+            say(run_line(run))
+    return runs
+
+
+def run_line(run: dict[str, Any]) -> str:
+    """One run's headline figures on one line."""
+
+    def s(stat: dict[str, Any], key: str) -> str:
+        value = stat.get(key)
+        return "-" if value is None else f"{value:.1f}"
+
+    notes, api = run["notes"], run["web_api"]
+    failed = [name for name, met in run["goals"].items() if not met]
+    return (
+        f"[workspace] {run['database']} x{run['processes']} {run['meetings']} meetings: "
+        f"ack p50/p99 {s(run['ack_ms'], 'p50')}/{s(run['ack_ms'], 'p99')} ms, "
+        f"{run['requests']['unanswered']} unanswered; note shown p50/p95/max {s(notes['visible_s'], 'p50')}/"
+        f"{s(notes['visible_s'], 'p95')}/{s(notes['visible_s'], 'max')} s ({notes['never_visible']} never); "
+        f"move/click shown p95 {s(run['agenda_move_s'], 'p95')}/{s(run['agenda_click_s'], 'p95')} s; "
+        f"minutes p95 {s(run['minutes_s'], 'p95')} s ({run['minutes_s']['missing']} missing); "
+        f"{api['per_note']} calls/note, 429s {api['refused_429']} ({100 * api['share_429']:.1f}%), "
+        f"{api['early']} before Retry-After; lost {notes['missing_from_minutes']}, twice {notes['echoed_twice']}; "
+        f"goals missed: {', '.join(failed) or 'none'}"
+    )
