@@ -41,6 +41,7 @@ _TIMES = re.compile(
     rf"(?P<h2>\d{{1,2}})(?::(?P<m2>\d\d))?\s*(?P<ap2>{_MERIDIEM})?(?:\s+(?P<tz>[A-Z]{{2,5}})\b)?"
 )
 _NAMED = re.compile(r"\b(?:meeting|review) with (?P<title>.+?),?\s*$", re.IGNORECASE)
+_MARKUP = re.compile(r"[\[\]{}<>'&_~=|]")
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _ZONES = {
     "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
@@ -69,6 +70,8 @@ class Intro:
 
 def plain(wikitext: str) -> str:
     """What a piece of inline wikitext reads as: links by their label, templates and markup gone."""
+    if not _MARKUP.search(wikitext):
+        return " ".join(wikitext.split())
     text = mwparserfromhell.parse(wikitext).strip_code(normalize=True, collapse=True)
     return " ".join(text.split())
 

@@ -63,8 +63,22 @@ class _Block:
     lines: list[str] = field(default_factory=list)
 
 
+_OPEN_TAG = re.compile(r"<(\w+)[^<>]*(?<!/)>")
+
+
+def _closed(line: str) -> bool:
+    """Whether nothing that could run on to the next line is left open on *line* (a cheap test)."""
+    if line.count("{{") != line.count("}}") or line.count("<!--") != line.count("-->") or line.startswith("{|"):
+        return False
+    opened = [tag.lower() for tag in _OPEN_TAG.findall(line) if tag.lower() not in ("br", "hr", "wbr")]
+    return all(f"</{tag}" in line.lower() for tag in opened)
+
+
 def logical_lines(text: str) -> list[str]:
     """The page's lines, where a template, tag or comment that spans lines keeps them together."""
+    lines = text.split("\n")
+    if all(_closed(line) for line in lines):  # the common case, without parsing the whole page
+        return lines
     pieces = []
     for node in mwparserfromhell.parse(text).nodes:
         piece = str(node)

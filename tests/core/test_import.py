@@ -1,0 +1,182 @@
+"""Storing imported minutes (reviewbot import), on SQLite and PostgreSQL: round trip, re-import, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from reviewbot import cli
+from reviewbot.console import CHANNEL, WORKSPACE, Console
+from reviewbot.core import Caller
+from reviewbot.core.imports.importer import ARCHIVE_CHANNEL, ARCHIVE_WORKSPACE, Importer, ImportReport, Source
+from reviewbot.import_command import run_import
+from reviewbot.store.schema import Channel, Meeting, Note, NoteKind
+from tests.support.fakewiki import FakeWiki
+from tests.support.paths import EXAMPLES, ROOT
+from tests.support.wiki_structure import headings, list_items
+
+MESSY = ROOT / "tests" / "data" / "imports"
+
+
+@pytest.fixture
+def importer(runtime, clock):
+    return Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
+
+
+def export(runtime, meeting_id: int) -> str:
+    return runtime.commands.minutes_file(runtime.meetings.record(meeting_id)).content
+
+
+def source(path, page=None) -> Source:
+    return Source(wiki="file", page=page or str(path), text=path.read_text(), title_hint=path.stem)
+
+
+def test_import_then_export_gives_the_same_wikitext(runtime, importer):
+    report = ImportReport()
+    channel = importer.channel(None)
+    paths = [*sorted(EXAMPLES.glob("*.wiki")), MESSY / "fundraising-tech-2015-q4.wiki"]
+    ids = [importer.import_one(source(path), channel, report) for path in paths]
+    for meeting_id, path in zip(ids, paths, strict=True):
+        assert export(runtime, meeting_id) == path.read_text(), path.name
+    assert report.line() == "imported 3 meetings, 124 notes, 6 lines kept as raw wikitext"
+    with runtime.db.read() as session:
+        meeting = session.get(Meeting, ids[1])
+        assert meeting.status.value == "ended" and meeting.source_wiki == "file"
+        assert session.get(Channel, meeting.channel_pk).channel_id == ARCHIVE_CHANNEL
+        actions = session.scalars(select(Note).where(Note.kind == NoteKind.ACTION)).all()
+        assert actions and all(a.closed_at is not None for a in actions)  # history, not open work
+
+
+@pytest.mark.parametrize("path", sorted(MESSY.glob("*.wiki")), ids=lambda p: p.stem)
+def test_messy_pages_keep_headings_and_list_items_through_the_database(runtime, importer, path):
+    meeting_id = importer.import_one(source(path), importer.channel(None), ImportReport())
+    out = export(runtime, meeting_id)
+    assert headings(out) == headings(path.read_text())
+    assert list_items(out) == list_items(path.read_text())
+
+
+def test_importing_again_updates_the_meeting_never_duplicates_it(runtime, importer):
+    path = EXAMPLES / "search-platform-2026-q3.wiki"
+    channel = importer.channel(None)
+    first = importer.import_one(source(path, page="Reviews/Search"), channel, ImportReport())
+    edited = path.read_text().replace("two met, one moved to Q4", "all three met")
+    edited = edited.replace("== Open questions ==", "== Open questions ==\n* Dana: one more note")
+    report = ImportReport()
+    again = importer.import_one(replace(source(path, page="Reviews/Search"), text=edited, revision=7), channel, report)
+    assert again == first
+    assert report.line() == "imported 1 meeting (0 new, 1 updated), 19 notes, 2 lines kept as raw wikitext"
+    assert export(runtime, first).split("-->\n", 1)[1] == edited.split("-->\n", 1)[1]
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 1
+        assert session.scalar(select(func.count(Note.id))) == 19
+        assert session.get(Meeting, first).source_revision == 7
+
+
+def test_a_page_that_is_not_minutes_is_skipped_and_reported(runtime, importer):
+    report = ImportReport()
+    bad = Source(wiki="file", page="Notes/Lunch", text="We had lunch.\n\nIt was good.\n")
+    assert importer.import_one(bad, importer.channel(None), report) is None
+    assert report.line().endswith("skipped 1 page: Notes/Lunch (no headings or notes)")
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 0
+
+
+def test_meetings_attach_to_a_known_channel(runtime, importer):
+    Console(runtime.commands).run_line("@tilman /review agenda add Something")  # the console channel exists now
+    assert importer.channel(CHANNEL) == (WORKSPACE, CHANNEL)
+    assert importer.channel("C999", "T1") == ("T1", "C999")
+    with pytest.raises(Exception, match="not known yet"):
+        importer.channel("C404")
+    meeting_id = importer.import_one(source(EXAMPLES / "tech-ii-2016-07.wiki"), (WORKSPACE, CHANNEL), ImportReport())
+    history = runtime.meetings.history(Caller(WORKSPACE, CHANNEL, "tilman", "tilman"))
+    assert [m.id for m in history] == [meeting_id]
+    assert ARCHIVE_WORKSPACE == "archive"
+
+
+def test_a_person_editing_an_imported_note_is_escaped_again(runtime, importer):
+    page = Source(wiki="file", page="p", text="== A ==\n* [[Foo]] said hi\n")
+    meeting_id = importer.import_one(page, importer.channel(None), ImportReport())
+    with runtime.db.write() as session:
+        note = session.scalars(select(Note).where(Note.meeting_id == meeting_id)).one()
+        note.text, note.wikitext = "[[Category:Spam]]", False  # as revisions.edit leaves it
+    assert "* &#91;&#91;Category:Spam&#93;&#93;" in export(runtime, meeting_id)
+
+
+def _args(**kwargs) -> argparse.Namespace:
+    values = {"file": None, "wiki": None, "wiki_prefix": None, "channel": None, "workspace": None}
+    return argparse.Namespace(**{**values, **kwargs})
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_import_and_export(database_url, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    path = EXAMPLES / "tech-ii-2016-07.wiki"
+    assert cli.main(["import", str(path)]) == 0
+    assert "imported 1 meeting, 98 notes, 4 lines kept as raw wikitext" in capsys.readouterr().out
+    assert cli.main(["export", "1"]) == 0
+    assert capsys.readouterr().out == path.read_text()
+    monkeypatch.setattr("sys.stdin", open(MESSY / "design-2015-01.wiki"))  # noqa: SIM115
+    assert cli.main(["import", "-"]) == 0
+    assert "meeting #2: (standard input) design-2015-01" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_errors_are_one_sentence_and_an_exit_code(database_url, monkeypatch, capsys, tmp_path, settings):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name in ("WIKI_API_URL", "WIKI_USERNAME", "WIKI_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["import", "missing.wiki"]) == 1
+    assert capsys.readouterr().err == "reviewbot: no such file: missing.wiki\n"
+    assert cli.main(["import", "--wiki", "Some page"]) == 2
+    assert "the wiki is not set up" in capsys.readouterr().err
+    wiki = FakeWiki()
+    assert run_import(_args(wiki="No such page"), settings, wiki=wiki) == 1
+    assert capsys.readouterr().err == "reviewbot: there is no wiki page “No such page”\n"
+    assert run_import(_args(wiki_prefix="Nothing/"), settings, wiki=wiki) == 1
+    assert "no wiki page starts with" in capsys.readouterr().err
+    assert run_import(_args(file=str(EXAMPLES / "tech-ii-2016-07.wiki"), channel="C404"), settings) == 1
+    assert "Channel C404 is not known yet" in capsys.readouterr().err
+
+
+def test_cli_imports_a_prefix_from_a_wiki(runtime, settings, capsys):
+    wiki = FakeWiki()
+    wiki.someone_edits("Reviews/Tech II, July 2016", (EXAMPLES / "tech-ii-2016-07.wiki").read_text())
+    wiki.someone_edits("Reviews/Design", (MESSY / "design-2015-01.wiki").read_text())
+    wiki.someone_edits("Reviews/Lunch", "Just lunch.")
+    wiki.someone_edits("Elsewhere", "== X ==\n* y\n")
+    assert run_import(_args(wiki_prefix="Reviews/"), settings, wiki=wiki) == 0
+    out = capsys.readouterr().out
+    assert "imported 2 meetings, 108 notes" in out and "skipped 1 page: Reviews/Lunch" in out
+    assert run_import(_args(wiki_prefix="Reviews/"), settings, wiki=wiki) == 0
+    assert "imported 2 meetings (0 new, 2 updated)" in capsys.readouterr().out
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 2
+        assert {m.source_wiki for m in session.scalars(select(Meeting))} == {FakeWiki.name}
+
+
+def big_page(sections: int = 100, notes_per_section: int = 50) -> str:
+    lines = ["Notes from the Quarterly Review meeting with Everyone, July 14, 8:00 - 9:30 AM PT.", ""]
+    for s in range(sections):
+        lines.append(f"== Section {s} ==")
+        for n in range(notes_per_section):
+            lines.append(("*" * (1 + n % 3)) + f" Person{n % 7}: point {n} about [[Topic {s}]] and {{{{tmpl|{n}}}}}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def test_import_rate_of_a_big_page(runtime, importer, request):
+    page = Source(wiki="file", page="big", text=big_page())
+    started = time.perf_counter()
+    report = ImportReport()
+    importer.import_one(page, importer.channel(None), report)
+    seconds = time.perf_counter() - started
+    assert report.notes == 5000
+    rate = report.notes / seconds
+    print(f"\nimport rate ({request.node.callspec.id}): {rate:,.0f} notes/s ({report.notes} notes in {seconds:.2f} s)")
+    assert rate > 500
