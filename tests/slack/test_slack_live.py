@@ -43,6 +43,13 @@ def action_ids(call) -> list[str]:
     return [e["action_id"] for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
+def echoed(fake_slack: FakeSlack) -> list[str]:
+    """The notes echoed so far (accepted posts into a thread), a line each: ``#1 Tilman: text``;
+    one message may carry several."""
+    posts = fake_slack.calls_to("chat.postMessage")
+    return [line for c in posts if c.response["ok"] and c.args.get("thread_ts") for line in c.args["text"].split("\n")]
+
+
 def ephemerals(fake_slack: FakeSlack, user: str) -> list[str]:
     return [c.args["text"] for c in fake_slack.calls_to("chat.postEphemeral") if c.args.get("user") == user]
 
@@ -58,6 +65,18 @@ def start_meeting(bot, fake_slack: FakeSlack) -> tuple[SlackPerson, str, int]:
     agenda = fake_slack.calls_to("chat.postMessage")[0]
     meeting_id = int(agenda.args["blocks"][-2]["elements"][0]["value"])
     return chair, agenda.response["ts"], meeting_id
+
+
+def paced(bot) -> None:
+    """Pace the bot's posts per channel as production does (tests' settings do not), so that it
+    keeps within the fake Slack's limits of one a second per channel, in bursts of four."""
+    bot.slack.poster.interval = 1.0
+
+
+def within_limits(fake_slack: FakeSlack) -> None:
+    """Slack never had to refuse a call, and no call came before a Retry-After."""
+    assert fake_slack.early_call_count == 0
+    assert not fake_slack.limited_calls, fake_slack.limited_calls
 
 
 def spy_on_note_reads(bot, monkeypatch) -> list[tuple[int, int | None, int]]:
@@ -214,6 +233,7 @@ def test_notes_are_edited_in_a_modal_and_deleted_with_history(bot, fake_slack):
     ann = SlackPerson(bot, fake_slack, "U300", "Ann")
     bob = SlackPerson(bot, fake_slack, "U400", "Bob")
     ann.ok("/note", "Katherine: helo & welcome")
+    idle(bot)  # each in a message of its own
     bob.ok("/note", "bob's note")
     idle(bot)
     echo_ann, echo_bob = fake_slack.calls_to("chat.postMessage")[2:4]
@@ -393,7 +413,14 @@ def test_app_home_lists_upcoming_and_recent_meetings_with_their_drafts(bot, fake
             entry["permalink"] = f"https://reviewbot-test.slack.com/files/UBOT/{entry['id']}/minutes"
         return body
 
+    def complete_without_permalink(args: dict[str, Any]) -> dict[str, Any]:
+        body = FakeSlack._files_complete_upload(fake_slack, args).body
+        for entry in body.get("files", []):
+            entry.pop("permalink", None)
+        return body
+
     chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    fake_slack.set_handler("files.completeUploadExternal", complete_without_permalink)
     chair.ok("/review", "end")
     fake_slack.wait_for("files.completeUploadExternal")
     fake_slack.set_handler("files.completeUploadExternal", complete_with_permalink)
@@ -432,8 +459,7 @@ def test_acknowledgements_never_wait_for_slack_posts(bot, fake_slack):
     with bot.runtime.db.read() as session:
         assert session.query(Note).count() == 2  # committed before the acknowledgement
     idle(bot)
-    echoes = fake_slack.calls_to("chat.postMessage")[2:]
-    assert [c.args["text"].split(":")[0] for c in echoes] == ["#1 Tilman", "#2 Tilman"]
+    assert echoed(fake_slack) == ["#1 Tilman: one", "#2 Tilman: two"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -442,13 +468,15 @@ def test_rate_limited_echo_is_retried_after_retry_after(bot, fake_slack, monkeyp
     monkeypatch.setattr(bot.slack.poster, "sleep", slept.append)  # the posting queue's wait
     monkeypatch.setattr(bot.slack.poster.client.budget, "sleep", slept.append)  # and every caller's
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
-    fake_slack.fail_next("chat.postMessage", status=429, retry_after=7)
+    # Refused more often than the queue tries a failing call: a rate limit is waited out, never given up.
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1, times=bot.slack.poster.attempts + 1)
     chair.ok("/note", "survives a rate limit")
     idle(bot)
     calls = fake_slack.calls_to("chat.postMessage")[2:]
-    assert [c.status for c in calls] == [429, 200]
-    assert slept and 7 <= slept[0] < 8
-    assert calls[1].args["thread_ts"] == fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    assert [c.status for c in calls] == [429] * (bot.slack.poster.attempts + 1) + [200]
+    assert slept and 1 <= slept[0] < 2
+    assert calls[-1].args["thread_ts"] == fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    assert echoed(fake_slack) == ["#1 Tilman: survives a rate limit"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -463,8 +491,8 @@ def test_a_failed_echo_never_loses_the_note_and_is_posted_with_the_next(bot, fak
     assert all(not c.response["ok"] for c in fake_slack.calls_to("chat.postMessage")[2:])
     chair.ok("/note", "second")
     idle(bot)
-    ok = [c for c in fake_slack.calls_to("chat.postMessage")[2:] if c.response["ok"]]
-    assert [c.args["text"] for c in ok] == ["#1 Tilman: first", "#2 Tilman: second"]
+    # Both in one message: the first was still waiting when the second came.
+    assert echoed(fake_slack) == ["#1 Tilman: first", "#2 Tilman: second"]
     chair.ok("/review", "end")
     fake_slack.wait_for("files.completeUploadExternal")
     wiki = fake_slack.uploads[-1].content.decode()
@@ -507,8 +535,8 @@ def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(data
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_slack, monkeypatch):
-    fake_slack.rate_limits = False  # about paging, not pacing: six echoes in a second exceed one channel's burst
-    monkeypatch.setattr("reviewbot.slack.live.ECHO_TURN", 2)
+    paced(bot)
+    monkeypatch.setattr("reviewbot.slack.live.ECHO_PAGE", 2)
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     read = spy_on_note_reads(bot, monkeypatch)
     for n in range(1, 6):
@@ -516,37 +544,38 @@ def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_sl
     idle(bot)
     chair.ok("/note", "note 6")
     idle(bot)
-    echoes = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:]]
-    assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 7)]  # every note, in order
+    assert echoed(fake_slack) == [f"#{n} Tilman: note {n}" for n in range(1, 7)]  # every note, in order
     assert all(limit == 2 and found <= 2 for _, limit, found in read)
     assert read[-2:] == [(5, 2, 1), (6, 2, 0)]  # the last job read only what came after note 5
+    within_limits(fake_slack)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_backlog_of_echoes_lets_a_move_go_first(bot, fake_slack, monkeypatch):
-    fake_slack.rate_limits = False  # about the order of the queue, not pacing (the backlog is made by slow_post)
-    monkeypatch.setattr("reviewbot.slack.live.ECHO_TURN", 2)
+    paced(bot)
     chair, agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
 
     def slow_post(args: dict[str, Any]) -> dict[str, Any]:
-        time.sleep(0.1)
+        time.sleep(0.5)
         return FakeSlack._chat_post_message(fake_slack, args).body
 
     fake_slack.set_handler("chat.postMessage", slow_post)
     for n in range(1, 9):
         chair.ok("/note", f"note {n}")
-    chair.ok("/review", "next")  # queued while most of the eight echoes still wait
+    chair.ok("/review", "next")  # queued while echoes still wait
     idle(bot)
     calls = [c for c in fake_slack.calls if c.method in ("chat.postMessage", "chat.update")][2:]
     shown = [c.args["text"].split(":")[0] if c.method == "chat.postMessage" else "agenda" for c in calls]
-    assert [s for s in shown if s.startswith("#")] == [f"#{n} Tilman" for n in range(1, 9)]  # all, in order
-    assert shown.index("agenda") < shown.index("#8 Tilman")  # the move did not wait for the backlog
+    assert echoed(fake_slack) == [f"#{n} Tilman: note {n}" for n in range(1, 9)]  # all, in order, once
+    last_echo = max(i for i, s in enumerate(shown) if s.startswith("#"))
+    assert shown.index("agenda") < last_echo  # the move did not wait for the backlog
     assert calls[shown.index("agenda")].args["ts"] == agenda_ts
+    within_limits(fake_slack)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)  # ids: rowid, sequence
 def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot, fake_slack, monkeypatch):
-    fake_slack.rate_limits = False  # about where echoing resumes, not pacing (it counts every post, refused too)
+    paced(bot)
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     for n in range(1, 4):
         chair.ok("/note", f"note {n}")
@@ -556,8 +585,8 @@ def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot
     chair.ok("/note", "note 4")
     idle(bot)
     assert read[0][0] == 3  # not from the meeting's first note
-    echoes = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:]]
-    assert echoes == [f"#{n} Tilman: note {n}" for n in range(1, 5)]  # each note once, in order
+    assert echoed(fake_slack) == [f"#{n} Tilman: note {n}" for n in range(1, 5)]  # each note once, in order
+    within_limits(fake_slack)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -613,3 +642,52 @@ def test_the_minutes_are_uploaded_while_a_backlog_of_echoes_waits(bot, fake_slac
     idle(bot)
     echoed = " ".join(c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:])
     assert all(f"note {n}" in echoed for n in range(1, 6))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_burst_of_notes_is_echoed_in_few_messages_each_note_keeping_its_menu(bot, fake_slack):
+    paced(bot)
+    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    heading = fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    posting, release = threading.Event(), threading.Event()
+
+    def held_post(args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("text", "").startswith("#1 "):
+            posting.set()
+            release.wait(10)  # the first echo waits (for Slack, say) while the burst comes
+        return FakeSlack._chat_post_message(fake_slack, args).body
+
+    fake_slack.set_handler("chat.postMessage", held_post)
+    chair.ok("/note", "first")
+    assert posting.wait(5)
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann")
+    for n in range(2, 30):
+        ann.ok("/note", f"burst {n}")
+    release.set()
+    idle(bot)
+    posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    # One message for the first note, then as many notes as Slack's 50 blocks allow, then the rest.
+    assert [len(c.args["blocks"]) for c in posts] == [2, 50, 6]
+    assert {c.args["thread_ts"] for c in posts} == {heading}
+    assert echoed(fake_slack) == ["#1 Tilman: first"] + [f"#{n} Ann: burst {n}" for n in range(2, 30)]
+    burst = posts[1]
+    menus = [b["accessory"]["options"] for b in burst.args["blocks"] if "accessory" in b]
+    ids = [_note_id(bot, n) for n in range(2, 27)]
+    assert [[o["value"] for o in options] for options in menus] == [[f"edit:{i}", f"delete:{i}"] for i in ids]
+    assert len({b["block_id"] for b in burst.args["blocks"]}) == 50  # unique in the message
+    # Every note knows the message that echoes it.
+    where = bot.slack.store.of_meeting(meeting_id, "note", [_note_id(bot, n) for n in range(1, 30)])
+    assert {where[i].ts for i in ids} == {burst.response["ts"]}
+    assert where[_note_id(bot, 1)].ts == posts[0].response["ts"]
+    assert where[_note_id(bot, 29)].ts == posts[2].response["ts"]
+
+    # Deleting one note of the burst (its own menu) shows the whole message again, that note struck.
+    chair.click(blocks.NOTE_MENU, burst.response["ts"], selected=f"delete:{_note_id(bot, 5)}")
+    idle(bot)
+    (update,) = fake_slack.calls_to("chat.update")
+    assert update.args["ts"] == burst.response["ts"] and len(update.args["blocks"]) == 50
+    shown = texts(update)
+    assert "~burst 5~" in shown and "deleted by Tilman" in shown and "burst 4" in shown and "burst 26" in shown
+    assert sum("accessory" in b for b in update.args["blocks"]) == 24  # the deleted note has no menu
+    assert len(posts) == len([c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")])
+    within_limits(fake_slack)

@@ -35,6 +35,8 @@ NOTE_BLOCK = "note"
 NOTE_INPUT = "note_input"
 
 MAX_TEXT = 3000  # a section block's text, a plain_text_input's length
+MAX_MESSAGE_BLOCKS = 50  # Slack's limit of blocks in one message
+MAX_MESSAGE_TEXT = 36_000  # what one message carries, with room under Slack's 40,000 characters
 MAX_AGENDA_BLOCKS = 20
 SUB_INDENT = "\u2003\u2003"  # em spaces: Slack keeps them at the start of a line
 
@@ -218,11 +220,12 @@ def note_echo(note: NoteView) -> tuple[str, list[Block]]:
     """A note as echoed into its section's thread, with its Edit/Delete menu."""
     body = truncate(escape(note.text), MAX_TEXT - 200)
     author = escape(note.author_name or "someone")
+    ids = {"block_id": f"note-{note.id}"}
     if note.deleted:
         who = escape(note.revised_by or "someone")
         return f"Note #{note.seq} was deleted", [
-            section(f"~{body}~"),
-            context(f"#{note.seq} · noted by {author} · deleted by {who}"),
+            section(f"~{body}~", **ids),
+            {**context(f"#{note.seq} · noted by {author} · deleted by {who}"), "block_id": f"note-{note.id}-by"},
         ]
     label = {"action": "*Action:* ", "decision": "*Decision:* "}.get(note.kind, "")
     reply = "↳ " * note.depth
@@ -236,9 +239,29 @@ def note_echo(note: NoteView) -> tuple[str, list[Block]]:
         ],
     }
     return truncate(f"#{note.seq} {author}: {body}", MAX_TEXT), [
-        section(f"{reply}{label}{body}", accessory=menu),
-        context(f"#{note.seq} · noted by {author}{edited}"),
+        section(f"{reply}{label}{body}", accessory=menu, **ids),
+        {**context(f"#{note.seq} · noted by {author}{edited}"), "block_id": f"note-{note.id}-by"},
     ]
+
+
+def note_echoes(notes: Sequence[NoteView]) -> tuple[str, list[Block]]:
+    """Several notes echoed in one message (a burst in one thread), each with its own blocks and
+    Edit/Delete menu, as :func:`note_echo` shows it; the text is theirs, a line each. The notes
+    must fit in one message (:func:`echo_fits`)."""
+    parts = [note_echo(note) for note in notes]
+    text = "\n".join(line for line, _ in parts)
+    return truncate(text, MAX_MESSAGE_TEXT), [block for _, echo in parts for block in echo]
+
+
+def echo_size(note: NoteView) -> tuple[int, int]:
+    """What a note's echo takes of a message: blocks, and characters (its blocks' and its line)."""
+    text, echo = note_echo(note)
+    return len(echo), len(text) + sum(len(json.dumps(block)) for block in echo)
+
+
+def echo_fits(size: tuple[int, int], more: tuple[int, int]) -> bool:
+    """Whether an echo of *more* (:func:`echo_size`) fits in a message that already holds *size*."""
+    return size[0] + more[0] <= MAX_MESSAGE_BLOCKS and size[1] + more[1] <= MAX_MESSAGE_TEXT
 
 
 # -- modals -----------------------------------------------------------------------------------
@@ -367,6 +390,7 @@ def home(
     if not recent:
         blocks.append(context("No meeting has ended yet."))
     return {"type": "home", "blocks": blocks[:100]}
+
 
 SEARCH_MORE = "search_more"  # the "More" button under search results; its value is the search and where to go on
 MAX_BUTTON_VALUE = 2000  # Slack's limit on a button's value

@@ -2,7 +2,8 @@
 
 A started meeting gets one agenda message, updated in place (``chat.update``) at every move and
 agenda or attendance change; each section gets a heading message whose thread holds the notes
-taken in it, each echoed with its author; edits and deletions update the echo; at the end the
+taken in it, each echoed with its author (a burst of notes in one message, each with its own
+Edit/Delete menu); edits and deletions update the echo; at the end the
 minutes are uploaded (and published to the wiki, when set up). All of it is posted through the
 :class:`PostQueue`, after Slack was acknowledged. Jobs read the meeting's state
 when they run, so a late or retried job shows what is current, and a note whose echo failed is
@@ -32,7 +33,8 @@ from reviewbot.store.schema import MeetingStatus
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
-ECHO_TURN = 10  # notes an echo job reads at a time, and posts before it lets other jobs go first
+ECHO_TURN = 10  # messages an echo job posts before it lets other jobs of its track go first
+ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can carry (50 blocks)
 #: Slack errors that refuse one message as it is, not the channel or the token: an echo refused
 #: with one is posted as plain text, and if that is refused too it is skipped, never retried.
 REFUSED_MESSAGE_ERRORS = frozenset(
@@ -171,13 +173,14 @@ class LiveMeeting:
         return str(response["ts"])
 
     def _echo_notes(self, lane: Lane, meeting_id: int) -> None:
-        """Echo the notes of the meeting not echoed yet, in order, a few at a time.
+        """Echo the notes of the meeting not echoed yet, in order: consecutive notes of one
+        section in one message (as many as fit, :func:`blocks.echo_fits`), a few messages a job.
 
-        The notes are read a page at a time from after the last one echoed: a job never rereads
-        the whole meeting, which once a meeting had thousands of notes held up every command for
-        tens of milliseconds. After :data:`ECHO_TURN` posts the job ends and leaves the rest to
-        the next echo job (queued now unless one is waiting), so a move or the minutes queued
-        during a backlog of echoes (paced at one post a second) waits for at most that many.
+        The notes are read a page (:data:`ECHO_PAGE`) at a time from after the last one echoed: a
+        job never rereads the whole meeting, which once a meeting had thousands of notes held up
+        every command for tens of milliseconds. After :data:`ECHO_TURN` messages the job ends and
+        leaves the rest to the next echo job (queued now unless one is waiting), so that other
+        jobs of the channel's track (a heading, an edit) wait for at most that many.
         """
         view = self.meetings.view_by_id(meeting_id)
         sections = {s.id: s for s in view.sections}
@@ -185,33 +188,49 @@ class LiveMeeting:
             self._echoed_through[meeting_id] = self._last_echoed_seq(meeting_id)
         posts = 0
         while page := self.meetings.notes_of(
-            meeting_id, include_deleted=False, after_seq=self._echoed_through[meeting_id], limit=ECHO_TURN
+            meeting_id, include_deleted=False, after_seq=self._echoed_through[meeting_id], limit=ECHO_PAGE
         ):
             echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
-            for note in page:
-                # A note typed as a message in the channel (scribe mode) is its own echo.
-                if note.id not in echoed and not note.from_message:
-                    if posts == ECHO_TURN:
-                        self._queue_echo(lane.channel, meeting_id)
-                        return
-                    section = sections.get(note.section.id) if note.section else None
-                    thread = self._thread_of(lane, view, section)
-                    response = self._send_echo(lane, note, "chat_postMessage", channel=lane.channel, thread_ts=thread)
-                    if response is not None:  # None: Slack refuses this echo, which must not hold up the next
-                        self.store.put(meeting_id, messages.NOTE, note.id, lane.channel, str(response["ts"]))
-                    posts += 1
-                # Notes are numbered as they are committed, so none can appear below this one.
-                self._echoed_through[meeting_id] = note.seq
+            # A note typed as a message in the channel (scribe mode) is its own echo.
+            waiting = [note for note in page if note.id not in echoed and not note.from_message]
+            for batch in _batches(waiting):
+                if posts == ECHO_TURN:
+                    self._queue_echo(lane.channel, meeting_id)
+                    return
+                first = batch[0]
+                section = sections.get(first.section.id) if first.section else None
+                thread = self._thread_of(lane, view, section)
+                self._post_echo(lane, meeting_id, batch, thread)
+                posts += 1
+                self._echoed_through[meeting_id] = batch[-1].seq
+            # Notes are numbered as they are committed, so none can appear below this page.
+            self._echoed_through[meeting_id] = page[-1].seq
 
-    def _send_echo(self, lane: Lane, note: NoteView, method: str, **where: str | None) -> Any:
-        """Post or update (*method*) a note's echo; Slack's answer, or None if it refuses that message.
+    def _post_echo(self, lane: Lane, meeting_id: int, notes: list[NoteView], thread: str | None) -> None:
+        """Post one message echoing *notes* into *thread*, and remember it for each of them.
+        If Slack refuses the message as it is, each note is echoed on its own (so one note that
+        Slack refuses does not take the others with it)."""
+        response = self._send_echo(lane, notes, "chat_postMessage", channel=lane.channel, thread_ts=thread)
+        if response is None and len(notes) > 1:
+            for note in notes:
+                self._post_echo(lane, meeting_id, [note], thread)
+            return
+        if response is not None:  # None: Slack refuses this echo, which must not hold up the next
+            self.store.put_many(
+                meeting_id, messages.NOTE, [note.id for note in notes], lane.channel, str(response["ts"])
+            )
+
+    def _send_echo(self, lane: Lane, notes: list[NoteView], method: str, **where: str | None) -> Any:
+        """Post or update (*method*) an echo of *notes*; Slack's answer, or None if it refuses that message.
 
         An echo whose blocks Slack refuses (:data:`REFUSED_MESSAGE_ERRORS`) goes out as plain
         text, without the Edit/Delete menu; one refused even so is left out, with a warning (the
-        note itself is stored and in the minutes either way). Any other error (the channel, the
-        token, Slack being down) is raised, to be tried again later.
+        notes themselves are stored and in the minutes either way). Any other error (the channel,
+        the token, Slack being down) is raised, to be tried again later; a rate limit is waited
+        out by the lane, however long Slack asks.
         """
-        text, echo = blocks.note_echo(note)
+        text, echo = blocks.note_echoes(notes)
+        numbers = ", ".join(f"#{note.seq}" for note in notes)
         for attempt in ({"text": text, "blocks": echo}, {"text": text}):
             try:
                 return lane.call(method, **where, **attempt)
@@ -219,8 +238,8 @@ class LiveMeeting:
                 reason = error.response.get("error")
                 if reason not in REFUSED_MESSAGE_ERRORS:
                     raise
-                log.warning("Slack refused the echo of note #%s in %s (%s)", note.seq, lane.channel, reason)
-        log.warning("left out the echo of note #%s in %s: Slack refuses it", note.seq, lane.channel)
+                log.warning("Slack refused the echo of note %s in %s (%s)", numbers, lane.channel, reason)
+        log.warning("left out the echo of note %s in %s: Slack refuses it", numbers, lane.channel)
         return None
 
     def _last_echoed_seq(self, meeting_id: int) -> int:
@@ -241,15 +260,16 @@ class LiveMeeting:
         )
 
     def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
-        """Show a note's new text (or its deletion) in its echo."""
+        """Show a note's new text (or its deletion) in its echo: the message that echoes it is
+        shown again, with every note it carries."""
         posted = self.store.get(meeting_id, messages.NOTE, note_id)
         if posted is None:
             self._echo_notes(lane, meeting_id)
             return
-        note = self.meetings.note_of(meeting_id, note_id)
-        if note is None:
-            return
-        self._send_echo(lane, note, "chat_update", channel=posted.channel, ts=posted.ts)
+        ids = self.store.refs_at(meeting_id, messages.NOTE, posted.channel, posted.ts) or [note_id]
+        notes = [note for ref in ids if (note := self.meetings.note_of(meeting_id, ref)) is not None]
+        if notes:
+            self._send_echo(lane, notes, "chat_update", channel=posted.channel, ts=posted.ts)
 
     def _upload(self, lane: Lane, reply: Reply, notify: Notify | None) -> None:
         """Upload the reply's minutes as a file; on failure, say so privately."""
@@ -289,3 +309,25 @@ class LiveMeeting:
             if notify is None:
                 raise
             notify(text)
+
+
+def _batches(notes: list[NoteView]) -> list[list[NoteView]]:
+    """*notes* (in order) cut into the messages that echo them: consecutive notes of one section,
+    as many as fit in one message."""
+    batches: list[list[NoteView]] = []
+    size = (0, 0)
+    for note in notes:
+        more = blocks.echo_size(note)
+        last = batches[-1] if batches else None
+        same_thread = last is not None and _section_id(last[0]) == _section_id(note)
+        if last is not None and same_thread and blocks.echo_fits(size, more):
+            last.append(note)
+            size = (size[0] + more[0], size[1] + more[1])
+        else:
+            batches.append([note])
+            size = more
+    return batches
+
+
+def _section_id(note: NoteView) -> int | None:
+    return note.section.id if note.section else None

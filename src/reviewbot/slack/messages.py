@@ -1,6 +1,7 @@
 """Where in Slack the adapter put a meeting's messages (the ``slack_messages`` table).
 
-The live agenda message, each section's thread, each note's echo, messages added with the
+The live agenda message, each section's thread, each note's echo (one message may echo several
+notes: each has its row, with the same ``ts``), messages added with the
 shortcut, and the uploaded minutes: their channel and ``ts`` (or file id and permalink), so that
 later changes update the same message and a message's thread leads back to its section.
 """
@@ -90,6 +91,27 @@ class MessageStore:
                 select(SlackMessage).where(SlackMessage.meeting_id.in_(ids), SlackMessage.kind == MINUTES)
             )
             return {row.meeting_id: _posted(row) for row in rows}
+
+    def refs_at(self, meeting_id: int, kind: str, channel: str, ts: str) -> list[int]:
+        """The ``ref_id`` of every message of *kind* the meeting has at *channel*/*ts*, in order:
+        one echo message may carry several notes."""
+        query = select(SlackMessage.ref_id).where(
+            SlackMessage.meeting_id == meeting_id,
+            SlackMessage.kind == kind,
+            SlackMessage.channel == channel,
+            SlackMessage.ts == ts,
+        )
+        with self.db.read() as session:
+            return sorted(session.scalars(query))
+
+    def put_many(self, meeting_id: int, kind: str, ref_ids: Iterable[int], channel: str, ts: str) -> None:
+        """Remember that one message at *channel*/*ts* shows each of *ref_ids* (new ones: an
+        echo that carries several notes), in one transaction."""
+        with self.db.write() as session:
+            session.add_all(
+                SlackMessage(meeting_id=meeting_id, kind=kind, ref_id=ref_id, channel=channel, ts=ts)
+                for ref_id in ref_ids
+            )
 
     def put(self, meeting_id: int, kind: str, ref_id: int, channel: str, ts: str, url: str | None = None) -> None:
         """Remember where a message was posted (replacing an earlier one of the same kind)."""

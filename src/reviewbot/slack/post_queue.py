@@ -42,6 +42,7 @@ Job = Callable[["Lane"], None]
 #: lane spends at most this many at once, then one per ``interval``.
 POST_BURST = 4
 _PACED = frozenset({"chat_postMessage"})
+PACE_MARGIN = 0.05  # seconds
 
 
 class _Track:
@@ -118,7 +119,9 @@ class Lane:
             if self._posts_at is not None:
                 self._posts = min(float(POST_BURST), self._posts + (now - self._posts_at) / interval)
             self._posts_at = now
-            wait = 0.0 if self._posts >= 1 else (1 - self._posts) * interval
+            # A post that has to wait goes a little later than the pace: the time it takes to reach
+            # Slack varies, and one that arrives early is refused (pausing every post for a second).
+            wait = 0.0 if self._posts >= 1 else (1 - self._posts) * interval + PACE_MARGIN
             self._posts -= 1
         if wait > 0:
             self.poster.sleep(wait)
