@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import http.client
+import os
 import random
 import re
 import shutil
@@ -497,6 +498,9 @@ def run_scenario(
 
         watcher = threading.Thread(target=watch, name="observer", daemon=True)
         watcher.start()
+        from bench.run import CpuUsage  # here: bench.run imports this module
+
+        usage = CpuUsage((os.getpid(), *(bot.pid for bot in running)))
         t0 = time.monotonic() + 1.0
         began = time.perf_counter()
         try:
@@ -524,6 +528,7 @@ def run_scenario(
             wall_s=round(time.perf_counter() - began, 1),
             drain_s=round(drained - ended, 1),
             rss_kib=[bot.rss_kib() for bot in running],
+            other_cpu_pct=round(100 * usage.other_share(), 1),
         )
         errors = [line for bot in running for line in bot.lines if "Traceback" in line or " ERROR " in line]
         result["bot_errors"] = len(errors)
@@ -711,5 +716,5 @@ def run_line(run: dict[str, Any]) -> str:
         f"minutes p95 {s(run['minutes_s'], 'p95')} s ({run['minutes_s']['missing']} missing); "
         f"{api['per_note']} calls/note, 429s {api['refused_429']} ({100 * api['share_429']:.1f}%), "
         f"{api['early']} before Retry-After; lost {notes['missing_from_minutes']}, twice {notes['echoed_twice']}; "
-        f"goals missed: {', '.join(failed) or 'none'}"
+        f"goals missed: {', '.join(failed) or 'none'}; others used {run.get('other_cpu_pct', 0):.0f}% of the CPU"
     )

@@ -62,8 +62,9 @@ def full_table(results: dict[str, Any]) -> str:
         f"{scenario['minutes']:g}-minute meetings, seed {scenario['seed']}. Times in seconds unless marked.",
         "",
         "| setup | meetings | requests answered | ack p50 / p99 | note shown p50 / p95 / max | move shown p95 "
-        "| click shown p95 | minutes p95 | Web API calls / note | 429s | before Retry-After | lost | echoed twice |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| click shown p95 | minutes p95 | Web API calls / note | 429s | before Retry-After | lost | echoed twice "
+        "| others' CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in results["runs"]:
         req, ack, notes = run["requests"], run["ack_ms"], run["notes"]
@@ -76,7 +77,7 @@ def full_table(results: dict[str, Any]) -> str:
             f"| {_s(run['agenda_click_s']['p95'])}{_never(run['agenda_click_s'], 'never')} "
             f"| {_s(run['minutes_s']['p95'])}{_never(run['minutes_s'], 'missing')} "
             f"| {_s(api['per_note'])} | {api['refused_429']} ({100 * api['share_429']:.0f}%) | {api['early']} "
-            f"| {notes['missing_from_minutes']} | {notes['echoed_twice']} |"
+            f"| {notes['missing_from_minutes']} | {notes['echoed_twice']} | {run.get('other_cpu_pct', 0):.0f}% |"
         )
     lines += ["", "Issue 15's goals (a note may take 15 s at 100 meetings, 5 s below):", ""]
     names = list(results["runs"][0]["goals"]) if results["runs"] else []
