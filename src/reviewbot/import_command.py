@@ -96,7 +96,7 @@ def _file_source(importer: Importer, name: str, text: str) -> Source:
     if name != "-":
         path = Path(name).resolve()
         return Source(wiki=FILE_SOURCE, page=str(path), text=text, title_hint=path.stem)
-    record = importer.read(Source(wiki=FILE_SOURCE, page="-", text=text)).record
+    record = importer.read(Source(wiki=FILE_SOURCE, page="-", text=text, title_hint="")).record
     day = f" {record.started_at:%Y-%m-%d}" if record.started_at else ""
     return Source(wiki=FILE_SOURCE, page=f"(standard input) {record.title}{day}", text=text, title_hint=record.title)
 

@@ -111,7 +111,7 @@ class Importer:
         """The page read as minutes (nothing stored)."""
         return read_minutes(
             source.text,
-            page_title=source.title_hint or source.page,
+            page_title=source.title_hint if source.title_hint is not None else source.page,
             first_edited=source.first_edited,
             wording=self.wording,
             timezone=self.timezone,
