@@ -60,7 +60,16 @@ def test_mistakes(text, says):
 
 def test_engine_queries_are_built_from_word_tokens_only():
     query = NoteQuery((1,), words=('bud"get', "it's"), phrases=("next  quarter",), speaker="Katherine Maher")
-    assert query.fts5() == '"bud" AND "get" AND "it" AND "s" AND "next quarter" AND speaker : "katherine maher"'
+    words = '{text speaker} : "bud" AND {text speaker} : "get" AND {text speaker} : "it" AND {text speaker} : "s"'
+    assert query.fts5() == (
+        f'{words} AND {{text speaker}} : "next quarter" AND speaker : "katherine maher" AND scope : (ch1)'
+    )
+    # The channels searched, or those not searched, whichever list is shorter; and the kinds.
+    assert NoteQuery((1, 2, 3), (4,), words=("x",), kinds=("action",)).fts5() == (
+        '{text speaker} : "x" AND kind : (action) NOT scope : (ch4)'
+    )
+    assert NoteQuery((1,), (2, 3), words=("x",)).fts5() == '{text speaker} : "x" AND scope : (ch1)'
+    assert NoteQuery((1, 2), (), words=("x",)).fts5() == '{text speaker} : "x"'
     assert query.tsquery() == "'bud' & 'get' & 'it' & 's' & ('next' <-> 'quarter') & ('katherine':A <-> 'maher':A)"
     assert not NoteQuery((1,), words=("!!!", "--")).searchable()
 

@@ -12,7 +12,7 @@ from reviewbot.store.database import Database, alembic_config
 from reviewbot.store.schema import Base
 
 #: The full-text search objects of migration 0008, which no model describes (store/search.py reads them).
-SEARCH_OBJECTS = ("notes_fts", "search_vector", "ix_notes_search")
+SEARCH_OBJECTS = ("notes_fts", "notes_search", "search_vector", "ix_notes_search")
 
 
 def _run(db: Database, action: str, target: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from reviewbot.core import Caller
 from reviewbot.core.context import UserError
@@ -223,3 +223,39 @@ def test_channel_privacy_is_remembered(runtime, clock):
     assert not remember_privacy(runtime.db, TEAM, "C5", False, clock.now() + timedelta(seconds=1))
     with runtime.db.read() as session:
         assert session.query(Channel).filter_by(channel_id="C5").one().private is False
+
+
+def test_the_index_follows_meetings_moved_and_deleted(runtime):
+    from reviewbot.store.schema import Meeting
+
+    meeting(runtime, HERE, "Moving", "Wes: zebra crossing")
+    meeting(runtime, PUBLIC, "Staying", "Wes: zebra stripes")
+    with runtime.db.write() as session:
+        moving = session.query(Meeting).filter_by(title="Moving").one()
+        public = session.query(Channel).filter_by(channel_id="C2").one()
+        moving.channel_pk = public.id
+    assert found(runtime, HERE, "zebra") == []
+    assert sorted(found(runtime, PUBLIC, "zebra")) == ["Wes: zebra crossing", "Wes: zebra stripes"]
+    with runtime.db.write() as session:
+        session.delete(session.query(Meeting).filter_by(title="Moving").one())
+    assert found(runtime, PUBLIC, "zebra") == ["Wes: zebra stripes"]
+    check_index(runtime)
+
+
+def test_the_index_stays_whole_through_edits_and_deletions(minutes):
+    (hit,) = minutes.commands.search.find(HERE, "engineers").results
+    minutes.commands.edit_note(HERE, hit.note_id, "Wes: hire two designers")
+    assert found(minutes, HERE, "designers") == ["Wes: hire two designers"]
+    check_index(minutes)
+    minutes.commands.delete_note(HERE, hit.note_id)
+    with minutes.db.write() as session:
+        session.query(Note).filter(Note.text.like("%caching%")).delete(synchronize_session=False)
+    assert found(minutes, HERE, "caching") == []
+    check_index(minutes)
+
+
+def check_index(runtime) -> None:
+    """SQLite: FTS5's own check that the index matches its content (nothing missing or stale)."""
+    if runtime.db.is_sqlite:
+        with runtime.db.write() as session:
+            session.execute(text("INSERT INTO notes_fts(notes_fts, rank) VALUES ('integrity-check', 1)"))

@@ -19,12 +19,13 @@ the command line and as Slack's fallback.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session
 
 from reviewbot.core.channels import channel_row
 from reviewbot.core.context import Caller, UserError
@@ -153,15 +154,16 @@ class SearchResults:
     everywhere: bool
 
 
-def scope(db: Database, caller: Caller, everywhere: bool) -> tuple[int, ...]:
-    """The channels (row ids) whose meetings a search from the caller's channel may find."""
+def scope(session: Session, caller: Caller, everywhere: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The channels (row ids) whose meetings a search from the caller's channel may find, and
+    every other channel."""
     here = (Channel.workspace_id == caller.workspace_id) & (Channel.channel_id == caller.channel_id)
     where = here
     if everywhere:
         public = (Channel.workspace_id == caller.workspace_id) & Channel.private.is_(False)
         where = or_(here, public, Channel.workspace_id.in_(ARCHIVE_WORKSPACES))
-    with db.read() as session:
-        return tuple(session.scalars(select(Channel.id).where(where).order_by(Channel.id)))
+    rows = session.execute(select(Channel.id, case((where, True), else_=False)).order_by(Channel.id)).all()
+    return tuple(pk for pk, ok in rows if ok), tuple(pk for pk, ok in rows if not ok)
 
 
 def remember_privacy(db: Database, workspace_id: str, channel_id: str, private: bool, now: datetime) -> bool:
@@ -194,7 +196,7 @@ class Search:
             raise UserError(USAGE)
         parsed = parse(text)
         query = NoteQuery(
-            channel_pks=scope(self.db, caller, parsed.everywhere),
+            channel_pks=(),
             words=parsed.words,
             phrases=parsed.phrases,
             speaker=parsed.speaker,
@@ -206,7 +208,9 @@ class Search:
             raise UserError(f"There is nothing to search for in `{text.strip()}`. {USAGE}")
         if parsed.after and parsed.before and parsed.after >= parsed.before:
             raise UserError("`after:` must be an earlier date than `before:`.")
-        with self.db.read() as session:
+        with self.db.read() as session:  # the channels and their notes as of one moment
+            allowed, others = scope(session, caller, parsed.everywhere)
+            query = replace(query, channel_pks=allowed, other_pks=others)
             page = search_notes(session, query, max(0, offset), PAGE_SIZE)
         results = tuple(self._result(hit) for hit in page.hits)
         return SearchResults(text.strip(), results, page.offset, page.more, parsed.everywhere)

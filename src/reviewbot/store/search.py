@@ -42,6 +42,9 @@ class NoteQuery:
     """What to look for, and where: every word, every phrase and the speaker must all match."""
 
     channel_pks: tuple[int, ...]
+    #: Every other channel (the ones not to search), when known: a search then names whichever
+    #: of the two lists is shorter to the index.
+    other_pks: tuple[int, ...] | None = None
     words: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     speaker: str | None = None
@@ -62,12 +65,21 @@ class NoteQuery:
         return terms
 
     def fts5(self) -> str:
-        """The query in FTS5's language: each term a quoted phrase, the speaker's for its column."""
+        """The query in FTS5's language: each term a quoted phrase in the text or speaker (the
+        speaker's in the speaker only), then the channels (or the channels not) and the kinds."""
         parts = []
         for column, tokens in self._terms():
             phrase = '"' + " ".join(tokens) + '"'
-            parts.append(f"speaker : {phrase}" if column else phrase)
-        return " AND ".join(parts)
+            parts.append(f"speaker : {phrase}" if column else f"{{text speaker}} : {phrase}")
+        match = " AND ".join(parts)
+        if self.kinds:
+            match += " AND kind : (" + " OR ".join(self.kinds) + ")"
+        others = self.other_pks
+        if others is None or len(self.channel_pks) <= len(others):
+            match += " AND scope : (" + " OR ".join(f"ch{pk}" for pk in self.channel_pks) + ")"
+        elif others:
+            match += " NOT scope : (" + " OR ".join(f"ch{pk}" for pk in others) + ")"
+        return match
 
     def tsquery(self) -> str:
         """The query in PostgreSQL's ``to_tsquery`` language: quoted lexemes, ``<->`` within a
@@ -120,16 +132,19 @@ def search_notes(session: Session, query: NoteQuery, offset: int = 0, limit: int
     if not ids:
         return NotePage((), offset, False)
     marked = _highlighted(session, query, sqlite, ids)
-    return NotePage(tuple(_hits(session, ids, marked)), offset, more)
+    return NotePage(_allowed(_hits(session, ids, marked), query), offset, more)
 
 
 def _filters(query: NoteQuery, sqlite: bool) -> tuple[str, dict[str, object]]:
-    """The SQL conditions on notes ``n`` and meetings ``m`` besides the text, and their values."""
-    sql = " AND n.deleted_at IS NULL AND m.channel_pk IN :channels"
-    params: dict[str, object] = {"channels": list(query.channel_pks)}
-    if query.kinds:
-        sql += " AND n.kind IN :kinds"
-        params["kinds"] = list(query.kinds)
+    """The SQL conditions on notes ``n`` and meetings ``m`` besides the text, and their values
+    (on SQLite the index itself filters by channel and kind: only the dates are left)."""
+    sql, params = "", {}
+    if not sqlite:
+        sql = " AND n.deleted_at IS NULL AND m.channel_pk IN :channels"
+        params["channels"] = list(query.channel_pks)
+        if query.kinds:
+            sql += " AND n.kind IN :kinds"
+            params["kinds"] = list(query.kinds)
     for name, value, op in (("after", query.after, ">="), ("before", query.before, "<")):
         if value is not None:
             sql += f" AND coalesce(m.started_at, m.created_at) {op} :{name}"
@@ -157,12 +172,14 @@ def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, l
     params.update(limit=limit, offset=offset)
     if sqlite:
         params["match"] = query.fts5()
-        sql = (
-            "SELECT n.id FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid "
-            "JOIN meetings m ON m.id = n.meeting_id "
-            f"WHERE notes_fts MATCH :match{filters} "
-            "ORDER BY bm25(notes_fts), n.id DESC LIMIT :limit OFFSET :offset"
-        )
+        if filters:  # dates: the meetings' rows are needed
+            sql = (
+                "SELECT n.id FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid "
+                "JOIN meetings m ON m.id = n.meeting_id "
+                f"WHERE notes_fts MATCH :match{filters} ORDER BY notes_fts.rank LIMIT :limit OFFSET :offset"
+            )
+        else:  # the index alone: FTS5 ranks (bm25 over text and speaker) as it finds
+            sql = "SELECT rowid FROM notes_fts WHERE notes_fts MATCH :match ORDER BY rank LIMIT :limit OFFSET :offset"
     else:
         params["tsquery"] = query.tsquery()
         sql = (
@@ -228,3 +245,9 @@ def _hits(session: Session, ids: list[int], marked: dict[int, str]) -> list[Note
             published_url=published.get(meeting.id),
         )
     return [by_id[note_id] for note_id in ids if note_id in by_id]
+
+
+def _allowed(hits: list[NoteHit], query: NoteQuery) -> tuple[NoteHit, ...]:
+    """Only the hits of the channels searched (what the index says, checked on the rows)."""
+    allowed = set(query.channel_pks)
+    return tuple(hit for hit in hits if hit.channel_pk in allowed)

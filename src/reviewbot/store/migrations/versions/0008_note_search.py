@@ -1,10 +1,13 @@
 """full-text search of notes, on the database's own search engine; channels learn their privacy
 
-SQLite: an FTS5 table ``notes_fts`` over ``notes.text`` and ``notes.speaker`` (external content:
-the text is kept once, in ``notes``), kept in step by triggers, so that the hand-written inserts
-of the note write path (:mod:`reviewbot.store.note_batches`), the ORM's edits and deletions all
-reach the index in the same transaction. A deleted note (``deleted_at`` set) leaves the index.
-The porter tokenizer stems English words (``budgets`` finds ``budget``), as PostgreSQL does.
+SQLite: an FTS5 table ``notes_fts`` over ``notes.text`` and ``notes.speaker``, with the note's
+channel (``scope``, a token such as ``ch12``) and kind as filter columns, so that a search in a
+channel's meetings is answered by the index alone. Its content is external (the view
+``notes_search``: the text is kept once, in ``notes``), kept in step by triggers, so that the
+hand-written inserts of the note write path (:mod:`reviewbot.store.note_batches`), the ORM's
+edits and deletions, and a meeting moved to another channel all reach the index in the same
+transaction. A deleted note (``deleted_at`` set) leaves the index. The porter tokenizer stems
+English words (``budgets`` finds ``budget``), as PostgreSQL does.
 
 PostgreSQL: a stored generated ``tsvector`` column ``notes.search_vector`` (the speaker weighted
 ``A``, so ``speaker:`` can ask for it alone; the text ``B``) with a GIN index over the notes that
@@ -33,28 +36,58 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+#: The channel of a note as one token (``ch`` and the channel's row id): the index's ``scope``
+#: column, so that a search within some channels is one lookup in the index, not a join.
+SCOPE = "(SELECT 'ch' || channel_pk FROM meetings WHERE id = {}.meeting_id)"
 SQLITE_UP = (
-    "CREATE VIRTUAL TABLE notes_fts USING fts5(text, speaker, content='notes', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
-    "INSERT INTO notes_fts(rowid, text, speaker) SELECT id, text, speaker FROM notes WHERE deleted_at IS NULL",
-    """CREATE TRIGGER notes_fts_insert AFTER INSERT ON notes WHEN new.deleted_at IS NULL BEGIN
-        INSERT INTO notes_fts(rowid, text, speaker) VALUES (new.id, new.text, new.speaker);
+    # What the index holds, also as the external content FTS5 reads columns (and rebuilds) from.
+    """CREATE VIEW notes_search AS
+        SELECT n.id AS id, n.text AS text, n.speaker AS speaker, 'ch' || m.channel_pk AS scope, n.kind AS kind
+        FROM notes n JOIN meetings m ON m.id = n.meeting_id WHERE n.deleted_at IS NULL""",
+    "CREATE VIRTUAL TABLE notes_fts USING fts5(text, speaker, scope, kind, content='notes_search', "
+    "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "INSERT INTO notes_fts(notes_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0, 0.0)')",  # scope, kind: filters
+    "INSERT INTO notes_fts(rowid, text, speaker, scope, kind) SELECT id, text, speaker, scope, kind FROM notes_search",
+    f"""CREATE TRIGGER notes_fts_insert AFTER INSERT ON notes WHEN new.deleted_at IS NULL BEGIN
+        INSERT INTO notes_fts(rowid, text, speaker, scope, kind)
+            VALUES (new.id, new.text, new.speaker, {SCOPE.format("new")}, new.kind);
     END""",
-    """CREATE TRIGGER notes_fts_delete AFTER DELETE ON notes WHEN old.deleted_at IS NULL BEGIN
-        INSERT INTO notes_fts(notes_fts, rowid, text, speaker) VALUES ('delete', old.id, old.text, old.speaker);
+    # A note's meeting is gone when the note goes with it (ON DELETE CASCADE): notes_fts_meeting
+    # took its notes out of the index already.
+    f"""CREATE TRIGGER notes_fts_delete AFTER DELETE ON notes
+        WHEN old.deleted_at IS NULL AND EXISTS (SELECT 1 FROM meetings WHERE id = old.meeting_id) BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, text, speaker, scope, kind)
+            VALUES ('delete', old.id, old.text, old.speaker, {SCOPE.format("old")}, old.kind);
     END""",
-    """CREATE TRIGGER notes_fts_update AFTER UPDATE OF text, speaker, deleted_at ON notes BEGIN
-        INSERT INTO notes_fts(notes_fts, rowid, text, speaker)
-            SELECT 'delete', old.id, old.text, old.speaker WHERE old.deleted_at IS NULL;
-        INSERT INTO notes_fts(rowid, text, speaker)
-            SELECT new.id, new.text, new.speaker WHERE new.deleted_at IS NULL;
+    f"""CREATE TRIGGER notes_fts_update AFTER UPDATE OF text, speaker, kind, deleted_at, meeting_id ON notes BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, text, speaker, scope, kind)
+            SELECT 'delete', old.id, old.text, old.speaker, {SCOPE.format("old")}, old.kind
+            WHERE old.deleted_at IS NULL;
+        INSERT INTO notes_fts(rowid, text, speaker, scope, kind)
+            SELECT new.id, new.text, new.speaker, {SCOPE.format("new")}, new.kind WHERE new.deleted_at IS NULL;
+    END""",
+    """CREATE TRIGGER notes_fts_meeting BEFORE DELETE ON meetings BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, text, speaker, scope, kind)
+            SELECT 'delete', id, text, speaker, scope, kind FROM notes_search
+            WHERE id IN (SELECT id FROM notes WHERE meeting_id = old.id);
+    END""",
+    """CREATE TRIGGER notes_fts_channel AFTER UPDATE OF channel_pk ON meetings BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, text, speaker, scope, kind)
+            SELECT 'delete', id, text, speaker, 'ch' || old.channel_pk, kind FROM notes
+            WHERE meeting_id = new.id AND deleted_at IS NULL;
+        INSERT INTO notes_fts(rowid, text, speaker, scope, kind)
+            SELECT id, text, speaker, 'ch' || new.channel_pk, kind FROM notes
+            WHERE meeting_id = new.id AND deleted_at IS NULL;
     END""",
 )
 SQLITE_DOWN = (
+    "DROP TRIGGER IF EXISTS notes_fts_channel",
+    "DROP TRIGGER IF EXISTS notes_fts_meeting",
     "DROP TRIGGER IF EXISTS notes_fts_update",
     "DROP TRIGGER IF EXISTS notes_fts_delete",
     "DROP TRIGGER IF EXISTS notes_fts_insert",
     "DROP TABLE IF EXISTS notes_fts",
+    "DROP VIEW IF EXISTS notes_search",
 )
 POSTGRESQL_UP = (
     "ALTER TABLE notes ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
