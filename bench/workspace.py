@@ -39,7 +39,6 @@ from bench.loadgen import SignedConnection, percentile
 from tests.support.botprocess import BotProcess, bot_env
 from tests.support.credentials import SIGNING_SECRET
 from tests.support.fakeslack import (
-    CHANNEL_LIMITS,
     METHOD_LIMITS,
     RESPONSE_URL_PREFIX,
     TEAM_ID,
@@ -646,37 +645,47 @@ def goals(result: dict[str, Any]) -> dict[str, bool]:
 
 
 def budget_arithmetic(scenario: Scenario) -> dict[str, Any]:
-    """What the scenario asks of Slack's published limits (the fake's), per method, if every
-    change were its own call, against what the limits allow in the meeting's time; and the floors
-    that follow for the minutes and for notes."""
+    """What the scenario asks of Slack's published limits (the fake's) against what they allow,
+    and the floors that follow when each channel gets a fair share of the workspace's budget.
+
+    * Echoes: ``chat.postMessage`` allows 300 a minute for the workspace. Each meeting also posts
+      its agenda and a heading per section; the rest, shared by the channels, is what each channel
+      can post a minute. When notes come faster than that, a channel's notes wait for its next
+      turn (several notes may share one post): the p95 wait is about 0.95 of the interval between
+      turns.
+    * The agenda: ``chat.update`` (Tier 3) allows 50 a minute for the workspace: a channel gets
+      one update every ``60 * N / 50`` seconds, whatever the coalescing; only a click's own
+      ``response_url`` (``replace_original``) shows a click or a move sooner.
+    * The minutes: ``files.getUploadURLExternal`` and ``files.completeUploadExternal`` (Tier 4,
+      100 a minute, bursts of 20) for every meeting at once: the p95 meeting's upload is number
+      ``ceil(0.95 N)``, one every 0.6 s after the burst.
+    * Names: ``users.info`` (Tier 4) names 100 people a minute; ``users.list`` (Tier 2) pages them.
+    """
     n, minutes = scenario.meetings, scenario.minutes
-    notes_per_minute = n * scenario.takers * 60 / scenario.note_every
-    post_rate = METHOD_LIMITS["chat.postMessage"]
-    per_channel = CHANNEL_LIMITS["chat.postMessage"]
-    tier3, tier4 = METHOD_LIMITS["chat.update"], METHOD_LIMITS["files.completeUploadExternal"]
-    structural_posts = n * len(SECTIONS) + n  # a heading per section, an agenda per meeting
-    echo_posts_left = post_rate.burst + post_rate.per_minute * minutes - structural_posts
-    # Uploads: one getUploadURLExternal and one completeUploadExternal each, Tier 4 both; after the
-    # burst, one a 0.6 s. The p95 meeting's upload is number ceil(0.95 n).
-    p95_upload = max(0, -(-95 * n // 100) - tier4.burst) / tier4.per_second
+    notes_per_channel = scenario.takers * 60 / scenario.note_every
+    post = METHOD_LIMITS["chat.postMessage"]
+    update, upload = METHOD_LIMITS["chat.update"], METHOD_LIMITS["files.completeUploadExternal"]
+    structural = n * (len(SECTIONS) + 1)  # an agenda and a heading per section, per meeting
+    share = max(0.0, post.per_minute - structural / minutes) / n  # echo posts a channel gets a minute
+    share_bare = post.per_minute / n  # the same without headings or agendas
+    note_floor = 0.0 if share >= notes_per_channel else (0.95 * 60 / share if share else None)
+    bare_floor = 0.0 if share_bare >= notes_per_channel else 0.95 * 60 / share_bare
+    p95_upload = max(0, -(-95 * n // 100) - upload.burst) / upload.per_second
     return {
         "meetings": n,
-        "notes_per_minute": round(notes_per_minute),
-        "post_message_per_minute": post_rate.per_minute,
-        "post_message_per_channel_per_minute": per_channel.per_minute,
-        "structural_posts": structural_posts,
-        "echo_posts_left_in_meeting": round(echo_posts_left),
-        "notes_in_meeting": round(notes_per_minute * minutes),
-        "notes_per_echo_needed": (
-            round(notes_per_minute * minutes / echo_posts_left, 1) if echo_posts_left > 0 else None
-        ),
-        "echo_interval_per_channel_s": round(60 * n / max(1.0, post_rate.per_minute - structural_posts / minutes), 1),
-        "updates_wanted": n * (len(SECTIONS) - 1 + scenario.attendees),
-        "updates_allowed": round(tier3.burst + tier3.per_minute * minutes),
-        "users_to_look_up": n * len(PEOPLE),
-        "users_info_per_minute": METHOD_LIMITS["users.info"].per_minute,
+        "notes_per_minute": round(n * notes_per_channel),
+        "post_message_per_minute": post.per_minute,
+        "structural_posts": structural,
+        "echo_posts_per_channel_per_minute": round(share, 2),
+        "note_p95_floor_s": None if note_floor is None else round(note_floor, 1),
+        "note_p95_floor_without_headings_s": round(bare_floor, 1),
+        "agenda_changes": n * (len(SECTIONS) - 1 + scenario.attendees),
+        "chat_update_per_minute": update.per_minute,
+        "agenda_update_interval_s": round(60 * n / update.per_minute, 1),
         "minutes_upload_p95_floor_s": round(p95_upload, 1),
-    }  # fmt: skip
+        "users_to_name": n * len(PEOPLE),
+        "users_info_minutes": round(n * len(PEOPLE) / METHOD_LIMITS["users.info"].per_minute, 1),
+    }
 
 
 def run_all(
