@@ -26,9 +26,13 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	eval "$$(scripts/test-services.sh)"; $(PY) -m pytest $(PYTEST_ARGS)
 
-# Load benchmark against a bare Bolt app, on SQLite and PostgreSQL (127.0.0.1:5432/test, a fresh
-# schema): prints the figures, writes bench/results/latest.json and latency.png. BENCH_ARGS="--db sqlite"
-# skips PostgreSQL; "--readme" also rewrites the figures table in README.md.
+# Load benchmark. Headline: "the top of the hour", 10, 50 and 100 meetings at once in one workspace
+# against a fake Slack that enforces Slack's rate limits, one bot process on SQLite and three on one
+# PostgreSQL (127.0.0.1:5432/test, a fresh schema): bench/results/workspace.json and workspace.png.
+# Then single-meeting throughput against a bare Bolt app: latest.json and latency.png. About an hour
+# in all. BENCH_ARGS="--quick" is a 3-minute development run (10 meetings of 1 minute, SQLite);
+# "--workspace-only", "--db sqlite", "--workspace-meetings 10,50"; "--readme" rewrites the figures
+# in README.md and docs/performance.md.
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $(BENCH_STAMP)
