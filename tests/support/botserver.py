@@ -64,9 +64,9 @@ class FakeSlacksBudget(Budget):
         super().__init__()
         self.slack = slack
 
-    def spend(self, method: str, max_wait: float | None = None) -> None:
+    def spend(self, method: str, max_wait: float | None = None, channel: str | None = None) -> None:
         if self.slack.rate_limits:
-            super().spend(method, max_wait)
+            super().spend(method, max_wait, channel)
 
 
 def bot_client(slack: FakeSlack) -> BudgetedWebClient:

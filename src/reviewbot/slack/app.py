@@ -24,7 +24,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from reviewbot.config import Settings
 from reviewbot.runtime import Runtime
 from reviewbot.slack import listeners
-from reviewbot.slack.budget import Budget, BudgetedWebClient
+from reviewbot.slack.budget import Budget, BudgetedWebClient, SharedBudget, budget_for
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import PostQueue
@@ -144,9 +144,7 @@ class InstalledWorkspaceOnly(Middleware):
     def __init__(self, team: str | None) -> None:
         self.team = team
 
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse | None:
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         """Pass the request on, unless it names a workspace other than the installed one."""
         body = req.body
         team = body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
@@ -165,9 +163,7 @@ class BudgetedListenerClient(Middleware):
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse | None:
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         """Swap the request's client for the app's, then go on."""
         req.context["client"] = self.client
         return next()
@@ -176,8 +172,15 @@ class BudgetedListenerClient(Middleware):
 def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAdapter:
     """Build the Bolt app and what it posts with; the runtime's ``close`` drains the queue."""
     settings = runtime.settings
-    client = client or web_client(settings.slack_bot_token or "", settings.slack_api_url)
+    if client is None:
+        budget = budget_for(runtime.db)  # shared by every process on PostgreSQL
+        if isinstance(budget, SharedBudget):
+            runtime.on_close(budget.buckets.dispose)
+        client = web_client(settings.slack_bot_token or "", settings.slack_api_url, budget)
     installed_team = check_token(client)
+    budget = getattr(client, "budget", None)
+    if isinstance(budget, SharedBudget) and budget.workspace is None:
+        budget.workspace = installed_team  # the token's workspace: the budget is Slack's for it
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",

@@ -9,12 +9,17 @@ a 429. :class:`BudgetedWebClient` spends it on every call, whoever makes it (the
 lanes, private replies, look-ups, Bolt's own calls), so no thread calls a method Slack has just
 refused, and bursts are spread before Slack has to refuse them.
 
-Calls made before a command is acknowledged must not wait: their client (``max_wait=0``) raises
-:class:`OverBudget` instead, and the caller falls back (say, to the name in the payload).
+Several processes on one PostgreSQL database share one budget: :class:`SharedBudget` keeps the
+buckets and pauses in the database (:mod:`reviewbot.store.slack_budget`), spent with one statement
+per call, and falls back to its process's own buckets while the database cannot answer. On SQLite
+(one process) :func:`budget_for` gives the in-process :class:`Budget`.
+
+A caller that must not wait (``max_wait=0``) gets :class:`OverBudget` instead, and falls back.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +28,16 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+
+from reviewbot.store.database import Database
+from reviewbot.store.engine import DatabaseUnavailable
+from reviewbot.store.slack_budget import SharedBuckets
+
+log = logging.getLogger(__name__)
+
+#: After the database failed a spend, how long the process spends its own buckets before asking
+#: the database again (so a database outage costs one timeout now and then, not one per call).
+FALLBACK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,20 @@ RATES: dict[str, Rate] = {
     "auth.test": Rate(600, 60),
     "chat.getPermalink": Rate(600, 60),
 }
+#: Methods limited per channel too, on top of :data:`RATES` ("about one a second per channel").
+CHANNEL_RATES: dict[str, Rate] = {"chat.postMessage": Rate(60, 4)}
+
+
+#: A call that has to wait for its token costs this much more than one (5%: 50 ms at one call a
+#: second): the time between a spend and Slack receiving the call varies by some milliseconds (the
+#: first call of a bucket, which starts Slack's clock, opens a connection), and a call that arrives
+#: that much early is refused and pauses the method for a second or more. Measured in the
+#: two-process test (``tests/system/test_faults.py``): at 2% a 429 in most runs, at 5% none.
+#: A burst, within the bucket, goes at once.
+MARGIN = 0.05
+#: A new bucket starts refilling this long after its first spend: Slack's starts when that first
+#: call arrives, which can be tens of milliseconds later (a connection to open, a row to create).
+START_DELAY = 0.1
 
 
 class OverBudget(SlackClientError):
@@ -67,16 +96,17 @@ class _Bucket:
 
     def __init__(self, rate: Rate, now: float) -> None:
         self.per_second = rate.per_minute / 60
+        self.cost = 1 + MARGIN
         self.burst = rate.burst
         self.level = float(rate.burst)
-        self.at = now
+        self.at = now + START_DELAY
         self.paused_until = 0.0
 
     def wait(self, now: float) -> float:
         """Seconds until the next call may be made."""
-        self.level = min(self.burst, self.level + (now - self.at) * self.per_second)
-        self.at = now
-        borrow = 0.0 if self.level >= 1 else (1 - self.level) / self.per_second
+        self.level = min(self.burst, self.level + max(now - self.at, 0.0) * self.per_second)
+        borrow = 0.0 if self.level >= 1 else (1 - self.level) / self.per_second + max(self.at - now, 0.0)
+        self.at = max(self.at, now)
         return max(borrow, self.paused_until - now, 0.0)
 
 
@@ -90,25 +120,38 @@ class Budget:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.rates = RATES if rates is None else rates
+        self.channel_rates = CHANNEL_RATES
         self.monotonic = monotonic
         self.sleep = sleep
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def spend(self, method: str, max_wait: float | None = None) -> None:
-        """Take one call of *method*, waiting for it if need be; :class:`OverBudget` when that
-        would be longer than *max_wait* seconds (nothing is taken then)."""
+    def spend(self, method: str, max_wait: float | None = None, channel: str | None = None) -> None:
+        """Take one call of *method* (to *channel*: some methods are limited per channel too),
+        waiting for it if need be; :class:`OverBudget` when that would be longer than *max_wait*
+        seconds (nothing is taken then)."""
         with self._lock:
             now = self.monotonic()
-            bucket = self._bucket(method, now)
-            if bucket is None:
+            buckets = [self._bucket(method, now)]
+            if channel and method in self.channel_rates:
+                buckets.append(self._bucket(channel_key(method, channel), now, self.channel_rates[method]))
+            spent = [bucket for bucket in buckets if bucket is not None]
+            if not spent:
                 return  # no published limit, and Slack has not refused it
-            wait = bucket.wait(now)
+            wait = max(bucket.wait(now) for bucket in spent)
             if max_wait is not None and wait > max_wait:
                 raise OverBudget(f"{method}: Slack's budget allows the next call in {wait:.1f}s")
-            bucket.level -= 1
-        if wait > 0:
+            for bucket in spent:
+                bucket.level -= 1 if bucket.level >= 1 else bucket.cost
+        while wait > 0:
             self.sleep(wait)
+            wait = self._pause_left(method)  # a 429 while this call waited pauses it too
+
+    def _pause_left(self, method: str) -> float:
+        """Seconds left of the pause Slack asked for *method* (0 when none)."""
+        with self._lock:
+            bucket = self._buckets.get(method)
+            return 0.0 if bucket is None else max(bucket.paused_until - self.monotonic(), 0.0)
 
     def refused(self, method: str, retry_after: float) -> None:
         """Slack answered 429: no call of *method* until *retry_after* seconds from now."""
@@ -129,6 +172,105 @@ class Budget:
         return bucket
 
 
+def channel_key(method: str, channel: str) -> str:
+    """The name of *method*'s bucket for one *channel*."""
+    return f"{method} {channel}"
+
+
+class SharedBudget(Budget):
+    """The budget of every process on one PostgreSQL database, for the workspace *workspace*.
+
+    Each spend is one statement on the database (:class:`~reviewbot.store.slack_budget.SharedBuckets`),
+    which refills the method's bucket on the database's clock, takes a token (borrowing ahead, so
+    callers of every process are served in turn) and says how long to wait; a 429 seen by any
+    process pauses the method for all. Until the workspace is known (``auth.test`` at start), or
+    for a few seconds after the database failed to answer, the process's own buckets are spent
+    instead (:class:`Budget`; they also remember every 429).
+    """
+
+    def __init__(
+        self,
+        buckets: SharedBuckets,
+        workspace: str | None = None,
+        rates: dict[str, Rate] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(rates, monotonic, sleep)
+        self.buckets = buckets
+        self.workspace = workspace
+        self._local_until = 0.0
+
+    def spend(self, method: str, max_wait: float | None = None, channel: str | None = None) -> None:
+        """Take one call of *method* from the shared budget (see :meth:`Budget.spend`). A method
+        limited per channel spends the workspace's bucket, then the channel's (if the second
+        refuses a caller that may not wait, the first's token is lost: only ever too careful)."""
+        if not self._shared():
+            return super().spend(method, max_wait, channel)
+        wanted = [(method, self.rates.get(method))]
+        if channel and method in self.channel_rates:
+            wanted.append((channel_key(method, channel), self.channel_rates[method]))
+        wait = 0.0
+        for name, rate in wanted:
+            shared = rate or TIER_3  # a method without a published limit is limited only once Slack refused it
+            try:
+                found = self.buckets.spend(
+                    self.workspace or "",
+                    name,
+                    shared.per_minute / 60,
+                    shared.burst,
+                    max_wait,
+                    create=rate is not None,
+                    cost=1 + MARGIN,
+                    start_delay=START_DELAY,
+                )
+            except DatabaseUnavailable as error:
+                self._fall_back(error)
+                return super().spend(method, max_wait, channel)
+            if found is not None and max_wait is not None and found > max_wait:
+                raise OverBudget(f"{method}: Slack's budget allows the next call in {found:.1f}s")
+            wait = max(wait, found or 0.0)
+        while wait > 0:
+            self.sleep(wait)
+            wait = self._pause_left(method)  # a 429 seen by any process while this call waited
+
+    def _pause_left(self, method: str) -> float:
+        """Seconds left of the pause any process was asked for *method*."""
+        if not self._shared():
+            return super()._pause_left(method)
+        try:
+            return self.buckets.pause_left(self.workspace or "", method)
+        except DatabaseUnavailable as error:
+            self._fall_back(error)
+            return super()._pause_left(method)
+
+    def refused(self, method: str, retry_after: float) -> None:
+        """Pause *method* for every process (and in this one's own buckets)."""
+        super().refused(method, retry_after)
+        if not self._shared():
+            return
+        rate = self.rates.get(method) or TIER_3
+        try:
+            self.buckets.refuse(self.workspace or "", method, rate.burst, retry_after)
+        except DatabaseUnavailable as error:
+            self._fall_back(error)
+
+    def _shared(self) -> bool:
+        return self.workspace is not None and self.monotonic() >= self._local_until
+
+    def _fall_back(self, error: Exception) -> None:
+        log.warning("Slack's shared budget is unavailable (%s); spending this process's own for a while", error)
+        self._local_until = self.monotonic() + FALLBACK_SECONDS
+
+
+def budget_for(db: Database) -> Budget:
+    """The budget of a bot on *db*: shared through the database on PostgreSQL (close its
+    connections with ``budget.buckets.dispose()``), the process's own on SQLite."""
+    if db.is_sqlite:
+        return Budget()
+    return SharedBudget(SharedBuckets(db.url))
+
+
 class BudgetedWebClient(WebClient):
     """A ``WebClient`` whose every call spends the :class:`Budget` first, and whose 429s pause
     the method for everyone. *max_wait* bounds the wait for the budget (None: as long as it says);
@@ -143,8 +285,9 @@ class BudgetedWebClient(WebClient):
         self.retry_within = retry_within
 
     def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Spend the budget of *api_method*, then call it."""
-        self.budget.spend(api_method, self.max_wait)
+        """Spend the budget of *api_method* (and of its channel), then call it."""
+        channel = _channel_of(kwargs)
+        self.budget.spend(api_method, self.max_wait, channel)
         try:
             return super().api_call(api_method, **kwargs)
         except SlackApiError as error:
@@ -155,8 +298,17 @@ class BudgetedWebClient(WebClient):
             self.budget.refused(api_method, wait)
             if wait > self.retry_within:
                 raise
-        self.budget.spend(api_method, max(self.max_wait or 0.0, self.retry_within))
+        self.budget.spend(api_method, max(self.max_wait or 0.0, self.retry_within), channel)
         return super().api_call(api_method, **kwargs)
+
+
+def _channel_of(kwargs: dict[str, Any]) -> str | None:
+    """The ``channel`` argument of a Web API call, wherever the SDK put it."""
+    for where in ("json", "data", "params"):
+        arguments = kwargs.get(where)
+        if isinstance(arguments, dict) and isinstance(arguments.get("channel"), str):
+            return arguments["channel"]
+    return None
 
 
 def retry_after(headers: dict[str, Any] | None) -> float | None:
