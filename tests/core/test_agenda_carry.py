@@ -19,6 +19,7 @@ from reviewbot.core.agenda_carry import COPY_LAST, heading_items
 from reviewbot.core.channels import channel_row
 from reviewbot.core.publishing import WikiError
 from reviewbot.core.replies import Event, Offer, Visibility
+from reviewbot.core.search import remember_privacy
 from reviewbot.runtime import build_runtime
 from reviewbot.store.schema import Meeting, MeetingStatus, Section
 from tests.support.doubles import FakeClock
@@ -149,7 +150,7 @@ def test_copy_refusals_are_private_and_change_nothing(runtime):
     assert refused("agenda copy").startswith(f"Meeting #{empty} (*Empty*, 2016-07-14) has no sections to copy.")
     other = hold_meeting(runtime, "Elsewhere", "Secret plans", caller=ELSEWHERE)
     assert refused(f"agenda copy {other}").startswith(f"There is no past meeting #{other} in this channel")
-    assert "only copied from this channel's meetings" in refused(f"agenda copy {other}")
+    assert "a public channel's or the wiki archive's" in refused(f"agenda copy {other}")
 
     run(runtime, "agenda add Mine")
     run(runtime, "start Running")
@@ -161,6 +162,29 @@ def test_copy_refusals_are_private_and_change_nothing(runtime):
     assert refused("agenda copy").startswith("The next meeting's agenda already has 1 section, so I left it as it is")
     assert agenda_of(runtime) == [(1, "Already prepared", None)]
     assert agenda_of(runtime, ELSEWHERE) == []
+
+
+def test_a_public_channels_or_the_archives_meeting_is_copied_by_number_but_a_private_ones_never(runtime):
+    other = hold_meeting(runtime, "Elsewhere", "Shared plans", caller=ELSEWHERE)
+    archived = imported_meeting(runtime, Caller("archive", "archive", "import", "import"),
+                                datetime(2014, 10, 2, 17, 0, tzinfo=UTC), [(1, "From the archive")])
+    stranger = Caller("T0002", "C0003", "U9", "Someone")  # another workspace's public channel
+    foreign = hold_meeting(runtime, "Foreign", "Theirs", caller=stranger)
+    remember_privacy(runtime.db, "T0002", "C0003", False, datetime.now(UTC))
+
+    # Its privacy unknown, the other channel counts as private; "last" is always this channel's.
+    assert run(runtime, f"agenda copy {other}").text.startswith(f"There is no past meeting #{other}")
+    assert run(runtime, f"agenda copy {foreign}").text.startswith(f"There is no past meeting #{foreign}")
+    assert run(runtime, "agenda copy last").text.startswith("No meeting has ended in this channel yet")
+    run(runtime, f"agenda copy {archived}")
+    assert agenda_of(runtime) == [(1, "From the archive", None)]
+    clear_agenda(runtime)
+
+    remember_privacy(runtime.db, "T0001", "C0002", True, datetime.now(UTC))
+    assert run(runtime, f"agenda copy {other}").text.startswith(f"There is no past meeting #{other}")
+    remember_privacy(runtime.db, "T0001", "C0002", False, datetime.now(UTC))
+    run(runtime, f"agenda copy {other}")
+    assert agenda_of(runtime) == [(1, "Shared plans", None)]
 
 
 def test_copying_twice_copies_once(runtime):

@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reviewbot.core import Caller
+from reviewbot.core.channels import channel_row, latest_meeting
+from reviewbot.core.meetings.views import sections_of
 from reviewbot.slack import blocks
+from reviewbot.store.schema import MeetingStatus
 from tests.support.botserver import BotServer, bot_client, bot_settings
 from tests.support.fakewiki import FakeWiki
 from tests.support.slack_client import SlackPerson
@@ -26,8 +29,14 @@ def hold_meeting(person, title, *agenda):
 
 
 def agenda_of(bot, person):
-    view = bot.runtime.meetings.meeting_view(Caller(person.team, person.channel, person.user_id, person.name))
-    return [] if view is None else [(s.level, s.title, s.duration_minutes) for s in view.sections]
+    """The next meeting's agenda in the person's channel (read without creating the channel's row,
+    as the bot may be writing it at the same moment)."""
+    caller = Caller(person.team, person.channel, person.user_id, person.name)
+    with bot.runtime.db.read() as session:
+        channel = channel_row(session, caller, datetime.now(UTC), lock=False)
+        meeting = None if channel is None else latest_meeting(session, channel.id, MeetingStatus.PLANNED)
+        sections = [] if meeting is None else sections_of(session, meeting.id)
+        return [(s.level, s.title, s.duration_minutes) for s in sections]
 
 
 def private(reply):

@@ -7,8 +7,11 @@ it the headings of any wiki page, read through a :class:`~reviewbot.core.wiki_pa
 Either fills an empty agenda only: an agenda someone has begun is theirs to change, and a
 second click of the reminder's button must not copy twice.
 
-Only meetings of the channel itself are copied from: which other channels' minutes a channel
-may see is not known here, and an agenda can say as much as its minutes.
+``last`` is the channel's own last meeting. A meeting named by its number may also be another
+channel's when its minutes may be seen from everywhere, by search's rule
+(:func:`reviewbot.core.search.scope`): a channel known to be public, of the same workspace, or
+the archive of minutes imported from a wiki. A private channel's (or one whose privacy is not
+known) never: an agenda can say as much as its minutes.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ from reviewbot.core.meetings import Meetings
 from reviewbot.core.meetings.views import meeting_view, sections_of
 from reviewbot.core.publishing import WikiError
 from reviewbot.core.replies import Event, Offer, Reply
+from reviewbot.core.search import ARCHIVE_WORKSPACES
 from reviewbot.core.texts import count_text, format_agenda
 from reviewbot.core.wiki_pages import WikiReader
-from reviewbot.store.schema import Meeting, MeetingStatus, Section
+from reviewbot.store.schema import Channel, Meeting, MeetingStatus, Section
 
 #: The ``/review agenda`` verbs this module answers.
 CARRY_VERBS = frozenset({"copy", "import"})
@@ -71,7 +75,7 @@ class AgendaCarry:
             self._refuse_running(session, caller, now)
             channel = channel_row(session, caller, now)
             assert channel is not None
-            source = _source(session, channel.id, target)
+            source = _source(session, caller, channel.id, target)
             items = outline_of(sections_of(session, source.id))
             if not items:
                 raise UserError(
@@ -125,12 +129,18 @@ class AgendaCarry:
         )
 
     def _precheck(self, caller: Caller) -> None:
-        """Refuse before reading the wiki what the write would refuse anyway."""
-        view = self.meetings.meeting_view(caller)
-        if view is not None and view.started_at is not None:
-            raise UserError(_RUNNING)
-        if view is not None and view.sections:
-            raise UserError(_begun(len(view.sections)))
+        """Refuse before reading the wiki what the write would refuse anyway (a read that, unlike
+        the write, creates no channel row)."""
+        with self.meetings.db.read() as session:
+            channel = channel_row(session, caller, self.meetings.clock.now(), lock=False)
+            if channel is None:
+                return
+            if latest_meeting(session, channel.id, MeetingStatus.RUNNING) is not None:
+                raise UserError(_RUNNING)
+            planned = latest_meeting(session, channel.id, MeetingStatus.PLANNED)
+            begun = 0 if planned is None else len(sections_of(session, planned.id))
+            if begun:
+                raise UserError(_begun(begun))
 
     @staticmethod
     def _refuse_running(session: Session, caller: Caller, now: datetime) -> None:
@@ -202,8 +212,9 @@ def copy_offer(session: Session, channel_pk: int) -> Offer | None:
     return COPY_LAST
 
 
-def _source(session: Session, channel_pk: int, target: str) -> Meeting:
-    """The ended meeting of the channel that *target* names."""
+def _source(session: Session, caller: Caller, channel_pk: int, target: str) -> Meeting:
+    """The ended meeting that *target* names: the channel's last, or the one with that number
+    (of the channel, or of a channel whose minutes may be seen from everywhere)."""
     if not target.isdigit():
         meeting = last_ended(session, channel_pk)
         if meeting is None:
@@ -213,12 +224,25 @@ def _source(session: Session, channel_pk: int, target: str) -> Meeting:
             )
         return meeting
     meeting = session.get(Meeting, int(target))
-    if meeting is None or meeting.channel_pk != channel_pk or meeting.status != MeetingStatus.ENDED:
+    seen = meeting is not None and (meeting.channel_pk == channel_pk or _public(session, caller, meeting))
+    if meeting is None or not seen or meeting.status != MeetingStatus.ENDED:
         raise UserError(
             f"There is no past meeting #{int(target)} in this channel: `/review history` lists them "
-            "(an agenda is only copied from this channel's meetings)."
+            "(an agenda is copied from this channel's meetings, a public channel's or the wiki archive's)."
         )
     return meeting
+
+
+def _public(session: Session, caller: Caller, meeting: Meeting) -> bool:
+    """Whether *meeting*'s minutes may be seen from any channel of the caller's workspace: search's
+    rule for ``in:all`` (:func:`reviewbot.core.search.scope`), a channel of the workspace known to
+    be public or the wiki archive."""
+    channel = session.get(Channel, meeting.channel_pk)
+    if channel is None:
+        return False
+    if channel.workspace_id in ARCHIVE_WORKSPACES:
+        return True
+    return channel.workspace_id == caller.workspace_id and channel.private is False
 
 
 def outline_of(sections: Sequence[Section]) -> list[agenda.AgendaItem]:
