@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reviewbot.import_command import add_parser as add_import_parser
 
     add_import_parser(sub)
+    from reviewbot.search_command import add_parser as add_search_parser
+
+    add_search_parser(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -72,6 +75,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from reviewbot.import_command import run_import
 
         return run_import(args, settings)
+    if command == "search":
+        from reviewbot.search_command import run_search
+
+        return run_search(args, settings)
     mode = "console" if command == "console" else settings.mode
     if mode == "console":
         return _run_console(settings)

@@ -259,3 +259,33 @@ def check_index(runtime) -> None:
     if runtime.db.is_sqlite:
         with runtime.db.write() as session:
             session.execute(text("INSERT INTO notes_fts(notes_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_command_line_search(runtime, database_url, tmp_path, clock):
+    import subprocess
+    import sys
+
+    from tests.support.paths import ROOT
+
+    meeting(runtime, HERE, "Here", "Wes: the zebra budget")
+    meeting(runtime, PUBLIC, "Public", "Wes: the zebra launch")
+    remember_privacy(runtime.db, TEAM, "C2", False, clock.now())
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), "search", *args], capture_output=True, text=True,
+            env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+
+    here = cli("zebra", "--channel", "C1")
+    assert here.returncode == 0, here.stderr
+    assert "*zebra* budget" in here.stdout and "launch" not in here.stdout
+    assert "Here, July 14, 2016" in here.stdout
+    everywhere = cli("zebra", "--channel", "C1", "--all")
+    assert "*zebra* budget" in everywhere.stdout and "*zebra* launch" in everywhere.stdout
+    nowhere = cli("zebra")  # no channel: the public channels only
+    assert "launch" in nowhere.stdout and "budget" not in nowhere.stdout
+    bad = cli("zebra", "after:someday", "--channel", "C1")
+    assert bad.returncode == 1 and "not a date" in bad.stderr
+    unknown = cli("zebra", "--channel", "C404")
+    assert unknown.returncode == 1 and "C404 has no meetings" in unknown.stderr

@@ -160,7 +160,9 @@ def scope(session: Session, caller: Caller, everywhere: bool) -> tuple[tuple[int
     here = (Channel.workspace_id == caller.workspace_id) & (Channel.channel_id == caller.channel_id)
     where = here
     if everywhere:
-        public = (Channel.workspace_id == caller.workspace_id) & Channel.private.is_(False)
+        public = Channel.private.is_(False)
+        if caller.workspace_id:  # else the command line, which is in no workspace: all of them
+            public = public & (Channel.workspace_id == caller.workspace_id)
         where = or_(here, public, Channel.workspace_id.in_(ARCHIVE_WORKSPACES))
     rows = session.execute(select(Channel.id, case((where, True), else_=False)).order_by(Channel.id)).all()
     return tuple(pk for pk, ok in rows if ok), tuple(pk for pk, ok in rows if not ok)
