@@ -576,3 +576,19 @@ def test_slash_command_through_bolt_app(slack: FakeSlack, client: WebClient):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_users_list_is_paged_by_cursor(slack: FakeSlack, client: WebClient):
+    for n in range(5):
+        slack.users[f"U{n:03d}"] = {"name": f"user{n}", "display_name": f"User {n}"}
+    pages, cursor = [], ""
+    while True:
+        answer = client.users_list(limit=2, cursor=cursor or None)
+        pages.append([member["id"] for member in answer["members"]])
+        cursor = answer["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert [len(page) for page in pages] == [2, 2, 2]  # the bot user and five more
+    assert sorted(user for page in pages for user in page) == sorted(slack.users)
+    assert pages[0] == sorted(slack.users)[:2]
+    assert client.users_list()["members"][0]["profile"]["display_name"] == "User 0"  # one page of 200

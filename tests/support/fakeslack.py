@@ -303,7 +303,8 @@ class FakeSlack:
     Configuration (may be changed at any time, also while running):
 
     * ``users[user_id] = {"name": ..., "display_name": ..., "real_name": ...}`` (optional extra keys:
-      ``tz``, ``tz_offset``, ``is_bot``, ``deleted``, ``email``) for ``users.info``.
+      ``tz``, ``tz_offset``, ``is_bot``, ``deleted``, ``email``) for ``users.info`` and ``users.list``
+      (paged by ``limit`` and ``cursor``).
     * ``channels[channel_id] = {"name": ...}`` (optional ``is_private``, ``is_im``) for
       ``conversations.info``; ``C0001`` ("general") is predefined.
     * ``invalid_token = True``: every API method answers ``{"ok": false, "error": "invalid_auth"}``.
@@ -701,30 +702,22 @@ class FakeSlack:
             conf = self.users.get(user_id)
         if conf is None:
             return _Reply.error("user_not_found")
-        name = conf.get("name", user_id.lower())
-        real_name = conf.get("real_name", name)
-        display_name = conf.get("display_name", "")
-        profile: dict[str, Any] = {
-            "real_name": real_name,
-            "real_name_normalized": real_name,
-            "display_name": display_name,
-            "display_name_normalized": display_name,
-            "team": TEAM_ID,
-        }
-        if "email" in conf:
-            profile["email"] = conf["email"]
-        user: dict[str, Any] = {
-            "id": user_id,
-            "team_id": TEAM_ID,
-            "name": name,
-            "real_name": real_name,
-            "deleted": conf.get("deleted", False),
-            "is_bot": conf.get("is_bot", False),
-            "tz": conf.get("tz", "Europe/Berlin"),
-            "tz_offset": conf.get("tz_offset", 3600),
-            "profile": profile,
-        }
-        return _Reply.ok({"user": user})
+        return _Reply.ok({"user": _user_object(user_id, conf)})
+
+    def _users_list(self, args: dict[str, Any]) -> _Reply:
+        """``users.list``, paged as Slack pages it: ``limit`` users a page (default 200), the next
+        page's ``cursor`` in ``response_metadata.next_cursor`` ("" after the last page)."""
+        with self._lock:
+            users = sorted(self.users.items())
+        try:
+            limit = max(1, min(int(args.get("limit") or 200), 1000))
+            start = int(args.get("cursor") or "0")
+        except ValueError:
+            return _Reply.error("invalid_cursor")
+        page = users[start : start + limit]
+        more = start + limit < len(users)
+        members = [_user_object(user_id, conf) for user_id, conf in page]
+        return _Reply.ok({"members": members, "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
 
     def _conversations_info(self, args: dict[str, Any]) -> _Reply:
         channel_id = args.get("channel", "")
@@ -874,6 +867,34 @@ def _fault_reply(fault: _Fault) -> _Reply:
     return _Reply(fault.status, {"ok": False, "error": error}, headers=headers)
 
 
+def _user_object(user_id: str, conf: dict[str, Any]) -> dict[str, Any]:
+    """A user as ``users.info`` and ``users.list`` describe one."""
+    name = conf.get("name", user_id.lower())
+    real_name = conf.get("real_name", name)
+    display_name = conf.get("display_name", "")
+    profile: dict[str, Any] = {
+        "real_name": real_name,
+        "real_name_normalized": real_name,
+        "display_name": display_name,
+        "display_name_normalized": display_name,
+        "team": TEAM_ID,
+    }
+    if "email" in conf:
+        profile["email"] = conf["email"]
+    user: dict[str, Any] = {
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": name,
+        "real_name": real_name,
+        "deleted": conf.get("deleted", False),
+        "is_bot": conf.get("is_bot", False),
+        "tz": conf.get("tz", "Europe/Berlin"),
+        "tz_offset": conf.get("tz_offset", 3600),
+        "profile": profile,
+    }
+    return user
+
+
 _BUILTINS: dict[str, Callable[[FakeSlack, dict[str, Any]], _Reply]] = {
     "auth.test": FakeSlack._auth_test,
     "chat.postMessage": FakeSlack._chat_post_message,
@@ -882,6 +903,7 @@ _BUILTINS: dict[str, Callable[[FakeSlack, dict[str, Any]], _Reply]] = {
     "chat.delete": FakeSlack._chat_delete,
     "reactions.add": FakeSlack._reactions_add,
     "users.info": FakeSlack._users_info,
+    "users.list": FakeSlack._users_list,
     "conversations.info": FakeSlack._conversations_info,
     "views.open": FakeSlack._views_open,
     "views.update": FakeSlack._views_update,
