@@ -12,7 +12,7 @@ import pytest
 from reviewbot.slack import blocks
 from reviewbot.store.schema import Note, NoteRevision
 from tests.support.botserver import BotServer, bot_settings
-from tests.support.fakeslack import FakeSlack
+from tests.support.fakeslack import RESPONSE_URL_PREFIX, FakeSlack
 from tests.support.fakewiki import FakeWiki
 from tests.support.slack_client import SlackPerson
 
@@ -41,6 +41,17 @@ def texts(call) -> str:
 
 def action_ids(call) -> list[str]:
     return [e["action_id"] for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def agenda_updates(fake_slack: FakeSlack, agenda_ts: str) -> list[Any]:
+    """The updates of the agenda message, in order: ``chat.update`` calls, and replacements through
+    a click's ``response_url`` (recorded as ``response_url:<user>``)."""
+    return [
+        c
+        for c in fake_slack.calls
+        if (c.method == "chat.update" and c.args.get("ts") == agenda_ts)
+        or (c.method.startswith(RESPONSE_URL_PREFIX) and c.args.get("replace_original") is True)
+    ]
 
 
 def echoed(fake_slack: FakeSlack) -> list[str]:
@@ -105,12 +116,15 @@ def test_start_posts_the_agenda_once_and_every_move_updates_it_in_place(bot, fak
     fake_slack.clear()
     reply = chair.ok("/review", "next")  # the command: the mover alone gets the text
     assert reply["response_type"] == "ephemeral" and reply["text"].startswith("➡️ Now at *2 Architecture*")
+    idle(bot)
     assert chair.click(blocks.NEXT, agenda_ts, str(meeting_id))[0] == 200  # the button
     idle(bot)
     assert chair.click(blocks.PREV, agenda_ts, str(meeting_id))[0] == 200
     idle(bot)
-    updates = fake_slack.calls_to("chat.update")
-    assert len(updates) == 3 and {(u.args["channel"], u.args["ts"]) for u in updates} == {("C0001", agenda_ts)}
+    updates = agenda_updates(fake_slack, agenda_ts)
+    # The command's move through chat.update; each click's through its own response_url.
+    assert [u.method for u in updates] == ["chat.update", "response_url:U100", "response_url:U100"]
+    assert updates[0].args["channel"] == "C0001"
     assert "▶️ *2 Architecture*" in texts(updates[0])
     assert "▶️ *2.1 Document RFC*" in texts(updates[1])
     assert "▶️ *2 Architecture*" in texts(updates[2])
@@ -185,10 +199,18 @@ def test_attendance_buttons_add_the_clicker_by_display_name(bot, fake_slack):
     idle(bot)
     chair.ok("/review", "present Heather")
     idle(bot)
-    assert ephemerals(fake_slack, "U300") == ["You're on the attendance as present, Ann Example."]
-    updates = fake_slack.calls_to("chat.update")
-    assert len(updates) == 3
+    # No private confirmation: the agenda, updated through each click's response_url, shows it.
+    assert ephemerals(fake_slack, "U300") == [] and ephemerals(fake_slack, "U400") == []
+    updates = agenda_updates(fake_slack, agenda_ts)
+    assert [u.method for u in updates] == ["response_url:U300", "response_url:U400", "response_url:U400"]
+    assert "*Present:* Ann Example\n*Remote:* —" in texts(updates[0])
+    # Bob's click lent its URL (uses left) to the next update, the chair's command.
     assert "*Present:* Ann Example, Heather\n*Remote:* Bob" in texts(updates[-1])
+    assert not fake_slack.calls_to("chat.update")
+    # A click that is refused is still told, privately.
+    bob.click(blocks.HERE, agenda_ts, "999")
+    fake_slack.wait_for("chat.postEphemeral")
+    assert "no longer running" in ephemerals(fake_slack, "U400")[0]
     chair.ok("/review", "end")
     upload = fake_slack.wait_for("files.completeUploadExternal")
     assert upload
@@ -219,7 +241,8 @@ def test_end_button_ends_and_uploads_the_minutes(bot, fake_slack):
     idle(bot)
     assert "* kept" in fake_slack.uploads[-1].content.decode()
     assert fake_slack.uploads[-1].channel_id == "C0001"
-    assert action_ids(fake_slack.calls_to("chat.update")[-1]) == []
+    final = agenda_updates(fake_slack, agenda_ts)[-1]
+    assert final.method == "response_url:U100" and action_ids(final) == [] and "Ended" in texts(final)
 
 
 def open_view(fake_slack: FakeSlack, count: int = 1) -> dict[str, Any]:
@@ -517,10 +540,18 @@ def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(data
         chair.ok("/note", "published")
         chair.click(blocks.END, agenda_ts, str(meeting_id))
         idle(server)
-        methods = [c.method for c in fake_slack.calls if c.method.startswith(("chat.", "files."))]
+        urgent = ("chat.update", "files.", "response_url:")
+        methods = [
+            c.method
+            for c in fake_slack.calls
+            if c.method.startswith(urgent) or (c.method == "chat.postMessage" and "thread_ts" not in c.args)
+        ]
         # In the channel's order: the final agenda, the minutes file, then the wiki's answer.
         assert methods[-4:] == [
-            "chat.update", "files.getUploadURLExternal", "files.completeUploadExternal", "chat.postMessage"
+            "response_url:U100",
+            "files.getUploadURLExternal",
+            "files.completeUploadExternal",
+            "chat.postMessage",
         ]
         report = fake_slack.calls_to("chat.postMessage")[-1]
         assert "Minutes published to the wiki" in report.args["text"] and "thread_ts" not in report.args
@@ -691,3 +722,64 @@ def test_a_burst_of_notes_is_echoed_in_few_messages_each_note_keeping_its_menu(b
     assert sum("accessory" in b for b in update.args["blocks"]) == 24  # the deleted note has no menu
     assert len(posts) == len([c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")])
     within_limits(fake_slack)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_clicks_response_url_updates_the_agenda_five_times_then_chat_update_does(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann")
+    ann.click(blocks.HERE, agenda_ts, str(meeting_id))
+    idle(bot)
+    for n in range(5):  # each a separate update: the first four through Ann's click's URL
+        chair.ok("/review", f"present Guest {n}")
+        idle(bot)
+    shown = agenda_updates(fake_slack, agenda_ts)
+    assert [u.method for u in shown] == ["response_url:U300"] * 5 + ["chat.update"]
+    assert all(u.args["replace_original"] is True and u.status == 200 for u in shown[:5])
+    assert "Guest 4" in texts(shown[-1]) and "Ann" in texts(shown[-1])
+    within_limits(fake_slack)  # a sixth use would have been refused
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_response_url_or_a_click_elsewhere_falls_back_to_chat_update(bot, fake_slack):
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    fake_slack.fail_next("response_url:U100", status=404, error="expired_url")
+    chair.click(blocks.NEXT, agenda_ts, str(meeting_id))
+    idle(bot)
+    heading = fake_slack.calls_to("chat.postMessage")[1].response["ts"]
+    chair.click(blocks.NEXT, heading, str(meeting_id))  # not on the agenda message: its URL cannot replace it
+    idle(bot)
+    shown = agenda_updates(fake_slack, agenda_ts)
+    assert [(u.method, u.status) for u in shown] == [
+        ("response_url:U100", 404),
+        ("chat.update", 200),
+        ("chat.update", 200),
+    ]
+    assert "▶️ *2.1 Document RFC*" in texts(shown[-1])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_burst_of_moves_and_clicks_is_one_agenda_update(bot, fake_slack):
+    chair, agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    updating, release = threading.Event(), threading.Event()
+
+    def held_update(args: dict[str, Any]) -> dict[str, Any]:
+        updating.set()
+        release.wait(10)  # the agenda update in flight, while more changes come
+        return FakeSlack._chat_update(fake_slack, args).body
+
+    fake_slack.set_handler("chat.update", held_update)
+    chair.ok("/review", "present Heather")
+    assert updating.wait(5)
+    for n in range(1, 5):
+        chair.ok("/review", f"present Person {n}")
+    chair.ok("/review", "next")
+    chair.ok("/review", "next")
+    release.set()
+    idle(bot)
+    shown = agenda_updates(fake_slack, agenda_ts)
+    assert len(shown) == 2  # the one in flight, and one for the six changes after it
+    assert "▶️ *2.1 Document RFC*" in texts(shown[-1]) and "Person 4" in texts(shown[-1])
+    headings = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage") if "thread_ts" not in c.args]
+    # Headings go in line with the echoes, each once, the last where the moves ended.
+    assert headings[-1] == "2.1 Document RFC" and len(set(headings)) == len(headings)

@@ -1,14 +1,17 @@
 """The channel's live view of a meeting, kept in step with the core after every change.
 
-A started meeting gets one agenda message, updated in place (``chat.update``) at every move and
-agenda or attendance change; each section gets a heading message whose thread holds the notes
-taken in it, each echoed with its author (a burst of notes in one message, each with its own
-Edit/Delete menu); edits and deletions update the echo; at the end the
-minutes are uploaded (and published to the wiki, when set up). All of it is posted through the
-:class:`PostQueue`, after Slack was acknowledged. Jobs read the meeting's state
-when they run, so a late or retried job shows what is current, and a note whose echo failed is
-echoed with the next one; an echo Slack refuses as it is goes out as plain text, or is left out,
-and never holds up the next.
+A started meeting gets one agenda message, updated in place at every move and agenda or
+attendance change (one update for all the changes queued before it runs; through a button
+click's ``response_url`` when one is usable, else ``chat.update``: see
+:mod:`reviewbot.slack.agenda_updates`); each section gets a heading message whose thread holds
+the notes taken in it, each echoed with its author (a burst of notes in one message, each with
+its own Edit/Delete menu); edits and deletions update the echo; at the end the minutes are
+uploaded (and published to the wiki, when set up). All of it is posted through the
+:class:`PostQueue`, after Slack was acknowledged: the agenda, the minutes and the wiki's answer
+on the channel's urgent track, never behind echoes. Jobs read the meeting's state when they run,
+so a late or retried job shows what is current, and a note whose echo failed is echoed with the
+next one; an echo Slack refuses as it is goes out as plain text, or is left out, and never holds
+up the next.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from reviewbot.core.publishing import Publisher
 from reviewbot.core.replies import Event, Reply
 from reviewbot.slack import blocks, messages
 from reviewbot.slack import text as slack_text
+from reviewbot.slack.agenda_updates import AgendaUpdates, Click
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane, PostQueue
 from reviewbot.store.schema import MeetingStatus
@@ -41,6 +45,7 @@ REFUSED_MESSAGE_ERRORS = frozenset(
     {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text"}
 )
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
+_SHOWN_IN_AGENDA = _AGENDA_EVENTS | {Event.SECTION_CHANGED, Event.MEETING_ENDED}
 
 
 class LiveMeeting:
@@ -53,20 +58,26 @@ class LiveMeeting:
         store: MessageStore,
         clock: Clock,
         publisher: Publisher | None = None,
+        agenda_updates: AgendaUpdates | None = None,
     ) -> None:
         self.meetings = meetings
         self.poster = poster
         self.store = store
         self.clock = clock
         self.publisher = publisher
+        self.agenda_updates = agenda_updates or AgendaUpdates()
         self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
 
-    def react(self, reply: Reply, caller: Caller, notify: Notify | None = None) -> None:
+    def react(self, reply: Reply, caller: Caller, notify: Notify | None = None, click: Click | None = None) -> None:
         """Schedule what *reply* (to *caller*) changes in the channel; returns at once. *notify*
-        tells the caller, privately, when something could not be posted (e.g. the minutes)."""
+        tells the caller, privately, when something could not be posted (e.g. the minutes). A
+        button's *click* lends its ``response_url`` to the agenda updates (see
+        :mod:`reviewbot.slack.agenda_updates`)."""
         channel = caller.channel_id
         meeting_id = reply.meeting_id
         if meeting_id is not None:
+            if click is not None and reply.event in _SHOWN_IN_AGENDA:
+                self.agenda_updates.offer(meeting_id, click)
             self._schedule(reply.event, meeting_id, channel, reply)
         if reply.minutes is not None:
             self.poster.submit(
@@ -145,8 +156,11 @@ class LiveMeeting:
             self._thread_of(lane, view, view.current)
 
     def _refresh(self, lane: Lane, meeting_id: int) -> MeetingView | None:
-        """Update the agenda message in place (posting it if a running meeting has none)."""
-        view = self.meetings.view_by_id(meeting_id)
+        """Update the agenda message in place (posting it if a running meeting has none), through
+        a click's ``response_url`` when one is usable, else ``chat.update``; a state older than
+        the one showing is not sent (:class:`AgendaUpdates`)."""
+        updates = self.agenda_updates
+        version, view = updates.read(meeting_id, lambda: self.meetings.view_by_id(meeting_id))
         posted = self.store.get(meeting_id, messages.AGENDA)
         if posted is None and view.status != MeetingStatus.RUNNING:
             return view
@@ -154,8 +168,18 @@ class LiveMeeting:
         if posted is None:
             response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=agenda_blocks)
             self.store.put(meeting_id, messages.AGENDA, 0, lane.channel, response["ts"])
-        else:
-            lane.call("chat_update", channel=posted.channel, ts=posted.ts, text=text, blocks=agenda_blocks)
+            updates.shown(meeting_id, version)
+            return view
+        updates.show(
+            meeting_id,
+            version,
+            posted.ts,
+            text,
+            agenda_blocks,
+            lambda: lane.call("chat_update", channel=posted.channel, ts=posted.ts, text=text, blocks=agenda_blocks),
+        )
+        if view.status != MeetingStatus.RUNNING:
+            updates.forget(meeting_id)
         return view
 
     def _thread_of(self, lane: Lane, view: MeetingView, section: SectionView | None) -> str | None:

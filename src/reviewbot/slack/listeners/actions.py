@@ -3,8 +3,10 @@ I'm here / I'm remote, each note echo's Edit / Delete menu, and the buttons of c
 offers (a reminder's "Copy last meeting's agenda").
 
 A button does what the matching command does, with the same rules (only chairs move or end);
-whoever may not gets a short private explanation. As with commands, the change is committed and
-its posts are queued before Slack is acknowledged; the posts themselves happen afterwards.
+whoever may not gets a short private explanation. A click that worked is confirmed by the agenda
+itself, updated through the click's own ``response_url`` (no private "you are marked present").
+As with commands, the change is committed and its posts are queued before Slack is acknowledged;
+the posts themselves happen afterwards.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from reviewbot.core.replies import Event, Reply
 from reviewbot.runtime import Runtime
 from reviewbot.slack import blocks, payloads
 from reviewbot.slack import text as slack_text
+from reviewbot.slack.agenda_updates import Click
 from reviewbot.slack.listeners.commands import search_links
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.users import UserDirectory
@@ -54,11 +57,15 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         payloads.teller(client, caller)(problem)
         return True
 
-    def finish(ack: Ack, client: WebClient, caller: Caller, reply: Reply, tell_text: bool) -> None:
-        """Queue what the reply changes, acknowledge, then tell the clicker what needs telling."""
+    def finish(
+        ack: Ack, client: WebClient, caller: Caller, reply: Reply, tell_text: bool, body: dict[str, Any] | None = None
+    ) -> None:
+        """Queue what the reply changes, acknowledge, then tell the clicker what needs telling
+        (a refusal always). A click on the agenda message (*body*) lends the agenda updates its
+        ``response_url``."""
         tell = payloads.teller(client, caller)
         if reply.event != Event.NONE:
-            live.react(reply, caller, tell)
+            live.react(reply, caller, tell, click_of(body) if body is not None else None)
         ack()
         if tell_text or reply.event == Event.NONE:
             tell(slack_text.of_reply(reply))
@@ -69,7 +76,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         if refused_as_stale(ack, client, caller, action):
             return
         reply = runtime.commands.handle("/review", _MOVES[action["action_id"]], caller)
-        finish(ack, client, caller, reply, tell_text=False)
+        finish(ack, client, caller, reply, tell_text=False, body=body)
 
     @payloads.apologising
     def on_attend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -78,7 +85,8 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             return
         remote = action["action_id"] == blocks.REMOTE
         reply = runtime.commands.guard(lambda: runtime.commands.attend(caller, remote))
-        finish(ack, client, caller, reply, tell_text=True)
+        # The agenda showing the clicker's name is the confirmation; a refusal is told privately.
+        finish(ack, client, caller, reply, tell_text=False, body=body)
 
     @payloads.apologising
     def on_note_menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -153,3 +161,12 @@ def _respond(respond: Respond, answer: dict[str, Any]) -> None:
         respond(**answer)
     except Exception as error:  # a lost answer is logged, never a crash
         log.info("could not answer through the response_url: %r", error)
+
+
+def click_of(body: dict[str, Any]) -> Click | None:
+    """The click's ``response_url`` and the message it was on, if it was on a channel message."""
+    container = body.get("container") or {}
+    url, ts = body.get("response_url"), container.get("message_ts")
+    if not url or not ts or container.get("is_ephemeral"):
+        return None
+    return Click(str(url), str(ts))
