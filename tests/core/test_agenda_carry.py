@@ -144,6 +144,7 @@ def test_copy_refusals_are_private_and_change_nothing(runtime):
 
     assert refused("agenda copy").startswith("No meeting has ended in this channel yet")
     assert refused("agenda copy 1").startswith("There is no past meeting #1 in this channel")
+    assert refused("agenda copy 99999999999999999999").startswith("There is no past meeting #99999999999999999999")
     assert refused("agenda copy yesterday").startswith("Use `/review agenda copy`")
 
     empty = hold_meeting(runtime, "Empty")  # no sections at all

@@ -223,7 +223,7 @@ def _source(session: Session, caller: Caller, channel_pk: int, target: str) -> M
                 "Add sections with `/review agenda add <Title>`."
             )
         return meeting
-    meeting = session.get(Meeting, int(target))
+    meeting = session.get(Meeting, int(target)) if int(target) < 2**31 else None  # PostgreSQL's integer
     seen = meeting is not None and (meeting.channel_pk == channel_pk or _public(session, caller, meeting))
     if meeting is None or not seen or meeting.status != MeetingStatus.ENDED:
         raise UserError(
