@@ -138,3 +138,24 @@ def test_imported_wikitext_is_not_escaped_but_typed_text_still_is():
     out = render_wikitext(page.record)
     assert "== [[Link|Title]] ==" in out and "* {{done}} [[Foo]] &amp; <br> '''bold'''" in out
     assert page.record.sections[0].wikitext
+
+
+_FRAGMENTS = [
+    "* ", "** ", "# ", ": ", "; ", "==", "===", " ==", "\n", "\n\n", "{{", "}}", "[[", "]]", "<ref>", "</ref>",
+    "<!--", "-->", "{|", "|}", "'''", "Katherine: ", "'''Action:''' ", "'''Decision:''' ", "text ", "<br>",
+    "July 14, 8:00 - 9:30 AM PT.", "Present: A, B", "'''Present (in the office)''': X", "&amp;", "\r\n", "\t",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_any_wikitext_is_read_without_losing_a_list_item(seed):
+    """Random wikitext fragments: never an error; the export has the page's list items, and reading
+    the export again gives the export again."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(300):
+        text = "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(1, 60)))
+        out = render_wikitext(read_minutes(text).record)
+        assert list_items(out) == list_items(text.replace("\r\n", "\n").rstrip("\n")), text
+        assert render_wikitext(read_minutes(out).record) == out, text

@@ -32,7 +32,7 @@ from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, Wor
 
 _HEADING = re.compile(r"^(?P<open>=+)(?P<title>.*?)(?P<close>=+)\s*$")
 _LIST = re.compile(r"^(?P<prefix>[*#:;]+)(?P<space>\s*)(?P<content>.*)$", re.DOTALL)
-_MARKED = re.compile(r"^'''(?P<kind>Action|Decision):'''\s+(?P<rest>\S.*)$", re.DOTALL)
+_MARKED = re.compile(r"^'''(?P<kind>Action|Decision):''' (?P<rest>\S.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
