@@ -4,6 +4,7 @@ commands, the reminder's "Copy last meeting's agenda" button, and the private re
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -67,7 +68,7 @@ def test_copy_as_a_slash_command_and_its_refusals(bot, fake_slack):
 
     assert "already has 2 sections" in private(tilman.ok("/review", "agenda copy"))
     assert "There is no past meeting #7 in this channel" in private(tilman.ok("/review", "agenda copy 7"))
-    assert "Reading pages from a wiki is not set up" in private(tilman.ok("/review", "agenda import Goals"))
+    assert "Reading pages from a wiki is not set up" in imported(tilman, "Goals")
     tilman.ok("/review", "start Running")
     assert private(tilman.ok("/review", "agenda copy")).startswith("A meeting is running here")
 
@@ -91,13 +92,39 @@ def wiki_bot(database_url, fake_slack, clock):
     server.close()
 
 
+def imported(person, page):
+    """Type ``/review agenda import <page>``: acknowledged at once, answered once the wiki was read."""
+    answered = len(person.slack.responses(person.user_id))
+    assert private(person.ok("/review", f"agenda import {page}")) == "📖 Reading the page from the wiki…"
+    (answer,) = person.slack.wait_for_response(person.user_id, answered + 1)[answered:]
+    return private(answer)
+
+
 def test_import_as_a_slash_command_and_its_refusals(wiki_bot, fake_slack):
     ann = SlackPerson(wiki_bot, fake_slack, "U100", "Ann")
-    assert "no page called “Nope”" in private(ann.ok("/review", "agenda import Nope"))
-    assert "has no headings" in private(ann.ok("/review", "agenda import Prose"))
-    text = private(ann.ok("/review", "agenda import Team goals/2016 Q2"))
+    assert "no page called “Nope”" in imported(ann, "Nope")
+    assert "has no headings" in imported(ann, "Prose")
+    text = imported(ann, "Team goals/2016 Q2")
     assert text.startswith("📋 The next meeting's agenda is the headings of “Team goals/2016 Q2”: 3 sections.")
     assert agenda_of(wiki_bot, ann) == [(1, "Reliability", 15), (2, "SLOs", None), (1, "Hiring", None)]
+    assert imported(ann, "Team goals/2016 Q2").startswith("The next meeting's agenda already has 3 sections")
+
+
+def test_a_slow_wiki_is_answered_after_the_acknowledgement(wiki_bot, fake_slack):
+    wiki = wiki_bot.runtime.commands.carry.reader
+    read_page = wiki.read_page
+
+    def slow(title):
+        time.sleep(4)  # longer than Slack waits for the acknowledgement
+        return read_page(title)
+
+    wiki.read_page = slow
+    ann = SlackPerson(wiki_bot, fake_slack, "U100", "Ann")
+    started = time.monotonic()
+    assert private(ann.ok("/review", "agenda import Team goals/2016 Q2")) == "📖 Reading the page from the wiki…"
+    assert time.monotonic() - started < 2
+    (answer,) = fake_slack.wait_for_response("U100", 1, timeout=10)
+    assert private(answer).startswith("📋 The next meeting's agenda is the headings of “Team goals/2016 Q2”")
 
 
 def test_the_reminders_button_copies_the_last_meetings_agenda(bot, fake_slack, clock):

@@ -3,13 +3,16 @@
 The reply is the acknowledgement itself (so it arrives within Slack's 3 seconds, after the note
 is committed); the live agenda, section threads, note echoes, the minutes file and the wiki
 publication are queued for the channel and posted after the acknowledgement.
-``/review agenda`` opens the agenda editor when Slack sent a trigger for it. A bug is an
-apology, never a 500.
+``/review agenda`` opens the agenda editor when Slack sent a trigger for it. ``/review agenda
+import`` reads a wiki, which may take longer than Slack waits: it is acknowledged at once and
+answered (privately, through the ``response_url``) once the page is read. A bug is an apology,
+never a 500.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 
 #: What ``/review`` text opens the agenda editor (when Slack sent a trigger_id).
 EDITOR_TEXTS = frozenset({"agenda", "agenda edit"})
+
+#: Commands that wait for the wiki run here, after the acknowledgement.
+_WIKI_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wiki-read")
 
 SORRY = (
     "⚠️ Something went wrong on my side and that command was not carried out. "
@@ -63,6 +69,10 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             if name == "/review" and " ".join(typed.lower().split()) in EDITOR_TEXTS and command.get("trigger_id"):
                 open_agenda_editor(reply_with, client, respond, runtime, caller, command["trigger_id"])
                 return
+            if name == "/review" and [w.lower() for w in typed.split()[:2]] == ["agenda", "import"]:
+                reply_with(response_type="ephemeral", text="📖 Reading the page from the wiki…")
+                _WIKI_READS.submit(answer_later, runtime, live, respond, caller, typed)
+                return
             reply = runtime.commands.handle(name, typed, caller, slack_text.mentions(raw, users.name))
             # A move shows in the live agenda and the section's thread; the mover alone gets the text.
             public = reply.public and reply.event != Event.SECTION_CHANGED
@@ -83,6 +93,20 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
     # Bolt tries listeners in the order they were added: /note, by far the most frequent, first.
     app.command("/note")(on_command)
     app.command("/review")(on_command)
+
+
+def answer_later(runtime: Runtime, live: LiveMeeting, respond: Respond, caller: Caller, typed: str) -> None:
+    """Run a ``/review`` command that reads the wiki, after the acknowledgement; answer privately."""
+    try:
+        reply = runtime.commands.handle("/review", typed, caller)
+        live.react(reply, caller, lambda text: respond(response_type="ephemeral", text=text))
+        respond(response_type="ephemeral", text=slack_text.of_reply(reply))
+    except Exception:
+        log.exception("/review %s failed", " ".join(typed.split()[:2]))
+        try:
+            respond(response_type="ephemeral", text=SORRY)
+        except Exception:
+            log.exception("could not apologise for /review %s", " ".join(typed.split()[:2]))
 
 
 def open_agenda_editor(
