@@ -180,3 +180,33 @@ def test_import_rate_of_a_big_page(runtime, importer, request):
     rate = report.notes / seconds
     print(f"\nimport rate ({request.node.callspec.id}): {rate:,.0f} notes/s ({report.notes} notes in {seconds:.2f} s)")
     assert rate > 500
+
+
+def test_pages_reviewbot_published_or_drafted_are_not_imported_again(wiki_runtime):
+    runtime, wiki, clock = wiki_runtime
+    console = Console(runtime.commands, publisher=runtime.publisher)
+    for line in ["/review agenda add Backup Datacenter", "/review start Tech II", "/note Katherine: hi", "/review end"]:
+        console.run_line("@tilman " + line)
+    wiki.someone_edits("Reviews/Tech II, July 2016/reviewbot draft", "== A ==\n* b\n")
+    importer = Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
+    report = ImportReport()
+    from reviewbot.core.imports.importer import wiki_sources
+
+    titles = ["Reviews/Tech II, July 2016", "Reviews/Tech II, July 2016/reviewbot draft"]
+    for page in wiki_sources(wiki, titles):
+        importer.import_one(page, importer.channel(None), report)
+    assert report.line() == (
+        "imported 0 meetings, 0 notes, 0 lines kept as raw wikitext; skipped 2 pages: "
+        "Reviews/Tech II, July 2016 (the minutes of meeting #1, published by reviewbot); "
+        "Reviews/Tech II, July 2016/reviewbot draft (a draft of reviewbot's)"
+    )
+
+
+@pytest.fixture
+def wiki_runtime(settings, clock):
+    from reviewbot.runtime import build_runtime
+
+    wiki = FakeWiki()
+    rt = build_runtime(replace(settings, wiki_page_title="Reviews/{title}, {month} {year}"), clock=clock, wiki=wiki)
+    yield rt, wiki, clock
+    rt.close()

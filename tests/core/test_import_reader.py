@@ -159,3 +159,11 @@ def test_any_wikitext_is_read_without_losing_a_list_item(seed):
         out = render_wikitext(read_minutes(text).record)
         assert list_items(out) == list_items(text.replace("\r\n", "\n").rstrip("\n")), text
         assert render_wikitext(read_minutes(out).record) == out, text
+
+
+def test_the_year_of_a_fiscal_quarter_and_bold_speakers():
+    text = "Review of April 16, 2:00 - 3:00 PM PT.\n== A ==\n* '''Katie:''' one\n* '''Katie:''' two\n"
+    page = read_minutes(text, page_title="Quarterly reviews/Fundraising, Q3 2014-15")
+    assert page.record.started_at.year == 2015  # April of the fiscal year 2014-15
+    assert read_minutes(text, page_title="Reviews/2016-03").record.started_at.year == 2016  # not a fiscal year
+    assert {n.speaker for n in page.record.sections[0].notes} == {"Katie"}

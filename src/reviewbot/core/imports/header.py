@@ -42,6 +42,9 @@ _TIMES = re.compile(
 )
 _NAMED = re.compile(r"\b(?:meeting|review) with (?P<title>.+?),?\s*$", re.IGNORECASE)
 _MARKUP = re.compile(r"[\[\]{}<>'&_~=|]")
+_FISCAL = re.compile(r"\b((?:19|20)\d\d)[-/–](\d\d)\b")
+FISCAL_START_MONTH = 7
+"""The first month of a fiscal year written ``2014-15`` in a page title (the Foundation's: July)."""
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _ZONES = {
     "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
@@ -118,6 +121,9 @@ def year_for(month: int, day: int, titles: list[str], first_edited: datetime | N
     more than a month after the page's creation is taken to be of the year before.
     """
     for title in titles:
+        fiscal = _FISCAL.search(title)  # "Q3 2014-15": a fiscal year from July to June
+        if fiscal and int(fiscal.group(2)) == (int(fiscal.group(1)) + 1) % 100:
+            return int(fiscal.group(1)) + (month < FISCAL_START_MONTH)
         if match := _YEAR.search(title):
             return int(match.group(1))
     anchor = first_edited.date() if first_edited else today

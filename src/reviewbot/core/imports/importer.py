@@ -3,7 +3,8 @@
 A meeting is keyed by the wiki and page it came from (``meetings.source_wiki``/``source_page``),
 so importing a page again replaces that meeting's sections, notes and attendance with what the
 page says now and keeps its number; it never makes a second meeting. A page that is not minutes
-(no heading, no note) is reported and skipped; a page that fails leaves nothing half-stored.
+(no heading, no note) is reported and skipped; a page that fails leaves nothing half-stored. So
+is a page reviewbot published itself (its meeting is stored already) and a ``/reviewbot draft``.
 
 Imported meetings belong to the channel given (``--channel``), or else to the archive's own
 pseudo-channel, workspace :data:`ARCHIVE_WORKSPACE`, channel :data:`ARCHIVE_CHANNEL`, whose
@@ -24,9 +25,20 @@ from reviewbot.core.channels import channel_row, lock_meeting
 from reviewbot.core.context import Caller, Clock, UserError
 from reviewbot.core.imports.reader import ReadPage, read_minutes
 from reviewbot.core.minutes import MeetingRecord, Wording
+from reviewbot.core.publishing import DRAFT_SUFFIX
 from reviewbot.core.wiki_pages import WikiReader
 from reviewbot.store.database import Database
-from reviewbot.store.schema import Attendee, Channel, Meeting, MeetingStatus, Note, NoteKind, NoteRevision, Section
+from reviewbot.store.schema import (
+    Attendee,
+    Channel,
+    Meeting,
+    MeetingStatus,
+    Note,
+    NoteKind,
+    NoteRevision,
+    Publication,
+    Section,
+)
 
 ARCHIVE_WORKSPACE = "archive"
 """The workspace id of the archive pseudo-channel, where meetings imported without a channel go."""
@@ -127,6 +139,12 @@ class Importer:
 
     def import_one(self, source: Source, channel: tuple[str, str], report: ImportReport) -> int | None:
         """Import one page (its meeting's id), or report it skipped (None) when it is not minutes."""
+        if source.page.endswith(DRAFT_SUFFIX):
+            report.skipped.append((source.page, "a draft of reviewbot's"))
+            return None
+        if (published := self._published_from(source)) is not None:
+            report.skipped.append((source.page, f"the minutes of meeting #{published}, published by reviewbot"))
+            return None
         page = self.read(source)
         if not page.is_minutes:
             report.skipped.append((source.page, "no headings or notes"))
@@ -138,6 +156,20 @@ class Importer:
         report.raw_lines += page.raw_lines
         report.meeting_ids.append(meeting_id)
         return meeting_id
+
+    def _published_from(self, source: Source) -> int | None:
+        """The meeting whose minutes reviewbot published to this page, if it did: not imported again."""
+        with self.db.read() as session:
+            return session.scalar(
+                select(Publication.meeting_id)
+                .join(Meeting, Meeting.id == Publication.meeting_id)
+                .where(
+                    Publication.wiki == source.wiki,
+                    Publication.page_title == source.page,
+                    Meeting.source_page.is_(None),
+                )
+                .limit(1)
+            )
 
     def _store(self, source: Source, record: MeetingRecord, channel: tuple[str, str]) -> tuple[int, bool]:
         now = self.clock.now()

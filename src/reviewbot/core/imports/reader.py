@@ -159,15 +159,20 @@ class _Notes:
             else:
                 kind, content = "decision", rest
         if kind == "note" and (parts := notes.split_speaker(content)):
-            key = notes.name_key(top.plain(parts[0]))
+            key = notes.name_key(_name(parts[0]))
             self.prefixes[key] = self.prefixes.get(key, 0) + 1
         return NoteRecord(text=content, depth=depth, kind=kind, owner=owner, wikitext=True, marker=marker)
+
+
+def _name(prefix: str) -> str:
+    """The name a note's ``Name:`` prefix shows (a bold name too)."""
+    return top.plain(prefix).strip("'").strip()
 
 
 def _speaker(note: NoteRecord, people: set[str]) -> NoteRecord:
     if note.kind != "note" or (parts := notes.split_speaker(note.text)) is None:
         return note
-    name = top.plain(parts[0])
+    name = _name(parts[0])
     if not name or len(name) > notes.MAX_SPEAKER_LENGTH or notes.name_key(name) not in people:
         return note
     return replace(note, speaker=name.lstrip("@").strip())
