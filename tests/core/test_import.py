@@ -46,7 +46,12 @@ def test_import_then_export_gives_the_same_wikitext(runtime, importer):
     with runtime.db.read() as session:
         meeting = session.get(Meeting, ids[1])
         assert meeting.status.value == "ended" and meeting.source_wiki == "file"
-        assert session.get(Channel, meeting.channel_pk).channel_id == ARCHIVE_CHANNEL
+        archive = session.get(Channel, meeting.channel_pk)
+        assert (archive.workspace_id, archive.channel_id, archive.private) == (
+            ARCHIVE_WORKSPACE,
+            ARCHIVE_CHANNEL,
+            False,
+        )
         actions = session.scalars(select(Note).where(Note.kind == NoteKind.ACTION)).all()
         assert actions and all(a.closed_at is not None for a in actions)  # history, not open work
 

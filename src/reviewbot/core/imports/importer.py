@@ -180,6 +180,8 @@ class Importer:
             meeting = lock_meeting(session, existing) if existing is not None else None
             target = channel_row(session, Caller(*channel, IMPORT_AUTHOR, IMPORT_AUTHOR), now)
             assert target is not None
+            if channel == (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL):
+                target.private = False  # the archive is public (search finds it from any channel)
             if meeting is None:
                 meeting = Meeting(status=MeetingStatus.ENDED, created_at=now, created_by=IMPORT_AUTHOR)
                 session.add(meeting)
