@@ -82,14 +82,27 @@ class NoteQuery:
         return match
 
     def tsquery(self) -> str:
-        """The query in PostgreSQL's ``to_tsquery`` language: quoted lexemes, ``<->`` within a
-        phrase, the speaker's restricted to weight ``A`` (the speaker part of the vector)."""
+        """The words in PostgreSQL's ``to_tsquery`` language: quoted lexemes of the text or the
+        speaker (weights ``A``, ``B``), ``<->`` within a phrase, the speaker's of weight ``A``."""
         parts = []
         for column, tokens in self._terms():
-            weight = ":A" if column else ""
+            weight = ":A" if column else ":AB"
             lexemes = [f"'{token}'{weight}" for token in tokens]
             parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
         return " & ".join(parts)
+
+    def tsquery_filter(self) -> str | None:
+        """The channels (or the channels not) and the kinds as a ``tsquery`` of the literal
+        lexemes of weight ``D`` the index holds; None when nothing is to be filtered."""
+        parts = []
+        if self.kinds:
+            parts.append("(" + " | ".join(f"'k_{kind}':D" for kind in self.kinds) + ")")
+        others = self.other_pks
+        if others is None or len(self.channel_pks) <= len(others):
+            parts.append("(" + " | ".join(f"'ch{pk}':D" for pk in self.channel_pks) + ")")
+        elif others:
+            parts.append("!(" + " | ".join(f"'ch{pk}':D" for pk in others) + ")")
+        return " & ".join(parts) or None
 
 
 @dataclass(frozen=True)
@@ -136,15 +149,9 @@ def search_notes(session: Session, query: NoteQuery, offset: int = 0, limit: int
 
 
 def _filters(query: NoteQuery, sqlite: bool) -> tuple[str, dict[str, object]]:
-    """The SQL conditions on notes ``n`` and meetings ``m`` besides the text, and their values
-    (on SQLite the index itself filters by channel and kind: only the dates are left)."""
+    """The SQL conditions on meetings ``m`` (the dates) and their values; the channels and kinds
+    are filtered by the index itself."""
     sql, params = "", {}
-    if not sqlite:
-        sql = " AND n.deleted_at IS NULL AND m.channel_pk IN :channels"
-        params["channels"] = list(query.channel_pks)
-        if query.kinds:
-            sql += " AND n.kind IN :kinds"
-            params["kinds"] = list(query.kinds)
     for name, value, op in (("after", query.after, ">="), ("before", query.before, "<")):
         if value is not None:
             sql += f" AND coalesce(m.started_at, m.created_at) {op} :{name}"
@@ -182,11 +189,16 @@ def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, l
             sql = "SELECT rowid FROM notes_fts WHERE notes_fts MATCH :match ORDER BY rank LIMIT :limit OFFSET :offset"
     else:
         params["tsquery"] = query.tsquery()
+        matched = "to_tsquery('english', :tsquery)"
+        tsfilter = query.tsquery_filter()
+        if tsfilter is not None:
+            params["filter"] = tsfilter
+            matched = f"({matched} && CAST(:filter AS tsquery))"
+        meetings = " JOIN meetings m ON m.id = n.meeting_id" if filters else ""
         sql = (
-            "SELECT n.id FROM notes n JOIN meetings m ON m.id = n.meeting_id, "
-            "to_tsquery('english', :tsquery) AS q "
-            f"WHERE n.search_vector @@ q{filters} "
-            "ORDER BY ts_rank(n.search_vector, q) DESC, n.id DESC LIMIT :limit OFFSET :offset"
+            f"SELECT n.id FROM notes n{meetings} "
+            f"WHERE n.search_vector @@ {matched} AND n.deleted_at IS NULL{filters} "
+            f"ORDER BY ts_rank(n.search_vector, {matched}) DESC, n.id DESC LIMIT :limit OFFSET :offset"
         )
     return [row[0] for row in session.execute(_expanding(sql, params), params)]  # type: ignore[call-overload]
 

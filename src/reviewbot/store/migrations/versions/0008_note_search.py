@@ -9,9 +9,9 @@ edits and deletions, and a meeting moved to another channel all reach the index 
 transaction. A deleted note (``deleted_at`` set) leaves the index. The porter tokenizer stems
 English words (``budgets`` finds ``budget``), as PostgreSQL does.
 
-PostgreSQL: a stored generated ``tsvector`` column ``notes.search_vector`` (the speaker weighted
-``A``, so ``speaker:`` can ask for it alone; the text ``B``) with a GIN index over the notes that
-are not deleted.
+PostgreSQL: a ``tsvector`` column ``notes.search_vector`` set by a trigger (the speaker weighted
+``A``, so ``speaker:`` can ask for it alone; the text ``B``; the channel and kind as filter
+lexemes of weight ``D``), with a GIN index over the notes that are not deleted.
 
 Neither object is a model of :mod:`reviewbot.store.schema`: only :mod:`reviewbot.store.search`
 reads them, with SQL of its own dialect. A later migration that rebuilds ``notes`` on SQLite
@@ -90,13 +90,38 @@ SQLITE_DOWN = (
     "DROP VIEW IF EXISTS notes_search",
 )
 POSTGRESQL_UP = (
-    "ALTER TABLE notes ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
-    "setweight(to_tsvector('english', coalesce(speaker, '')), 'A') || "
-    "setweight(to_tsvector('english', text), 'B')) STORED",
+    "ALTER TABLE notes ADD COLUMN search_vector tsvector",
+    # The speaker (weight A) and the text (B), stemmed; the channel (``ch12``) and the kind
+    # (``k_action``) as literal lexemes of weight D, so that the GIN index finds a channel's
+    # matches by itself. Set by a trigger, as a generated column cannot read the meeting's channel.
+    """CREATE FUNCTION notes_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.search_vector :=
+            setweight(to_tsvector('english', coalesce(NEW.speaker, '')), 'A')
+            || setweight(to_tsvector('english', NEW.text), 'B')
+            || setweight(array_to_tsvector(ARRAY[
+                'ch' || (SELECT channel_pk FROM meetings WHERE id = NEW.meeting_id), 'k_' || NEW.kind]), 'D');
+        RETURN NEW;
+    END $$""",
+    "CREATE TRIGGER notes_search_vector BEFORE INSERT OR UPDATE OF text, speaker, kind, meeting_id ON notes "
+    "FOR EACH ROW EXECUTE FUNCTION notes_search_vector()",
+    # A meeting moved to another channel: its notes' vectors are made again (the trigger above).
+    """CREATE FUNCTION meetings_search_channel() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE notes SET meeting_id = meeting_id WHERE meeting_id = NEW.id;
+        RETURN NULL;
+    END $$""",
+    "CREATE TRIGGER meetings_search_channel AFTER UPDATE OF channel_pk ON meetings "
+    "FOR EACH ROW WHEN (OLD.channel_pk IS DISTINCT FROM NEW.channel_pk) EXECUTE FUNCTION meetings_search_channel()",
+    "UPDATE notes SET meeting_id = meeting_id",
     "CREATE INDEX ix_notes_search ON notes USING gin (search_vector) WHERE deleted_at IS NULL",
 )
 POSTGRESQL_DOWN = (
     "DROP INDEX IF EXISTS ix_notes_search",
+    "DROP TRIGGER IF EXISTS meetings_search_channel ON meetings",
+    "DROP FUNCTION IF EXISTS meetings_search_channel()",
+    "DROP TRIGGER IF EXISTS notes_search_vector ON notes",
+    "DROP FUNCTION IF EXISTS notes_search_vector()",
     "ALTER TABLE notes DROP COLUMN IF EXISTS search_vector",
 )
 
