@@ -138,18 +138,33 @@ def test_console_banner_and_help_interactively(tmp_path):
 __all__ = ["shlex"]
 
 
-def test_replay_through_slack_over_http_gives_the_seed(bot, fake_slack):
-    """Every replay line as a Slack-signed, Slack-escaped slash command to the real Bolt app."""
-    # About the minutes, not pacing: its 98 echoes and 35 section posts in one channel need two minutes at 1/s.
-    fake_slack.rate_limits = False
+def test_replay_through_slack_over_http_gives_the_seed(bot, fake_slack, database_url):
+    """Every replay line as a Slack-signed, Slack-escaped slash command to the real Bolt app,
+    within Slack's rate limits (the fake enforces them): the minutes come at once, not after the
+    echoes; every note is echoed once (bursts in one message); no call before a Retry-After."""
+    bot.slack.poster.interval = 1.0  # posts paced per channel as in production
     people: dict[str, SlackUser] = {}
     for number, (user, command, text) in enumerate(replay_lines()):
         if user not in people:
             people[user] = SlackUser(bot, fake_slack, f"U{len(people) + 100}", user)
         reply = people[user].ok(command, text)
         assert not reply["text"].startswith(("I don't", "⚠️")), (number, text, reply)
-    fake_slack.wait_for("files.completeUploadExternal")
+    fake_slack.wait_for("files.completeUploadExternal")  # within 5 s: never behind the echoes
     assert_same_structure(fake_slack.uploads[-1].content.decode())
+    assert fake_slack.early_call_count == 0
+    if not database_url.startswith("sqlite"):
+        return  # the echoes take a minute at one post a second: once is enough
+    assert bot.slack.poster.wait_idle(180), "the echoes did not drain"
+    posts = len(fake_slack.calls_to("chat.postMessage"))
+    echoed = [
+        line.split(":", 1)[0]
+        for c in fake_slack.calls_to("chat.postMessage")
+        if c.response["ok"] and c.args.get("thread_ts")
+        for line in c.args["text"].split("\n")
+    ]
+    assert len(echoed) == 98 and len(set(echoed)) == 98  # "#n Name", each note once
+    assert posts < 98, posts  # fewer messages than notes: bursts were echoed together
+    assert fake_slack.early_call_count == 0
 
 
 @pytest.mark.parametrize("deliveries", [1, 2])
