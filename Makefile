@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-search clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -41,6 +41,11 @@ bench: $(BENCH_STAMP)
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || ! command -v pg_ctlcluster >/dev/null 2>&1 || \
 		pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | head -n 1)" main start || true
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Search benchmark: /review search over a million notes on SQLite and PostgreSQL (a fresh schema):
+# p95 latency, import rate, size per million notes; bench/results/search.json. About 20 minutes.
+bench-search: $(BENCH_STAMP)
+	$(PY) -m bench.search $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
