@@ -783,3 +783,31 @@ def test_a_burst_of_moves_and_clicks_is_one_agenda_update(bot, fake_slack):
     headings = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage") if "thread_ts" not in c.args]
     # Headings go in line with the echoes, each once, the last where the moves ended.
     assert headings[-1] == "2.1 Document RFC" and len(set(headings)) == len(headings)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_posted_again(
+    bot, fake_slack, monkeypatch
+):
+    from reviewbot.store.database import DatabaseUnavailable
+
+    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    store = bot.slack.store
+    put_many = store.put_many
+    lost = {"times": 1}
+
+    def flaky_put_many(*args: Any, **kwargs: Any) -> None:
+        if lost["times"]:
+            lost["times"] -= 1
+            raise DatabaseUnavailable("connection lost")
+        put_many(*args, **kwargs)
+
+    monkeypatch.setattr(store, "put_many", flaky_put_many)
+    chair.ok("/note", "posted, not recorded")
+    idle(bot)
+    assert store.of_meeting(meeting_id, "note", [_note_id(bot, 1)]) == {}
+    chair.ok("/note", "next")
+    idle(bot)
+    assert echoed(fake_slack) == ["#1 Tilman: posted, not recorded", "#2 Tilman: next"]  # once each
+    recorded = store.of_meeting(meeting_id, "note", [_note_id(bot, 1), _note_id(bot, 2)])
+    assert len(recorded) == 2  # the first recorded by the next echo job

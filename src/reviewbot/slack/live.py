@@ -17,6 +17,7 @@ up the next.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ from reviewbot.slack import text as slack_text
 from reviewbot.slack.agenda_updates import AgendaUpdates, Click
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane, PostQueue
+from reviewbot.store.database import DatabaseUnavailable
 from reviewbot.store.schema import MeetingStatus
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class LiveMeeting:
         self.publisher = publisher
         self.agenda_updates = agenda_updates or AgendaUpdates()
         self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
+        # Echoes posted whose record the database could not take (it was unreachable): recorded
+        # by the meeting's next echo job, and meanwhile never posted again (see _echoed_through).
+        self._unrecorded: dict[int, list[tuple[list[int], str, str]]] = {}
+        self._unrecorded_lock = threading.Lock()
 
     def react(self, reply: Reply, caller: Caller, notify: Notify | None = None, click: Click | None = None) -> None:
         """Schedule what *reply* (to *caller*) changes in the channel; returns at once. *notify*
@@ -206,6 +212,7 @@ class LiveMeeting:
         leaves the rest to the next echo job (queued now unless one is waiting), so that other
         jobs of the channel's track (a heading, an edit) wait for at most that many.
         """
+        self._record_unrecorded(meeting_id)
         view = self.meetings.view_by_id(meeting_id)
         sections = {s.id: s for s in view.sections}
         if meeting_id not in self._echoed_through:
@@ -240,9 +247,30 @@ class LiveMeeting:
                 self._post_echo(lane, meeting_id, [note], thread)
             return
         if response is not None:  # None: Slack refuses this echo, which must not hold up the next
-            self.store.put_many(
-                meeting_id, messages.NOTE, [note.id for note in notes], lane.channel, str(response["ts"])
-            )
+            ids = [note.id for note in notes]
+            try:
+                self.store.put_many(meeting_id, messages.NOTE, ids, lane.channel, str(response["ts"]))
+            except DatabaseUnavailable:
+                log.warning(
+                    "echo of %d notes of #%s posted, not yet recorded: database unavailable", len(ids), meeting_id
+                )
+                with self._unrecorded_lock:
+                    self._unrecorded.setdefault(meeting_id, []).append((ids, lane.channel, str(response["ts"])))
+
+    def _record_unrecorded(self, meeting_id: int) -> None:
+        """Record the echoes of the meeting that were posted while the database was unreachable
+        (raises :class:`DatabaseUnavailable`, keeping them, if it still is)."""
+        with self._unrecorded_lock:
+            waiting = self._unrecorded.pop(meeting_id, [])
+        while waiting:
+            ids, channel, ts = waiting[0]
+            try:
+                self.store.put_many(meeting_id, messages.NOTE, ids, channel, ts)
+            except DatabaseUnavailable:
+                with self._unrecorded_lock:
+                    self._unrecorded.setdefault(meeting_id, [])[:0] = waiting
+                raise
+            waiting.pop(0)
 
     def _send_echo(self, lane: Lane, notes: list[NoteView], method: str, **where: str | None) -> Any:
         """Post or update (*method*) an echo of *notes*; Slack's answer, or None if it refuses that message.
