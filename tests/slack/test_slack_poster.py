@@ -247,3 +247,16 @@ def test_a_rate_limited_name_lookup_waits_as_long_as_slack_asks():
     assert _pause_after(limited({"Retry-After": "30"})) == 30.0
     assert _pause_after(limited({"retry-after": ["45"]})) == 45.0
     assert _pause_after(limited({})) == TRANSIENT_FAILURE_SECONDS
+
+
+def test_a_reminder_is_posted_while_the_channels_echoes_wait(slack, fake_time):
+    from reviewbot.slack.notice_poster import SlackNoticePoster
+
+    poster = poster_for(slack, fake_time)
+    release = threading.Event()
+    poster.submit("C1", lambda lane: release.wait(5), "echo the notes")  # an echo waiting for Slack
+    SlackNoticePoster(poster, wait=2).post("T1", "C1", "⏰ The review starts in 10 minutes.")
+    (posted,) = slack.calls_to("chat.postMessage")
+    assert posted.args["text"] == "⏰ The review starts in 10 minutes."
+    release.set()
+    assert poster.wait_idle(5)
