@@ -1,11 +1,12 @@
 """Full-text search of notes on the database's own engine: SQLite FTS5 or PostgreSQL ``tsvector``.
 
-Migration 0008 built the index (``notes_fts`` kept in step by triggers on SQLite, the generated
-column ``notes.search_vector`` with a GIN index on PostgreSQL); this module asks it. A search is
-a :class:`NoteQuery` (words, phrases, a speaker, kinds, dates, and the channels whose meetings to
-search, which the caller has already decided); :func:`search_notes` answers one page of
-:class:`NoteHit`, best first, the matched words of each note's text between :data:`MARK_START`
-and :data:`MARK_END`.
+Migration 0008 built the index (``notes_fts`` kept in step by triggers on SQLite, the column
+``notes.search_vector`` set by a trigger, with a GIN index, on PostgreSQL); this module asks it.
+Both hold each note's channel and kind as filter terms, so a search in some channels is answered
+by the index alone (dates need the meetings' rows). A search is a :class:`NoteQuery` (words,
+phrases, a speaker, kinds, dates, and the channels whose meetings to search, which the caller
+has already decided); :func:`search_notes` answers one page of :class:`NoteHit`, best first, the
+matched words of each note's text between :data:`MARK_START` and :data:`MARK_END`.
 
 The query text is built here from word tokens only (runs of letters and digits), quoted for each
 engine's query language, so nothing a person types can change its meaning; every value, the
@@ -166,10 +167,10 @@ def _stored_time(moment: datetime, sqlite: bool) -> object:
 
 
 def _expanding(sql: str, params: dict[str, object]) -> object:
+    """The statement, with the list of note ids (if any) bound as a list."""
     statement = text(sql)
-    for name in ("channels", "kinds", "ids"):
-        if name in params:
-            statement = statement.bindparams(bindparam(name, expanding=True))
+    if "ids" in params:
+        statement = statement.bindparams(bindparam("ids", expanding=True))
     return statement
 
 
