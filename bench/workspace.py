@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -137,7 +138,7 @@ def people_of(meeting: int) -> list[Person]:
 _NOTES = (
     "{who}: the failover drill passed, next one in Q3 & <soon>",
     "follow-up on the dashboard's 99th percentile",
-    "action {who} to write up the capacity plan",
+    "action {who}: write up the capacity plan",
     "capacity planning for FY17 looks fine",
     "decision: ship the new alerting on Monday",
 )
@@ -529,8 +530,15 @@ def run_scenario(
             rss_kib=[bot.rss_kib() for bot in running],
             other_cpu_pct=round(100 * usage.other_share(), 1),
         )
-        errors = [line for bot in running for line in bot.lines if "Traceback" in line or " ERROR " in line]
+        errors = [line for bot in running for line in bot.lines if "Traceback" in line or "ERROR" in line]
         result["bot_errors"] = len(errors)
+        result["bot_error_sample"] = sorted({line[:200] for line in errors})[:8]
+        refusals = Counter(
+            str(a.reply.get("text", "") if isinstance(a.reply, dict) else a.reply)[:80]
+            for a in actions
+            if a.sent and not a.ok
+        )
+        result["refusals"] = dict(refusals.most_common(8))
         return result
 
 
