@@ -63,22 +63,36 @@ class _Block:
     lines: list[str] = field(default_factory=list)
 
 
-_OPEN_TAG = re.compile(r"<(\w+)[^<>]*(?<!/)>")
+# What may open and close across lines, by kind: templates, comments, tables, tags.
+_PAIRS = tuple(
+    (re.compile(opening, re.IGNORECASE), re.compile(closing))
+    for opening, closing in (
+        (r"\{\{", r"\}\}"),
+        (r"<!--", r"-->"),
+        (r"^\{\|", r"^\|\}"),
+        (r"<(?!/)(?!(?:br|hr|wbr)\b)\w+[^<>]*(?<!/)>", r"</\w+\s*>"),
+    )
+)
 
 
-def _closed(line: str) -> bool:
-    """Whether nothing that could run on to the next line is left open on *line* (a cheap test)."""
-    if line.count("{{") != line.count("}}") or line.count("<!--") != line.count("-->") or line.startswith("{|"):
-        return False
-    opened = [tag.lower() for tag in _OPEN_TAG.findall(line) if tag.lower() not in ("br", "hr", "wbr")]
-    return all(f"</{tag}" in line.lower() for tag in opened)
+def _segments(lines: list[str]) -> list[list[str]]:
+    """The lines in runs that may belong together: a run ends where every template, comment, table
+    and tag opened in it looks closed (a cheap count; the parser has the last word in each run)."""
+    runs, current, depths = [], [], [0] * len(_PAIRS)
+    for line in lines:
+        current.append(line)
+        for kind, (opening, closing) in enumerate(_PAIRS):
+            depths[kind] = max(0, depths[kind] + len(opening.findall(line)) - len(closing.findall(line)))
+        if not any(depths):
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
 
 
-def logical_lines(text: str) -> list[str]:
-    """The page's lines, where a template, tag or comment that spans lines keeps them together."""
-    lines = text.split("\n")
-    if all(_closed(line) for line in lines):  # the common case, without parsing the whole page
-        return lines
+def _joined(text: str) -> list[str]:
+    """The lines of *text*, where a template, tag or comment that spans lines keeps them together."""
     pieces = []
     for node in mwparserfromhell.parse(text).nodes:
         piece = str(node)
@@ -93,6 +107,18 @@ def logical_lines(text: str) -> list[str]:
     for part in masked.split("\n"):
         lines.append(text[start : start + len(part)])
         start += len(part) + 1
+    return lines
+
+
+def logical_lines(text: str) -> list[str]:
+    """The page's lines, where a template, tag or comment that spans lines keeps them together.
+
+    Only the runs of lines that may hold such a thing are parsed (most lines of most pages hold
+    none, and parsing a whole long page costs seconds).
+    """
+    lines: list[str] = []
+    for run in _segments(text.split("\n")):
+        lines += run if len(run) == 1 else _joined("\n".join(run))
     return lines
 
 
