@@ -181,4 +181,4 @@ def test_a_long_page_with_lines_that_belong_together_is_read_quickly():
     page = read_minutes(text)
     assert time.perf_counter() - started < 5  # a whole-page parse took about 6 s on the test machine
     assert page.note_count == 10_000 and page.raw_lines == 4  # two notes of two lines each, kept raw
-    assert page.record.sections[5].notes[0].text == "* a note<ref>over\ntwo lines</ref>"
+    assert page.record.sections[5].notes[0].text == "* a note<ref>over\ntwo lines</ref>\n{{template\n|x=1}}"
