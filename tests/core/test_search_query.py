@@ -70,12 +70,10 @@ def test_engine_queries_are_built_from_word_tokens_only():
     )
     assert NoteQuery((1,), (2, 3), words=("x",)).fts5() == '{text speaker} : "x" AND scope : (ch1)'
     assert NoteQuery((1, 2), (), words=("x",)).fts5() == '{text speaker} : "x"'
-    assert query.tsquery() == (
-        "'bud':AB & 'get':AB & 'it':AB & 's':AB & ('next':AB <-> 'quarter':AB) & ('katherine':A <-> 'maher':A)"
-    )
-    assert query.tsquery_filter() == "('ch1':D)"
+    assert query.tsquery() == "'bud' & 'get' & 'it' & 's' & ('next' <-> 'quarter') & ('katherine':A <-> 'maher':A)"
+    assert query.tsquery_filter() == "('ch#1')"
     assert NoteQuery((1, 2, 3), (4,), kinds=("action", "decision")).tsquery_filter() == (
-        "('k_action':D | 'k_decision':D) & !('ch4':D)"
+        "('k#action' | 'k#decision') & !('ch#4')"
     )
     assert NoteQuery((1, 2), ()).tsquery_filter() is None
     assert not NoteQuery((1,), words=("!!!", "--")).searchable()

@@ -203,6 +203,11 @@ def test_hostile_queries_are_only_words(minutes):
     for query in ['budget" OR "x', "budget' | 'x", "NEAR(budget x)", "budget*", "-budget", "budget:*", "(budget"]:
         assert minutes.commands.search.find(HERE, query) is not None
     assert found(minutes, HERE, "NEAR(quarter approved)") == []
+    # The channel and kind the index holds for each note are not words anyone can find.
+    with minutes.db.read() as session:
+        pk = session.query(Channel).filter_by(channel_id="C1").one().id
+    for query in (f"ch{pk}", f"ch#{pk}", f"scope:ch{pk}", "action", "k#action", "k_action", "decision"):
+        assert found(minutes, HERE, query) == [], query
 
 
 def test_published_minutes_link_to_the_section(minutes):

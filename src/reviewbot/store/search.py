@@ -83,26 +83,27 @@ class NoteQuery:
         return match
 
     def tsquery(self) -> str:
-        """The words in PostgreSQL's ``to_tsquery`` language: quoted lexemes of the text or the
-        speaker (weights ``A``, ``B``), ``<->`` within a phrase, the speaker's of weight ``A``."""
+        """The words in PostgreSQL's ``to_tsquery`` language: quoted lexemes, ``<->`` within a
+        phrase, the speaker's of weight ``A`` (a plain word matches the text or the speaker).
+        Only phrases and the speaker make the index check the rows it finds."""
         parts = []
         for column, tokens in self._terms():
-            weight = ":A" if column else ":AB"
+            weight = ":A" if column else ""
             lexemes = [f"'{token}'{weight}" for token in tokens]
             parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
         return " & ".join(parts)
 
     def tsquery_filter(self) -> str | None:
         """The channels (or the channels not) and the kinds as a ``tsquery`` of the literal
-        lexemes of weight ``D`` the index holds; None when nothing is to be filtered."""
+        lexemes the index holds for them; None when nothing is to be filtered."""
         parts = []
         if self.kinds:
-            parts.append("(" + " | ".join(f"'k_{kind}':D" for kind in self.kinds) + ")")
+            parts.append("(" + " | ".join(f"'k#{kind}'" for kind in self.kinds) + ")")
         others = self.other_pks
         if others is None or len(self.channel_pks) <= len(others):
-            parts.append("(" + " | ".join(f"'ch{pk}':D" for pk in self.channel_pks) + ")")
+            parts.append("(" + " | ".join(f"'ch#{pk}'" for pk in self.channel_pks) + ")")
         elif others:
-            parts.append("!(" + " | ".join(f"'ch{pk}':D" for pk in others) + ")")
+            parts.append("!(" + " | ".join(f"'ch#{pk}'" for pk in others) + ")")
         return " & ".join(parts) or None
 
 

@@ -11,7 +11,7 @@ English words (``budgets`` finds ``budget``), as PostgreSQL does.
 
 PostgreSQL: a ``tsvector`` column ``notes.search_vector`` set by a trigger (the speaker weighted
 ``A``, so ``speaker:`` can ask for it alone; the text ``B``; the channel and kind as filter
-lexemes of weight ``D``), with a GIN index over the notes that are not deleted.
+lexemes no word can become), with a GIN index over the notes that are not deleted.
 
 Neither object is a model of :mod:`reviewbot.store.schema`: only :mod:`reviewbot.store.search`
 reads them, with SQL of its own dialect. A later migration that rebuilds ``notes`` on SQLite
@@ -91,16 +91,17 @@ SQLITE_DOWN = (
 )
 POSTGRESQL_UP = (
     "ALTER TABLE notes ADD COLUMN search_vector tsvector",
-    # The speaker (weight A) and the text (B), stemmed; the channel (``ch12``) and the kind
-    # (``k_action``) as literal lexemes of weight D, so that the GIN index finds a channel's
-    # matches by itself. Set by a trigger, as a generated column cannot read the meeting's channel.
+    # The speaker (weight A) and the text (B), stemmed; the channel (``ch#12``) and the kind
+    # (``k#action``) as literal lexemes that no word typed can become (the parser splits at
+    # ``#``), so that the GIN index finds a channel's matches by itself. Set by a trigger, as a
+    # generated column cannot read the meeting's channel.
     """CREATE FUNCTION notes_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         NEW.search_vector :=
             setweight(to_tsvector('english', coalesce(NEW.speaker, '')), 'A')
             || setweight(to_tsvector('english', NEW.text), 'B')
-            || setweight(array_to_tsvector(ARRAY[
-                'ch' || (SELECT channel_pk FROM meetings WHERE id = NEW.meeting_id), 'k_' || NEW.kind]), 'D');
+            || array_to_tsvector(ARRAY[
+                'ch#' || (SELECT channel_pk FROM meetings WHERE id = NEW.meeting_id), 'k#' || NEW.kind]);
         RETURN NEW;
     END $$""",
     "CREATE TRIGGER notes_search_vector BEFORE INSERT OR UPDATE OF text, speaker, kind, meeting_id ON notes "
