@@ -28,6 +28,8 @@ import json
 import os
 import platform
 import random
+import signal
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -448,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "search.json")
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: drop the schema, delete the files
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
