@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from reviewbot.core import timeboxes
-from reviewbot.core.channels import channel_row, latest_meeting, planned_meeting, running_meeting
+from reviewbot.core.channels import channel_row, latest_meeting
 from reviewbot.core.context import Caller, Clock, UserError
 from reviewbot.core.meetings.views import (
     MeetingView,
@@ -35,8 +35,13 @@ class MeetingReads:
     def meeting_view(self, caller: Caller) -> MeetingView | None:
         """The running meeting, or else the next meeting being prepared, or None."""
         with self.db.read() as session:
-            now = self.clock.now()
-            meeting = running_meeting(session, caller, now) or planned_meeting(session, caller, now)
+            # A read takes no lock and creates no channel row: a channel never seen has no meeting.
+            channel = channel_row(session, caller, self.clock.now(), lock=False)
+            if channel is None:
+                return None
+            meeting = latest_meeting(session, channel.id, MeetingStatus.RUNNING) or latest_meeting(
+                session, channel.id, MeetingStatus.PLANNED
+            )
             return None if meeting is None else meeting_view(session, meeting)
 
     def history(self, caller: Caller, limit: int = 20) -> list[MeetingView]:
