@@ -63,27 +63,25 @@ def run_import(
         if wiki is None:
             return _fail("the wiki is not set up: set WIKI_API_URL (and WIKI_USERNAME, WIKI_PASSWORD) first", 2)
     runtime = build_runtime(settings)
+    report = ImportReport()
     try:
         importer = Importer(runtime.db, runtime.commands.wording, settings.timezone, clock or SystemClock())
         channel = importer.channel(args.channel, args.workspace)
-        report = ImportReport()
         if text is not None:
-            source = _file_source(importer, args.file, text)
-            _one(importer, source, channel, report)
+            _one(importer, _file_source(importer, args.file, text), channel, report)
         else:
             assert wiki is not None
             titles = [args.wiki] if args.wiki else wiki.titles_with_prefix(args.wiki_prefix)
-            if not titles:
-                return _fail(f"no wiki page starts with “{args.wiki_prefix}”")
-            found = False
+            read = 0
             for source in wiki_sources(wiki, titles):
-                found = True
+                read += 1
                 _one(importer, source, channel, report)
-            if not found:
-                return _fail(f"there is no wiki page “{args.wiki}”")
-    except UserError as error:
-        return _fail(str(error))
-    except WikiError as error:
+            if not read:
+                where = f"there is no wiki page “{args.wiki}”" if args.wiki else None
+                return _fail(where or f"no wiki page starts with “{args.wiki_prefix}”")
+    except (UserError, WikiError) as error:
+        if report.meeting_ids or report.skipped:
+            print(report.line() + ", before this error:")  # what was done stays done
         return _fail(str(error))
     finally:
         runtime.close()

@@ -215,3 +215,23 @@ def wiki_runtime(settings, clock):
     rt = build_runtime(replace(settings, wiki_page_title="Reviews/{title}, {month} {year}"), clock=clock, wiki=wiki)
     yield rt, wiki, clock
     rt.close()
+
+
+def test_a_wiki_error_midway_keeps_what_was_imported_and_says_so(runtime, settings, capsys):
+    from reviewbot.core.publishing import WikiError
+
+    class FailingWiki(FakeWiki):
+        def read_page(self, title):
+            if title.endswith("B"):
+                raise WikiError("could not reach the wiki at wiki.example (ConnectionError)")
+            return super().read_page(title)
+
+    wiki = FailingWiki()
+    wiki.someone_edits("Reviews/A", "== A ==\n* a\n")
+    wiki.someone_edits("Reviews/B", "== B ==\n* b\n")
+    assert run_import(_args(wiki_prefix="Reviews/"), settings, wiki=wiki) == 1
+    captured = capsys.readouterr()
+    assert "imported 1 meeting, 1 note, 0 lines kept as raw wikitext, before this error:" in captured.out
+    assert captured.err == "reviewbot: could not reach the wiki at wiki.example (ConnectionError)\n"
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 1
