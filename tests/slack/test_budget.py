@@ -8,9 +8,8 @@ import time
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.slack.app import lookup_client, web_client
+from reviewbot.slack.app import web_client
 from reviewbot.slack.budget import Budget, BudgetedWebClient, OverBudget, Rate
-from reviewbot.slack.users import UserDirectory
 from tests.support.credentials import BOT_TOKEN
 from tests.support.slack_client import SlackPerson
 
@@ -90,21 +89,9 @@ def test_after_slack_refuses_no_thread_calls_the_method_before_retry_after(fake_
     assert fake_slack.early_call_count == 0
 
 
-def test_a_look_up_before_the_acknowledgement_never_waits_for_the_budget(fake_slack):
-    client = web_client(BOT_TOKEN, fake_slack.api_url)
-    fake_slack.users["U9"] = {"name": "nine", "display_name": "Nine"}
-    fake_slack.fail_next("users.info", retry_after=30)
-    users = UserDirectory(lookup_client(client))
-    started = time.monotonic()
-    assert users.name("U9", "nine-from-the-payload") == "nine-from-the-payload"
-    assert users.name("U10", "ten") == "ten"  # users.info is paused: not even asked
-    assert time.monotonic() - started < 1
-    assert len(fake_slack.calls_to("users.info")) == 1 and fake_slack.early_call_count == 0
-
-
 def test_listeners_get_the_budgeted_client_not_bolts_copy(bot, fake_slack):
     seen: list[object] = []
-    bot.slack.app.event("team_join")(lambda client: seen.append(client))
+    bot.slack.app.event("channel_created")(lambda client: seen.append(client))
     person = SlackPerson(bot, fake_slack, "U1", "Ann")
-    assert person.event({"type": "team_join", "user": {"id": "U2"}, "event_ts": "1.2"})[0] == 200
+    assert person.event({"type": "channel_created", "channel": {"id": "C9"}, "event_ts": "1.2"})[0] == 200
     assert seen == [bot.slack.poster.client] and isinstance(seen[0], BudgetedWebClient)

@@ -28,7 +28,13 @@ def test_manifest_matches_the_listeners():
     assert all(len(hint.strip('"')) <= 1000 for hint in values("usage_hint"))
     assert values("callback_id") == [blocks.ADD_TO_MINUTES] and values("type") == ["message"]
     assert len(values("name")[1]) <= 24  # a shortcut's name
-    assert list_under("bot_events") == ["app_home_opened", "message.channels", "message.groups"]  # scribe mode
+    assert list_under("bot_events") == [
+        "app_home_opened",
+        "message.channels",
+        "message.groups",  # scribe mode
+        "team_join",  # display names known ahead (users:read)
+        "user_change",
+    ]
     assert set(list_under("bot")) == {
         "commands", "chat:write", "chat:write.public", "files:write", "users:read",
         "channels:history", "groups:history", "reactions:write",  # scribe mode: read messages, react

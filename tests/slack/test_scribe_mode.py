@@ -122,6 +122,7 @@ def test_slack_markup_comes_back_as_typed(bot, fake_slack):
     ann = SlackPerson(bot, fake_slack, "U300", "Ann")
     ann.ok("/review", "scribe me")
     fake_slack.users["U600"] = {"name": "katherine", "display_name": "Katherine", "real_name": "K M"}
+    SlackPerson(bot, fake_slack, "U600", "Katherine")  # joins: the bot knows her name
     ts = ann.next_message_ts()
     message = ann.message("", ts)
     message["text"] = (

@@ -392,6 +392,7 @@ def test_add_to_minutes_shortcut(bot, fake_slack):
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     heading1 = fake_slack.calls_to("chat.postMessage")[1].response["ts"]
     fake_slack.users["U500"] = {"name": "katherine", "display_name": "Katherine", "real_name": "K M"}
+    SlackPerson(bot, fake_slack, "U500", "Katherine")  # joins: the bot knows her name
     chair.ok("/review", "next")
     idle(bot)
     # A reply in the first section's thread goes to that section, though the meeting moved on.

@@ -476,6 +476,11 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ configuration
 
+    def user(self, user_id: str) -> dict[str, Any]:
+        """The user object Slack gives for ``users[user_id]`` (in ``users.info``, ``users.list``, events)."""
+        with self._lock:
+            return _user_object(user_id, self.users[user_id])
+
     def fail_next(
         self,
         method: str,

@@ -17,10 +17,14 @@ class SlackUser:
     """One person typing commands in one channel."""
 
     def __init__(self, bot: BotServer, slack: FakeSlack, user_id: str, name: str, channel: str = "C0001",
-                 team: str = "T0001") -> None:
+                 team: str = "T0001", joins: bool = True) -> None:
+        """The person is a user of the fake Slack; with *joins*, the bot is told as Slack tells
+        it of someone who joined the workspace (``team_join``), so it knows their name from then on."""
         self.bot, self.slack, self.user_id, self.name = bot, slack, user_id, name
         self.channel, self.team = channel, team
         slack.users.setdefault(user_id, {"name": name.lower(), "display_name": name, "real_name": name})
+        if joins:  # (a bot of another workspace refuses it: 403)
+            self.event({"type": "team_join", "user": slack.user(user_id), "event_ts": next_ts()})
 
     def command(self, command: str, text: str = "", **kwargs: Any) -> tuple[int, Any]:
         """Type ``command text`` in Slack; returns the HTTP status and the acknowledgement body."""
@@ -36,6 +40,22 @@ class SlackUser:
         assert status == 200, (status, reply)
         assert isinstance(reply, dict), reply
         return reply
+
+    def event(self, event: dict[str, Any], retry: int = 0) -> tuple[int, Any]:
+        """Deliver *event* as an ``event_callback``; *retry* > 0 sends it as Slack's retry number *retry*."""
+        event_id = event.setdefault("_event_id", f"Ev{next(_counter):06d}")
+        body = {
+            "token": "verification-token", "team_id": self.team, "context_team_id": self.team,
+            "api_app_id": "A0001", "type": "event_callback", "event_id": event_id,
+            "event_time": int(time.time()), "is_ext_shared_channel": False,
+            "authorizations": [{"enterprise_id": None, "team_id": self.team, "user_id": "UBOT",
+                                "is_bot": True, "is_enterprise_install": False}],
+            "event": {k: v for k, v in event.items() if k != "_event_id"},
+        }
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return post(self.bot.url, json.dumps(body).encode(), SIGNING_SECRET,
+                    content_type="application/json", headers=headers)
+
 
 
 _counter = itertools.count(1)
@@ -157,21 +177,6 @@ class SlackPerson(SlackUser):
             message["thread_ts"] = thread_ts
         message.update(extra)
         return message
-
-    def event(self, event: dict[str, Any], retry: int = 0) -> tuple[int, Any]:
-        """Deliver *event* as an ``event_callback``; *retry* > 0 sends it as Slack's retry number *retry*."""
-        event_id = event.setdefault("_event_id", f"Ev{next(_counter):06d}")
-        body = {
-            "token": "verification-token", "team_id": self.team, "context_team_id": self.team,
-            "api_app_id": "A0001", "type": "event_callback", "event_id": event_id,
-            "event_time": int(time.time()), "is_ext_shared_channel": False,
-            "authorizations": [{"enterprise_id": None, "team_id": self.team, "user_id": "UBOT",
-                                "is_bot": True, "is_enterprise_install": False}],
-            "event": {k: v for k, v in event.items() if k != "_event_id"},
-        }
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
-        return post(self.bot.url, json.dumps(body).encode(), SIGNING_SECRET,
-                    content_type="application/json", headers=headers)
 
 
 def next_ts() -> str:

@@ -19,7 +19,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from reviewbot.config import Settings
 from reviewbot.runtime import Runtime
@@ -59,21 +58,6 @@ def web_client(token: str, base_url: str, budget: Budget | None = None) -> Budge
     return client
 
 
-def lookup_client(client: WebClient) -> BudgetedWebClient:
-    """A client for look-ups made before acknowledging (``users.info``): it does not wait for the
-    budget (:class:`~reviewbot.slack.budget.OverBudget` instead) and retries only briefly (a 429
-    that asks for at most a second, once), so the acknowledgement is never held long."""
-    budget = client.budget if isinstance(client, BudgetedWebClient) else Budget()
-    quick = BudgetedWebClient(
-        token=client.token, base_url=client.base_url, timeout=2, budget=budget, max_wait=0, retry_within=1.0
-    )
-    quick.retry_handlers = [
-        ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.1)),
-        AnyServerErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.2)),
-    ]
-    return quick
-
-
 class _ClientTokenNotice(logging.Filter):
     """Drops Bolt's start-up warning that ``token`` will be unused, which it gives whenever
     SLACK_BOT_TOKEN is in the environment and a client is passed too: the client carries that
@@ -111,12 +95,13 @@ def check_token(client: WebClient) -> str | None:
 
 @dataclass
 class SlackAdapter:
-    """The Bolt app with its posting queue and the live view of meetings."""
+    """The Bolt app with its posting queue, the live view of meetings and the user directory."""
 
     app: App
     poster: PostQueue
     live: LiveMeeting
     store: MessageStore
+    users: UserDirectory
 
 
 def bolt_options(settings: Settings) -> dict[str, Any]:
@@ -195,5 +180,7 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     runtime.on_close(poster.close)
     store = MessageStore(runtime.db)
     live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher)
-    listeners.register(app, runtime, UserDirectory(lookup_client(client)), live, store)
-    return SlackAdapter(app=app, poster=poster, live=live, store=store)
+    users = UserDirectory(client).start()  # names known ahead: no acknowledgement waits for users.info
+    runtime.on_close(users.close)
+    listeners.register(app, runtime, users, live, store)
+    return SlackAdapter(app=app, poster=poster, live=live, store=store, users=users)

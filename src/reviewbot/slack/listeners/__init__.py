@@ -17,5 +17,5 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
     actions.register(app, runtime, users, live)
     views.register(app, runtime, users, live)
     shortcuts.register(app, runtime, users, live, store)
-    events.register(app, runtime, store)
+    events.register(app, runtime, users, store)
     channel_messages.register(app, runtime, users, live, store)
