@@ -13,7 +13,7 @@ from sqlalchemy import text, update
 
 from reviewbot.core import Caller
 from reviewbot.core.context import UserError
-from reviewbot.core.search import remember_privacy
+from reviewbot.core.search import remember_privacy, results_text
 from reviewbot.store.schema import Channel, Note
 
 TEAM = "T1"
@@ -67,6 +67,11 @@ def test_words_phrases_speakers_kinds(minutes):
     ]
     assert found(minutes, HERE, '"next quarter"') == ["Katherine Maher: the budget for next quarter is approved"]
     assert found(minutes, HERE, '"quarter next"') == []
+    # Very common words are left out, on both databases; a phrase keeps the others near each other.
+    assert found(minutes, HERE, '"budget for next quarter"') == [
+        "Katherine Maher: the budget for next quarter is approved"
+    ]
+    assert found(minutes, HERE, '"quarter for budget"') == [] or minutes.db.is_sqlite
     assert found(minutes, HERE, "“next quarter”") == ["Katherine Maher: the budget for next quarter is approved"]
     assert found(minutes, HERE, "budget speaker:Katherine") == [
         "Katherine Maher: the budget for next quarter is approved"
@@ -183,6 +188,7 @@ def test_paging(runtime):
         ("in:general budget", "in:all"),
         ("speaker: budget", "needs a name"),
         ("!!! ...", "nothing to search for"),
+        ('the "of the" is:action', "very common words"),
         ("budget after:2017 before:2016", "earlier date"),
     ],
 )
@@ -294,3 +300,19 @@ def test_command_line_search(runtime, database_url, tmp_path, clock):
     assert bad.returncode == 1 and "not a date" in bad.stderr
     unknown = cli("zebra", "--channel", "C404")
     assert unknown.returncode == 1 and "C404 has no meetings" in unknown.stderr
+
+
+def test_a_very_common_word_ranks_the_most_recent_matches(runtime, monkeypatch):
+    from reviewbot.store import search as store_search
+
+    meeting(runtime, HERE, "Old", *[f"Wes: zebra old {i}" for i in range(6)])
+    meeting(runtime, HERE, "New", *[f"Wes: zebra zebra new {i}" for i in range(6)])
+    monkeypatch.setattr(store_search, "RANKED", 4)
+    monkeypatch.setattr("reviewbot.core.search.RANKED", 4)
+    results = runtime.commands.search.find(HERE, "zebra")
+    assert results.recent_only == 4 and "best of the 4 most recent matches" in results_text(results)
+    assert len(results.results) == 4 and all("new" in "".join(t for t, _ in r.segments) for r in results.results)
+    assert not results.more
+    few = runtime.commands.search.find(HERE, "zebra old")  # six matches: the four most recent ranked
+    assert few.recent_only == 4 and len(few.results) == 4
+    assert runtime.commands.search.find(HERE, '"zebra old 1"').recent_only == 0

@@ -32,7 +32,7 @@ from reviewbot.core.context import Caller, UserError
 from reviewbot.core.replies import Link, Reply
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Channel, NoteKind
-from reviewbot.store.search import MARK_END, MARK_START, NoteHit, NoteQuery, search_notes
+from reviewbot.store.search import MARK_END, MARK_START, RANKED, NoteHit, NoteQuery, search_notes
 
 #: Workspaces of the archive's pseudo-channels (meetings imported from a wiki with no channel):
 #: their minutes were public on the wiki already, so they count as public.
@@ -152,6 +152,7 @@ class SearchResults:
     offset: int
     more: bool
     everywhere: bool
+    recent_only: int = 0  # so many matches were ranked, the most recent (more matched); 0: all were
 
 
 def scope(session: Session, caller: Caller, everywhere: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -207,7 +208,10 @@ class Search:
             before=self._start_of(parsed.before),
         )
         if not query.searchable():
-            raise UserError(f"There is nothing to search for in `{text.strip()}`. {USAGE}")
+            raise UserError(
+                f"There is nothing to search for in `{text.strip()}` (very common words such as “the” are "
+                f"left out). {USAGE}"
+            )
         if parsed.after and parsed.before and parsed.after >= parsed.before:
             raise UserError("`after:` must be an earlier date than `before:`.")
         with self.db.read() as session:  # the channels and their notes as of one moment
@@ -215,7 +219,8 @@ class Search:
             query = replace(query, channel_pks=allowed, other_pks=others)
             page = search_notes(session, query, max(0, offset), PAGE_SIZE)
         results = tuple(self._result(hit) for hit in page.hits)
-        return SearchResults(text.strip(), results, page.offset, page.more, parsed.everywhere)
+        recent = RANKED if page.recent_only else 0
+        return SearchResults(text.strip(), results, page.offset, page.more, parsed.everywhere, recent)
 
     def _start_of(self, day: date | None) -> datetime | None:
         return None if day is None else datetime.combine(day, datetime.min.time(), ZoneInfo(self.timezone))
@@ -313,6 +318,8 @@ def summary(results: SearchResults) -> str:
         return f"🔎 Nothing found for `{results.query}` in the minutes of {where}{hint}."
     first, last = results.offset + 1, results.offset + len(results.results)
     more = " (more follow)" if results.more else ""
+    if results.recent_only:
+        more += f"; best of the {results.recent_only:,} most recent matches (add words to narrow it down)"
     return f"🔎 Results {first}–{last} for `{results.query}` in the minutes of {where}{more}:"
 
 

@@ -12,6 +12,7 @@ is not in the channel), the channel stays unknown, and so private.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -61,10 +62,8 @@ class ChannelPrivacy:
             if asked is not None and now - asked < RECHECK_SECONDS:
                 return
             self._asked[(team, channel)] = now
-        try:
+        with contextlib.suppress(RuntimeError):  # RuntimeError: shutting down
             self._worker.submit(self._learn_now, client, team, channel, command.get("channel_name"))
-        except RuntimeError:  # shutting down
-            pass
 
     def _learn_now(self, client: WebClient, team: str, channel: str, name: str | None) -> None:
         private = private_by_payload(channel, name)

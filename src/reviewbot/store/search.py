@@ -32,6 +32,22 @@ MARK_END = "\ue001"
 
 _WORD = re.compile(r"\w+")
 
+#: At most this many matches are ranked: the most recent ones (see :func:`search_notes`).
+RANKED = 2000
+
+
+#: Words too common to search for (PostgreSQL's English list): both engines leave them out,
+#: PostgreSQL by itself and SQLite here, where ranking a word costs a pass over every note that has it.
+STOP_WORDS = frozenset(
+    """i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
+    hers herself it its itself they them their theirs themselves what which who whom this that these
+    those am is are was were be been being have has had having do does did doing a an the and but if or
+    because as until while of at by for with about against between into through during before after
+    above below to from up down in out on off over under again further then once here there when where
+    why how all any both each few more most other some such no nor not only own same so than too very s
+    t can will just don should now""".split()  # noqa: SIM905
+)
+
 
 def words_of(text_: str) -> tuple[str, ...]:
     """The word tokens of *text_*, lower case: what each engine indexes a note as (before stemming)."""
@@ -57,20 +73,34 @@ class NoteQuery:
         """Whether there is any word to look for (stop characters and punctuation are not)."""
         return bool(self._terms())
 
-    def _terms(self) -> list[tuple[str, tuple[str, ...]]]:
-        """``(column, tokens)`` for each term: a word, a phrase (several tokens) or the speaker."""
-        terms: list[tuple[str, tuple[str, ...]]] = [("", (word,)) for w in self.words for word in words_of(w)]
-        terms += [("", tokens) for phrase in self.phrases if (tokens := words_of(phrase))]
+    def _terms(self, loose: bool = False) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """``(column, tokens, as typed)`` for each term: a word, a phrase (several tokens; with
+        *loose*, its words apart) or the speaker; common words (:data:`STOP_WORDS`) left out,
+        except from the speaker's name and from a phrase as typed (PostgreSQL keeps their place)."""
+        words = [word for w in self.words for word in words_of(w) if word not in STOP_WORDS]
+        terms = [("", (word,), (word,)) for word in words]
+        for phrase in self.phrases:
+            typed = words_of(phrase)
+            kept = tuple(word for word in typed if word not in STOP_WORDS)
+            if loose:
+                terms += [("", (word,), (word,)) for word in kept]
+            elif kept:
+                terms.append(("", kept, typed))
         if self.speaker and (tokens := words_of(self.speaker)):
-            terms.append(("speaker", tokens))
+            terms.append(("speaker", tokens, tokens))
         return terms
 
-    def fts5(self) -> str:
+    def fts5(self, loose: bool = False) -> str:
         """The query in FTS5's language: each term a quoted phrase in the text or speaker (the
-        speaker's in the speaker only), then the channels (or the channels not) and the kinds."""
+        speaker's in the speaker only), then the channels (or the channels not) and the kinds.
+        With *loose*, a phrase's words need not be next to each other (cheaper to find)."""
         parts = []
-        for column, tokens in self._terms():
+        for column, tokens, typed in self._terms(loose):
             phrase = '"' + " ".join(tokens) + '"'
+            if len(tokens) > 1 and tokens != typed:  # common words left out: near each other
+                kept = [i for i, word in enumerate(typed) if word not in STOP_WORDS]
+                near = kept[-1] - kept[0] - 1  # the words between the first and the last kept
+                phrase = "NEAR(" + " ".join(f'"{token}"' for token in tokens) + f", {near})"
             parts.append(f"speaker : {phrase}" if column else f"{{text speaker}} : {phrase}")
         match = " AND ".join(parts)
         if self.kinds:
@@ -82,12 +112,12 @@ class NoteQuery:
             match += " NOT scope : (" + " OR ".join(f"ch{pk}" for pk in others) + ")"
         return match
 
-    def tsquery(self) -> str:
+    def tsquery(self, loose: bool = False) -> str:
         """The words in PostgreSQL's ``to_tsquery`` language: quoted lexemes, ``<->`` within a
-        phrase, the speaker's of weight ``A`` (a plain word matches the text or the speaker).
-        Only phrases and the speaker make the index check the rows it finds."""
+        phrase (with *loose*, ``&``), the speaker's of weight ``A`` (a plain word matches the text
+        or the speaker). Only phrases and the speaker make the index check the rows it finds."""
         parts = []
-        for column, tokens in self._terms():
+        for column, _kept, tokens in self._terms(loose):
             weight = ":A" if column else ""
             lexemes = [f"'{token}'{weight}" for token in tokens]
             parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
@@ -134,20 +164,27 @@ class NotePage:
     hits: tuple[NoteHit, ...]
     offset: int
     more: bool
+    recent_only: bool = False  # more than RANKED notes matched: the best of the most recent RANKED
 
 
 def search_notes(session: Session, query: NoteQuery, offset: int = 0, limit: int = 10) -> NotePage:
-    """The notes that match *query*, best first, from *offset*: at most *limit* of them."""
+    """The notes that match *query*, best first, from *offset*: at most *limit* of them.
+
+    When more than :data:`RANKED` notes match (a common word in every channel), the best are
+    those of the :data:`RANKED` most recent matches (:attr:`NotePage.recent_only`): ranking
+    costs a little for every note ranked, and finding the most recent matches costs nearly
+    nothing, so a search stays fast however common its words.
+    """
     if not query.channel_pks or not query.searchable():
         return NotePage((), offset, False)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    ids = _ranked_ids(session, query, sqlite, offset, limit + 1)
+    ids, recent_only = _ranked_ids(session, query, sqlite, offset, limit + 1)
     more = len(ids) > limit
     ids = ids[:limit]
     if not ids:
-        return NotePage((), offset, False)
+        return NotePage((), offset, False, recent_only)
     marked = _highlighted(session, query, sqlite, ids)
-    return NotePage(_allowed(_hits(session, ids, marked), query), offset, more)
+    return NotePage(_allowed(_hits(session, ids, marked), query), offset, more, recent_only)
 
 
 def _filters(query: NoteQuery, sqlite: bool) -> tuple[str, dict[str, object]]:
@@ -175,10 +212,11 @@ def _expanding(sql: str, params: dict[str, object]) -> object:
     return statement
 
 
-def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, limit: int) -> list[int]:
-    """The ids of the matching notes from *offset*, best first (ties: the newest note first)."""
+def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, limit: int) -> tuple[list[int], bool]:
+    """The ids of the matching notes from *offset*, best first (ties: the newest note first),
+    and whether only the most recent :data:`RANKED` matches were ranked."""
     filters, params = _filters(query, sqlite)
-    params.update(limit=limit, offset=offset)
+    params.update(limit=limit, offset=offset, ranked=RANKED)
     if sqlite:
         params["match"] = query.fts5()
         if filters:  # dates: the meetings' rows are needed
@@ -187,22 +225,48 @@ def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, l
                 "JOIN meetings m ON m.id = n.meeting_id "
                 f"WHERE notes_fts MATCH :match{filters} ORDER BY notes_fts.rank LIMIT :limit OFFSET :offset"
             )
-        else:  # the index alone: FTS5 ranks (bm25 over text and speaker) as it finds
-            sql = "SELECT rowid FROM notes_fts WHERE notes_fts MATCH :match ORDER BY rank LIMIT :limit OFFSET :offset"
-    else:
-        params["tsquery"] = query.tsquery()
-        matched = "to_tsquery('english', :tsquery)"
-        tsfilter = query.tsquery_filter()
-        if tsfilter is not None:
-            params["filter"] = tsfilter
-            matched = f"({matched} && CAST(:filter AS tsquery))"
-        meetings = " JOIN meetings m ON m.id = n.meeting_id" if filters else ""
+            return _ids(session, sql, params), False
+        # The index alone: the newest matches come straight off it (phrases as mere words, a
+        # little more than the matches, found much faster); FTS5 ranks them (bm25 over the text
+        # and the speaker).
+        floor = session.execute(
+            text("SELECT rowid FROM notes_fts WHERE notes_fts MATCH :loose ORDER BY rowid DESC LIMIT 1 OFFSET :ranked"),
+            {**params, "loose": query.fts5(loose=True)},
+        ).scalar()
+        recent = " AND rowid > :floor" if floor is not None else ""
+        params["floor"] = floor
         sql = (
-            f"SELECT n.id FROM notes n{meetings} "
-            f"WHERE n.search_vector @@ {matched} AND n.deleted_at IS NULL{filters} "
-            f"ORDER BY ts_rank(n.search_vector, {matched}) DESC, n.id DESC LIMIT :limit OFFSET :offset"
+            f"SELECT rowid FROM notes_fts WHERE notes_fts MATCH :match{recent} "
+            "ORDER BY rank LIMIT :limit OFFSET :offset"
         )
-    return [row[0] for row in session.execute(_expanding(sql, params), params)]  # type: ignore[call-overload]
+        return _ids(session, sql, params), floor is not None
+    params["tsquery"] = query.tsquery()
+    matched = "to_tsquery('english', :tsquery)"
+    tsfilter = query.tsquery_filter()
+    if tsfilter is not None:
+        params["filter"] = tsfilter
+        matched = f"({matched} && CAST(:filter AS tsquery))"
+    meetings = " JOIN meetings m ON m.id = n.meeting_id" if filters else ""
+    where = f"n.search_vector @@ {matched} AND n.deleted_at IS NULL{filters}"
+    floor = None
+    if not filters:
+        loose = where.replace(":tsquery", ":loose")
+        floor = session.execute(
+            text(f"SELECT n.id FROM notes n WHERE {loose} ORDER BY n.id DESC LIMIT 1 OFFSET :ranked"),
+            {**params, "loose": query.tsquery(loose=True)},
+        ).scalar()
+        if floor is not None:
+            where += " AND n.id > :floor"
+            params["floor"] = floor
+    sql = (
+        f"SELECT n.id FROM notes n{meetings} WHERE {where} "
+        f"ORDER BY ts_rank(n.search_vector, {matched}) DESC, n.id DESC LIMIT :limit OFFSET :offset"
+    )
+    return _ids(session, sql, params), floor is not None
+
+
+def _ids(session: Session, sql: str, params: dict[str, object]) -> list[int]:
+    return [row[0] for row in session.execute(text(sql), params)]
 
 
 def _highlighted(session: Session, query: NoteQuery, sqlite: bool, ids: list[int]) -> dict[int, str]:
