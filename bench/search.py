@@ -44,6 +44,7 @@ from reviewbot.core.commands import CommandHandler
 from reviewbot.core.meetings import Meetings
 from reviewbot.core.search import Search
 from reviewbot.store.database import MIGRATIONS_DIR, Database
+from reviewbot.store.search import STOP_WORDS
 from tests.support.paths import ROOT
 from tests.support.pgschema import schema_url
 
@@ -309,9 +310,12 @@ def queries(corpus: Corpus, count: int, seed: int) -> list[tuple[str, str, int]]
             query = word
         elif kind in ("two words", "in:all two words"):
             query = f"{word} {other}"
-        elif kind == "phrase":
-            words = corpus.sentence().split()
-            i = rng.randrange(len(words) - 1)
+        elif kind == "phrase":  # two words next to each other in a note, not both very common
+            while True:
+                words = corpus.sentence().split()
+                i = rng.randrange(len(words) - 1)
+                if words[i] not in STOP_WORDS or words[i + 1] not in STOP_WORDS:
+                    break
             query = f'"{words[i]} {words[i + 1]}"'
         elif kind == "speaker":
             query = f"{word} speaker:{rng.choice(NAMES)}"
