@@ -607,6 +607,13 @@ def analyse(
                      "clicks_without_agenda": sum(1 for a in actions if a.kind == "click" and a.via == "none"),
                      "moves_by_command": sum(1 for a in actions if a.kind == "move" and a.via == "command")},
         "ack_ms": _stats(latencies, 50, 99),
+        "ack_ms_by_kind": {
+            kind: _stats([(a.answered - a.sent) * 1000 for a in sent if a.kind == kind], 50, 99) for kind in by_kind
+        },
+        "slowest_acks": [
+            {"kind": a.kind, "ms": round((a.answered - a.sent) * 1000), "at_s": round(a.sent - t0, 1)}
+            for a in sorted(sent, key=lambda a: a.answered - a.sent)[-5:]
+        ],
         "notes": {"acknowledged": len(notes), "visible": len(visible), "never_visible": len(notes) - len(visible),
                   "visible_s": _stats(visible, 50, 95), "echoed_twice": twice, "missing_from_minutes": missing},
         "agenda_move_s": {**_stats([t for t in move_times if t is not None], 50, 95),
