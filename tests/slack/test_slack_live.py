@@ -812,3 +812,28 @@ def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_poste
     assert echoed(fake_slack) == ["#1 Tilman: posted, not recorded", "#2 Tilman: next"]  # once each
     recorded = store.of_meeting(meeting_id, "note", [_note_id(bot, 1), _note_id(bot, 2)])
     assert len(recorded) == 2  # the first recorded by the next echo job
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_notes_that_come_while_an_echo_waits_for_slacks_budget_go_in_that_message(bot, fake_slack, monkeypatch):
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    budget = bot.slack.poster.client.budget
+    spend = budget.spend
+    waiting, release = threading.Event(), threading.Event()
+
+    def held_spend(method: str, max_wait: float | None = None, channel: str | None = None) -> None:
+        if method == "chat.postMessage" and not release.is_set():
+            waiting.set()
+            release.wait(10)  # the workspace's posts are spent by other channels for a while
+        spend(method, max_wait, channel)
+
+    monkeypatch.setattr(budget, "spend", held_spend)
+    chair.ok("/note", "first")
+    assert waiting.wait(5)
+    chair.ok("/note", "second")
+    chair.ok("/note", "third")
+    release.set()
+    idle(bot)
+    posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert [c.args["text"] for c in posts] == ["#1 Tilman: first\n#2 Tilman: second\n#3 Tilman: third"]
+    within_limits(fake_slack)

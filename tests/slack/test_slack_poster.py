@@ -10,6 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from reviewbot.slack.budget import Budget, BudgetedWebClient
 from reviewbot.slack.post_queue import Lane, PostQueue, retry_after
 from tests.support.fakeslack import FakeSlack
 
@@ -260,3 +261,43 @@ def test_a_reminder_is_posted_while_the_channels_echoes_wait(slack, fake_time):
     assert posted.args["text"] == "⏰ The review starts in 10 minutes."
     release.set()
     assert poster.wait_idle(5)
+
+
+class CountingBudget(Budget):
+    """A budget that records what is spent and refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spent: list[str] = []
+        self.refusals: list[tuple[str, float]] = []
+
+    def spend(self, method: str, max_wait: float | None = None, channel: str | None = None) -> None:
+        self.spent.append(method)
+
+    def refused(self, method: str, retry_after: float) -> None:
+        self.refusals.append((method, retry_after))
+
+
+def test_a_reserved_post_spends_the_budget_once_and_a_429_on_it_pauses_the_method(slack, fake_time):
+    budget = CountingBudget()
+    client = BudgetedWebClient(token="xoxb-test", base_url=slack.api_url, timeout=5, budget=budget)
+    client.retry_handlers = []
+    poster = PostQueue(client, interval=0.0, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
+
+    def job(lane: Lane) -> None:
+        lane.reserve_post()  # the turn is taken here...
+        lane.call("chat_postMessage", channel=lane.channel, text="one")  # ...and not spent again
+        lane.reserve_post()
+        lane.call("chat_postMessage", channel=lane.channel, text="two")
+
+    slack.fail_next("chat.postMessage", status=429, retry_after=3)
+    poster.submit("C1", job, "echo")
+    assert poster.wait_idle(5)
+    assert [(c.args["text"], c.status) for c in slack.calls_to("chat.postMessage")] == [
+        ("one", 429),
+        ("one", 200),
+        ("two", 200),
+    ]
+    # One reserved turn each, and the retry after the 429 spent its own.
+    assert budget.spent == ["chat.postMessage"] * 3
+    assert budget.refusals == [("chat.postMessage", 3.0)] and fake_time.sleeps == [3.0]

@@ -208,34 +208,54 @@ class LiveMeeting:
 
         The notes are read a page (:data:`ECHO_PAGE`) at a time from after the last one echoed: a
         job never rereads the whole meeting, which once a meeting had thousands of notes held up
-        every command for tens of milliseconds. After :data:`ECHO_TURN` messages the job ends and
+        every command for tens of milliseconds. Each message waits for its turn (the channel's
+        pace, Slack's budget) before the notes it carries are read again, so that a note that
+        came during the wait goes in it. After :data:`ECHO_TURN` messages the job ends and
         leaves the rest to the next echo job (queued now unless one is waiting), so that other
         jobs of the channel's track (a heading, an edit) wait for at most that many.
         """
         self._record_unrecorded(meeting_id)
         view = self.meetings.view_by_id(meeting_id)
-        sections = {s.id: s for s in view.sections}
         if meeting_id not in self._echoed_through:
             self._echoed_through[meeting_id] = self._last_echoed_seq(meeting_id)
         posts = 0
+        reserved = False
+        while waiting := self._waiting_echoes(meeting_id):
+            if not reserved:
+                if posts == ECHO_TURN:
+                    self._queue_echo(lane.channel, meeting_id)
+                    return
+                # Wait for the channel's turn first, then post what waits by then: when Slack's
+                # budget is short (many meetings), a message carries every note that came meanwhile.
+                lane.reserve_post()
+                reserved = True
+                continue
+            first = waiting[0]
+            sections = {s.id: s for s in view.sections}
+            if first.section is not None and first.section.id not in sections:
+                view = self.meetings.view_by_id(meeting_id)  # a section added since
+                sections = {s.id: s for s in view.sections}
+            section = sections.get(first.section.id) if first.section else None
+            thread = self._thread_of(lane, view, section)
+            batch = _batches(waiting)[0]
+            self._post_echo(lane, meeting_id, batch, thread)
+            posts += 1
+            reserved = False
+            self._echoed_through[meeting_id] = batch[-1].seq
+
+    def _waiting_echoes(self, meeting_id: int) -> list[NoteView]:
+        """The next page of notes that wait for their echo (advancing past those that need none:
+        already echoed, or typed as a message in the channel, which is its own echo)."""
         while page := self.meetings.notes_of(
             meeting_id, include_deleted=False, after_seq=self._echoed_through[meeting_id], limit=ECHO_PAGE
         ):
             echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
-            # A note typed as a message in the channel (scribe mode) is its own echo.
             waiting = [note for note in page if note.id not in echoed and not note.from_message]
-            for batch in _batches(waiting):
-                if posts == ECHO_TURN:
-                    self._queue_echo(lane.channel, meeting_id)
-                    return
-                first = batch[0]
-                section = sections.get(first.section.id) if first.section else None
-                thread = self._thread_of(lane, view, section)
-                self._post_echo(lane, meeting_id, batch, thread)
-                posts += 1
-                self._echoed_through[meeting_id] = batch[-1].seq
+            if waiting:
+                return waiting
             # Notes are numbered as they are committed, so none can appear below this page.
             self._echoed_through[meeting_id] = page[-1].seq
+        return []
 
     def _post_echo(self, lane: Lane, meeting_id: int, notes: list[NoteView], thread: str | None) -> None:
         """Post one message echoing *notes* into *thread*, and remember it for each of them.

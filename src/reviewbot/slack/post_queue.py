@@ -42,6 +42,8 @@ Job = Callable[["Lane"], None]
 #: lane spends at most this many at once, then one per ``interval``.
 POST_BURST = 4
 _PACED = frozenset({"chat_postMessage"})
+#: The Web API names of the methods a job may reserve a turn for (:meth:`Lane.reserve_post`).
+_API_NAMES = {"chat_postMessage": "chat.postMessage"}
 PACE_MARGIN = 0.05  # seconds
 
 
@@ -70,6 +72,22 @@ class Lane:
         self._posts = float(POST_BURST)  # the channel's chat.postMessage tokens (may go below 0)
         self._posts_at: float | None = None
         self._pace_lock = threading.Lock()
+        self._turn = threading.local()  # per worker: whether it holds a post already paid for
+
+    def reserve_post(self) -> None:
+        """Wait for this channel's next message (its pace and Slack's budget, taken now), and keep
+        it for this worker's next ``chat_postMessage``. A job that waits here before it reads what
+        to post posts what is current once its turn comes (a note that came during the wait goes
+        in the same message), instead of building the message first and waiting with it."""
+        self._pace()
+        budget = getattr(self.poster.client, "budget", None)
+        if budget is not None:
+            budget.spend(_API_NAMES["chat_postMessage"], None, self.channel)
+        self._turn.reserved = True
+
+    def release_post(self) -> None:
+        """Forget a reserved post that was not needed (the job ends)."""
+        self._turn.reserved = False
 
     def call(self, method: str, **kwargs: Any) -> Any:
         """Call a ``WebClient`` method (e.g. ``"chat_postMessage"``), paced and retried.
@@ -83,14 +101,20 @@ class Lane:
         poster = self.poster
         attempt = 1
         while True:
-            if method in _PACED:
+            reserved = method in _API_NAMES and getattr(self._turn, "reserved", False)
+            self._turn.reserved = False
+            if method in _PACED and not reserved:
                 self._pace()
+            budget = getattr(poster.client, "budget", None)
             try:
-                return getattr(poster.client, method)(**kwargs)
+                client = poster.unbudgeted_client() if reserved and budget is not None else poster.client
+                return getattr(client, method)(**kwargs)
             except SlackApiError as error:
                 code = str(error.response.get("error") or "")
                 status = getattr(error.response, "status_code", 200)
                 limited = status == 429 or code in ("ratelimited", "rate_limited")
+                if limited and reserved and budget is not None:  # as the budgeted client would: pause it for all
+                    budget.refused(_API_NAMES[method], retry_after(error.response.headers) or 1.0)
                 if limited and not poster.closed:
                     delay = retry_after(error.response.headers) or 1.0
                     attempt -= 1  # not an attempt: Slack said when
@@ -148,7 +172,18 @@ class PostQueue:
         self._lanes: dict[str, Lane] = {}
         self._pending = 0
         self._closed = False
+        self._unbudgeted: WebClient | None = None
         self._changed = threading.Condition()
+
+    def unbudgeted_client(self) -> WebClient:
+        """A client like :attr:`client` that does not spend Slack's budget, for a call whose turn
+        was taken already (:meth:`Lane.reserve_post`)."""
+        if self._unbudgeted is None:
+            client = self.client
+            plain = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout)
+            plain.retry_handlers = list(client.retry_handlers)
+            self._unbudgeted = plain
+        return self._unbudgeted
 
     @property
     def closed(self) -> bool:
@@ -212,6 +247,7 @@ class PostQueue:
             except Exception:
                 log.exception("could not %s in %s", what, lane.channel)
             finally:
+                lane.release_post()
                 with self._changed:
                     self._pending -= 1
                     self._changed.notify_all()
