@@ -90,6 +90,15 @@ def test_a_page_that_is_not_minutes_is_skipped_and_reported(runtime, importer):
         assert session.scalar(select(func.count(Meeting.id))) == 0
 
 
+def test_a_list_prefix_too_long_to_store_is_kept_raw(runtime, importer):
+    """A prefix longer than notes.marker holds (PostgreSQL refused it; it cut trailing spaces)."""
+    text = "== A ==\n" + "*#" * 20 + " deep\n:" + " " * 40 + "indented\n*: short\n"
+    report = ImportReport()
+    meeting_id = importer.import_one(Source(wiki="file", page="p", text=text), importer.channel(None), report)
+    assert export(runtime, meeting_id) == text
+    assert (report.notes, report.raw_lines) == (1, 2)
+
+
 def test_meetings_attach_to_a_known_channel(runtime, importer):
     Console(runtime.commands).run_line("@tilman /review agenda add Something")  # the console channel exists now
     assert importer.channel(CHANNEL) == (WORKSPACE, CHANNEL)

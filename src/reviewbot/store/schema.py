@@ -164,6 +164,10 @@ class Section(Base):
     meeting: Mapped[Meeting] = relationship(back_populates="sections", foreign_keys=[meeting_id])
 
 
+MARKER_LENGTH = 32
+"""The longest list prefix an imported note keeps (``notes.marker``: ``#``, ``*:``); a longer one stays raw."""
+
+
 class Note(Base):
     """One line of the minutes, recorded by a Slack user (its author) in a section."""
 
@@ -196,7 +200,7 @@ class Note(Base):
     message_key: Mapped[str | None] = mapped_column(String(64))  # the chat message it came from, if typed there
     message_line: Mapped[int | None] = mapped_column(Integer)  # which of that message's note lines
     wikitext: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # imported as is
-    marker: Mapped[str | None] = mapped_column(String(32))  # an imported list prefix other than "* " ("#", "*:")
+    marker: Mapped[str | None] = mapped_column(String(MARKER_LENGTH))  # an imported list prefix other than "* "
 
 
 class Attendee(Base):

@@ -29,6 +29,7 @@ from reviewbot import wikitext
 from reviewbot.core import notes
 from reviewbot.core.imports import header as top
 from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, Wording, header_lines, summary_lines
+from reviewbot.store.schema import MARKER_LENGTH
 
 _HEADING = re.compile(r"^(?P<open>=+)(?P<title>.*?)(?P<close>=+)\s*$")
 _LIST = re.compile(r"^(?P<prefix>[*#:;]+)(?P<space>\s*)(?P<content>.*)$", re.DOTALL)
@@ -176,6 +177,8 @@ class _Notes:
         if not content:
             return None
         marker = None if set(prefix) == {"*"} and space == " " else prefix + space
+        if marker is not None and len(marker) > MARKER_LENGTH:
+            return None  # a prefix the database cannot keep exactly: the line stays raw
         depth, kind, owner = len(prefix) - 1, "note", None
         if marked := _MARKED.match(content):
             rest = marked.group("rest")
