@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from hashlib import sha256
 from pathlib import Path
 
 from reviewbot.config import Settings
 from reviewbot.core import Clock, SystemClock
 from reviewbot.core.context import UserError
-from reviewbot.core.imports.importer import FILE_SOURCE, Importer, ImportReport, Source, wiki_sources
+from reviewbot.core.imports.importer import FILE_SOURCE, Importer, ImportReport, Source, count, wiki_sources
 from reviewbot.core.publishing import WikiError
 from reviewbot.core.wiki_pages import WikiReader
 
@@ -50,14 +51,14 @@ def run_import(
     """Run ``reviewbot import`` with parsed *args*; the exit code."""
     from reviewbot.runtime import build_runtime
 
+    if args.workspace and not args.channel:
+        return _fail("--workspace goes with --channel: it names the channel's workspace")
     text = None
     if args.file is not None:
-        if args.file == "-":
-            text = sys.stdin.read()
-        elif not Path(args.file).is_file():
-            return _fail(f"no such file: {args.file}")
-        else:
-            text = Path(args.file).read_text(encoding="utf-8", errors="replace")
+        try:
+            text = _read_text(args.file)
+        except UserError as error:
+            return _fail(str(error))
     else:
         wiki = wiki or _wiki_reader(settings)
         if wiki is None:
@@ -89,13 +90,33 @@ def run_import(
     return 1 if report.skipped and not report.meeting_ids else 0
 
 
+def _read_text(name: str) -> str:
+    """The text of the file *name* (``-``: standard input), which must be UTF-8; else a UserError."""
+    where = "standard input" if name == "-" else name
+    try:
+        if name == "-":
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        else:
+            data = Path(name).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"no such file: {name}") from None
+    except OSError as error:
+        raise UserError(f"cannot read {where}: {error.strerror or type(error).__name__}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{where} is not UTF-8 text (byte {error.start:,} is not): wikitext is expected") from None
+
+
 def _file_source(importer: Importer, name: str, text: str) -> Source:
-    """A file is keyed by its full path; standard input by the meeting's title and day."""
+    """A file is keyed by its full path; standard input by the meeting's title and day, or by its
+    text's digest when it gives no day (two undated pages must not replace each other)."""
     if name != "-":
         path = Path(name).resolve()
         return Source(wiki=FILE_SOURCE, page=str(path), text=text, title_hint=path.stem)
     record = importer.read(Source(wiki=FILE_SOURCE, page="-", text=text, title_hint="")).record
-    day = f" {record.started_at:%Y-%m-%d}" if record.started_at else ""
+    day = f" {record.started_at:%Y-%m-%d}" if record.started_at else f" #{sha256(text.encode()).hexdigest()[:12]}"
     return Source(wiki=FILE_SOURCE, page=f"(standard input) {record.title}{day}", text=text, title_hint=record.title)
 
 
@@ -103,4 +124,4 @@ def _one(importer: Importer, source: Source, channel: tuple[str, str], report: I
     before = report.notes
     meeting_id = importer.import_one(source, channel, report)
     if meeting_id is not None:
-        print(f"meeting #{meeting_id}: {source.page} ({report.notes - before:,} notes)")
+        print(f"meeting #{meeting_id}: {source.page} ({count(report.notes - before, 'note')})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -158,6 +159,48 @@ def test_cli_errors_are_one_sentence_and_an_exit_code(database_url, monkeypatch,
     assert "Channel C404 is not known yet" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_bad_input_is_one_line_never_a_traceback(database_url, monkeypatch, capsys, tmp_path, settings):
+    """Empty, binary, not UTF-8, a directory, standard input that is no text: one line each."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.wiki").write_text("")
+    (tmp_path / "latin1.wiki").write_bytes("== Caf\xe9 ==\n* x\n".encode("latin-1"))
+    (tmp_path / "nul.wiki").write_bytes(b"== A ==\n* x\0y\n")
+    (tmp_path / "text.wiki").write_text("Only a paragraph.\n")
+
+    def run(**kwargs) -> tuple[int, str, str]:
+        code = run_import(_args(**kwargs), settings)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    assert run(file="empty.wiki")[:2] == (1, f"imported 0 meetings, 0 notes, 0 lines kept as raw wikitext; "
+                                             f"skipped 1 page: {tmp_path / 'empty.wiki'} (empty)\n")  # fmt: skip
+    assert run(file="latin1.wiki") == (1, "", "reviewbot: latin1.wiki is not UTF-8 text (byte 6 is not): "
+                                              "wikitext is expected\n")  # fmt: skip
+    assert run(file="nul.wiki")[1].endswith("nul.wiki (not wikitext: it holds NUL characters)\n")
+    assert run(file="text.wiki")[1].endswith("text.wiki (no headings or notes)\n")
+    assert run(file=str(tmp_path)) == (1, "", f"reviewbot: cannot read {tmp_path}: Is a directory\n")
+    assert run(file="empty.wiki", workspace="T1")[2] == (
+        "reviewbot: --workspace goes with --channel: it names the channel's workspace\n"
+    )
+    monkeypatch.setattr("sys.stdin", open(tmp_path / "latin1.wiki"))  # noqa: SIM115
+    assert run(file="-")[2] == "reviewbot: standard input is not UTF-8 text (byte 6 is not): wikitext is expected\n"
+    with runtime_db(settings) as db, db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 0
+
+
+def test_undated_pages_from_standard_input_do_not_replace_each_other(runtime, settings, monkeypatch, capsys, tmp_path):
+    for name, text in (("a", "== A ==\n* one\n"), ("b", "== B ==\n* two\n"), ("a2", "== A ==\n* one\n")):
+        (tmp_path / name).write_text(text)
+        monkeypatch.setattr("sys.stdin", open(tmp_path / name))  # noqa: SIM115
+        assert run_import(_args(file="-"), settings) == 0
+    out = capsys.readouterr().out
+    assert out.count("meeting #1: (standard input) Imported minutes #") == 2 and "meeting #2:" in out
+    assert "(1 note)" in out
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 2
+
+
 def test_cli_imports_a_prefix_from_a_wiki(runtime, settings, capsys):
     wiki = FakeWiki()
     wiki.someone_edits("Reviews/Tech II, July 2016", (EXAMPLES / "tech-ii-2016-07.wiki").read_text())
@@ -172,6 +215,17 @@ def test_cli_imports_a_prefix_from_a_wiki(runtime, settings, capsys):
     with runtime.db.read() as session:
         assert session.scalar(select(func.count(Meeting.id))) == 2
         assert {m.source_wiki for m in session.scalars(select(Meeting))} == {FakeWiki.name}
+
+
+@contextmanager
+def runtime_db(settings):
+    from reviewbot.runtime import build_runtime
+
+    rt = build_runtime(settings)
+    try:
+        yield rt.db
+    finally:
+        rt.close()
 
 
 def big_page(sections: int = 100, notes_per_section: int = 50) -> str:

@@ -79,17 +79,18 @@ class ImportReport:
     def line(self) -> str:
         """``imported 12 meetings, 1,432 notes, 3 lines kept as raw wikitext`` and what was skipped."""
         meetings = self.created + self.updated
-        text = f"imported {_count(meetings, 'meeting')}"
+        text = f"imported {count(meetings, 'meeting')}"
         if self.updated:
             text += f" ({self.created:,} new, {self.updated:,} updated)"
-        text += f", {_count(self.notes, 'note')}, {_count(self.raw_lines, 'line')} kept as raw wikitext"
+        text += f", {count(self.notes, 'note')}, {count(self.raw_lines, 'line')} kept as raw wikitext"
         if self.skipped:
             pages = "; ".join(f"{page} ({why})" for page, why in self.skipped)
-            text += f"; skipped {_count(len(self.skipped), 'page')}: {pages}"
+            text += f"; skipped {count(len(self.skipped), 'page')}: {pages}"
         return text
 
 
-def _count(number: int, noun: str) -> str:
+def count(number: int, noun: str) -> str:
+    """``1 note``, ``1,432 notes``."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
@@ -144,6 +145,12 @@ class Importer:
             return None
         if (published := self._published_from(source)) is not None:
             report.skipped.append((source.page, f"the minutes of meeting #{published}, published by reviewbot"))
+            return None
+        if "\0" in source.text:
+            report.skipped.append((source.page, "not wikitext: it holds NUL characters"))
+            return None
+        if not source.text.strip():
+            report.skipped.append((source.page, "empty"))
             return None
         page = self.read(source)
         if not page.is_minutes:
