@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.core.imports.reader import read_minutes
-from reviewbot.core.minutes import render_wikitext
+from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, render_markdown, render_wikitext
 from tests.support.paths import EXAMPLES, ROOT
 from tests.support.wiki_structure import headings, list_items
 
@@ -138,6 +138,20 @@ def test_imported_wikitext_is_not_escaped_but_typed_text_still_is():
     out = render_wikitext(page.record)
     assert "== [[Link|Title]] ==" in out and "* {{done}} [[Foo]] &amp; <br> '''bold'''" in out
     assert page.record.sections[0].wikitext
+
+
+def test_a_typed_action_items_owner_is_escaped_once_in_each_format():
+    """The closing list's owner: escaped for the wiki when typed, as it was when imported, and never
+    wikitext-escaped in Markdown (it was shown there as ``A&amp;lt;b&amp;gt;``)."""
+    typed = NoteRecord(text="A<b>: do it", kind="action", owner="A<b>")
+    imported = NoteRecord(text="{{u|C}}: go", kind="action", owner="{{u|C}}", wikitext=True)
+    record = MeetingRecord(
+        title="T", timezone="UTC", started_at=None, ended_at=None, present=(), remote=(), slides_url=None,
+        sections=(SectionRecord(title="S", notes=(typed, imported)),),
+    )  # fmt: skip
+    wiki = render_wikitext(record).split("== Action items ==\n", 1)[1]
+    assert wiki.startswith("* A&lt;b&gt;\n** do it\n* {{u|C}}\n** go\n")
+    assert "- A\\<b\\>\n  - do it\n" in render_markdown(record).split("## Action items", 1)[1]
 
 
 _FRAGMENTS = [

@@ -182,7 +182,7 @@ def summary_lines(record: MeetingRecord, wording: Wording) -> list[str]:
     if actions:
         lines.append(f"== {wording.action_items_heading} ==")
         for owner, items in _group_by_owner(actions):
-            lines.append(f"* {owner}")
+            lines.append(f"* {_text(items[0], owner)}")
             lines += [f"** {_text(n, _after_owner(n))}" for n in items]
         lines.append("")
     if decisions:
@@ -211,13 +211,12 @@ def render_wikitext(record: MeetingRecord, wording: Wording | None = None) -> st
 
 
 def _group_by_owner(actions: list[NoteRecord]) -> list[tuple[str, list[NoteRecord]]]:
-    """Action items by owner, with the owner's name as wikitext (a typed name escaped)."""
+    """Action items by owner, the owner's name as written in the first of them."""
     groups: dict[str, tuple[str, list[NoteRecord]]] = {}
     for note in actions:
         owner = note.owner or "Unassigned"
         key = " ".join(owner.lstrip("@").split()).casefold()
-        shown = owner.lstrip("@").strip()
-        groups.setdefault(key, (shown if note.wikitext else wikitext.inline(shown), []))[1].append(note)
+        groups.setdefault(key, (owner.lstrip("@").strip(), []))[1].append(note)
     return list(groups.values())
 
 
