@@ -113,12 +113,19 @@ def test_meetings_attach_to_a_known_channel(runtime, importer):
 
 
 def test_a_person_editing_an_imported_note_is_escaped_again(runtime, importer):
-    page = Source(wiki="file", page="p", text="== A ==\n* [[Foo]] said hi\n")
+    """An edit (through NoteEditor, as from Slack) makes the note typed text: escaped from then on."""
+    page = Source(wiki="file", page="p", text="== A ==\n* [[Foo]] said hi\nA paragraph.\n")
     meeting_id = importer.import_one(page, importer.channel(None), ImportReport())
-    with runtime.db.write() as session:
-        note = session.scalars(select(Note).where(Note.meeting_id == meeting_id)).one()
-        note.text, note.wikitext = "[[Category:Spam]]", False  # as revisions.edit leaves it
-    assert "* &#91;&#91;Category:Spam&#93;&#93;" in export(runtime, meeting_id)
+    with runtime.db.read() as session:
+        note_ids = session.scalars(select(Note.id).where(Note.meeting_id == meeting_id).order_by(Note.seq)).all()
+    # Only its author or a chair may edit a note: for an imported one, the import itself.
+    editor = Caller(ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL, "import", "import")
+    runtime.commands.editor.edit(editor, note_ids[0], "[[Category:Spam]]")
+    runtime.commands.editor.edit(editor, note_ids[1], "{{Delete}} <b>x</b>")
+    out = export(runtime, meeting_id)
+    assert "* &#91;&#91;Category:Spam&#93;&#93;\n* &#123;&#123;Delete&#125;&#125; &lt;b&gt;x&lt;/b&gt;\n" in out
+    with pytest.raises(Exception, match="Only import, who took this note, or a chair"):
+        runtime.commands.editor.edit(Caller(ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL, "U1", "Eve"), note_ids[0], "x")
 
 
 def _args(**kwargs) -> argparse.Namespace:
