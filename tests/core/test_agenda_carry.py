@@ -60,15 +60,31 @@ def imported_meeting(runtime, caller, ended_at, sections):
     with runtime.db.write() as session:
         channel = channel_row(session, caller, ended_at)
         meeting = Meeting(
-            channel_pk=channel.id, status=MeetingStatus.ENDED, title="Imported review", created_at=ended_at,
-            started_at=ended_at - timedelta(hours=1), ended_at=ended_at, timezone="America/Los_Angeles",
-            source_wiki="https://wiki.example/w/api.php", source_page="Reviews/2014 Q3", source_revision=7,
+            channel_pk=channel.id,
+            status=MeetingStatus.ENDED,
+            title="Imported review",
+            created_at=ended_at,
+            started_at=ended_at - timedelta(hours=1),
+            ended_at=ended_at,
+            timezone="America/Los_Angeles",
+            source_wiki="https://wiki.example/w/api.php",
+            source_page="Reviews/2014 Q3",
+            source_revision=7,
         )
         session.add(meeting)
         session.flush()
         for position, (level, title) in enumerate(sections):
-            session.add(Section(meeting_id=meeting.id, position=position, level=level, title=title, planned=True,
-                                created_at=ended_at, wikitext=True))
+            session.add(
+                Section(
+                    meeting_id=meeting.id,
+                    position=position,
+                    level=level,
+                    title=title,
+                    planned=True,
+                    created_at=ended_at,
+                    wikitext=True,
+                )
+            )
         return meeting.id
 
 
@@ -108,9 +124,17 @@ def test_copy_by_number_and_from_an_imported_meeting(runtime):
     first = hold_meeting(runtime, "Q1", "Alpha")
     hold_meeting(runtime, "Q2", "Beta")
     imported = imported_meeting(
-        runtime, ANN, datetime(2014, 10, 2, 17, 0, tzinfo=UTC),
-        [(3, "Before any section"), (1, "Editing"), (2, "[[VisualEditor]]"), (3, "Deeper ''still''"), (1, "Mobile"),
-         (1, "{{Status|done}}")],
+        runtime,
+        ANN,
+        datetime(2014, 10, 2, 17, 0, tzinfo=UTC),
+        [
+            (3, "Before any section"),
+            (1, "Editing"),
+            (2, "[[VisualEditor]]"),
+            (3, "Deeper ''still''"),
+            (1, "Mobile"),
+            (1, "{{Status|done}}"),
+        ],
     )
     # "last" is the most recent meeting by its date, not the last one stored: the import is older.
     run(runtime, "agenda copy last")
@@ -121,12 +145,29 @@ def test_copy_by_number_and_from_an_imported_meeting(runtime):
     assert f"meeting #{imported} (*Imported review*, 2014-10-02)" in reply.text
     # Two levels, as every agenda: deeper headings are subsections, a leading one a section.
     assert agenda_of(runtime) == [
-        (1, "Before any section", None), (1, "Editing", None), (2, "VisualEditor", None),
-        (2, "Deeper still", None), (1, "Mobile", None),
+        (1, "Before any section", None),
+        (1, "Editing", None),
+        (2, "VisualEditor", None),
+        (2, "Deeper still", None),
+        (1, "Mobile", None),
     ]
     clear_agenda(runtime)
     run(runtime, f"agenda copy {first}")
     assert agenda_of(runtime) == [(1, "Alpha", None)]
+
+
+def test_a_copied_imported_heading_is_typed_text_in_the_new_minutes(runtime):
+    """An imported title is wikitext; copied, it is plain text, escaped like anything typed."""
+    imported_meeting(runtime, ANN, datetime(2016, 9, 1, 17, 0, tzinfo=UTC),
+                     [(1, "<nowiki>{{Delete}}</nowiki> [[Foo|bar]] &lt;b&gt;")])  # fmt: skip
+    run(runtime, "agenda copy")
+    assert agenda_of(runtime) == [(1, "{{Delete}} bar <b>", None)]
+    meeting_id = run(runtime, "start Next").meeting_id
+    run(runtime, "end")
+    with runtime.db.read() as session:
+        assert [s.wikitext for s in session.get(Meeting, meeting_id).sections] == [False]
+    minutes = runtime.commands.minutes_file(runtime.meetings.record(meeting_id)).content
+    assert "== &#123;&#123;Delete&#125;&#125; bar &lt;b&gt; ==" in minutes
 
 
 def test_an_imported_meeting_attached_to_the_channel_counts_as_its_last(runtime):
@@ -167,8 +208,12 @@ def test_copy_refusals_are_private_and_change_nothing(runtime):
 
 def test_a_public_channels_or_the_archives_meeting_is_copied_by_number_but_a_private_ones_never(runtime):
     other = hold_meeting(runtime, "Elsewhere", "Shared plans", caller=ELSEWHERE)
-    archived = imported_meeting(runtime, Caller("archive", "archive", "import", "import"),
-                                datetime(2014, 10, 2, 17, 0, tzinfo=UTC), [(1, "From the archive")])
+    archived = imported_meeting(
+        runtime,
+        Caller("archive", "archive", "import", "import"),
+        datetime(2014, 10, 2, 17, 0, tzinfo=UTC),
+        [(1, "From the archive")],
+    )
     stranger = Caller("T0002", "C0003", "U9", "Someone")  # another workspace's public channel
     foreign = hold_meeting(runtime, "Foreign", "Theirs", caller=stranger)
     remember_privacy(runtime.db, "T0002", "C0003", False, datetime.now(UTC))
@@ -219,7 +264,9 @@ def test_headings_become_agenda_items_with_their_markup_stripped():
     ]
     assert heading_items("No headings here.\n* just a list") == []
     assert heading_items("=== Sub first ===\n== Top ==\n=== Sub ===") == [
-        AgendaItem(1, "Sub first"), AgendaItem(1, "Top"), AgendaItem(2, "Sub"),
+        AgendaItem(1, "Sub first"),
+        AgendaItem(1, "Top"),
+        AgendaItem(2, "Sub"),
     ]
     long = heading_items("== " + "x" * 300 + " ==")[0].title
     assert len(long) == 200 and long.endswith("…")
@@ -245,8 +292,11 @@ def test_import_makes_the_pages_headings_the_agenda(wiki_runtime):
     assert reply.visibility is Visibility.PRIVATE and reply.event is Event.AGENDA_CHANGED
     assert reply.text.startswith("📋 The next meeting's agenda is the headings of “Team goals/2016 Q2”: 5 sections.")
     assert agenda_of(wiki_runtime) == [
-        (1, "Engineering goals", None), (2, "Reliability", 15), (2, "SLOs for every service", None),
-        (2, "Details that are deep", None), (2, "Hiring & onboarding", None),
+        (1, "Engineering goals", None),
+        (2, "Reliability", 15),
+        (2, "SLOs for every service", None),
+        (2, "Details that are deep", None),
+        (2, "Hiring & onboarding", None),
     ]
 
 
@@ -308,8 +358,11 @@ def test_import_from_a_real_mediawiki(database_url):
         reply = run(rt, f"agenda import {title} (old name)")  # a redirect is followed
         assert reply.text.startswith(f"📋 The next meeting's agenda is the headings of “{title}”: 5 sections.")
         assert agenda_of(rt) == [
-            (1, "Engineering goals", None), (2, "Reliability", 15), (2, "SLOs for every service", None),
-            (2, "Details that are deep", None), (2, "Hiring & onboarding", None),
+            (1, "Engineering goals", None),
+            (2, "Reliability", 15),
+            (2, "SLOs for every service", None),
+            (2, "Details that are deep", None),
+            (2, "Hiring & onboarding", None),
         ]
     finally:
         rt.close()
