@@ -33,7 +33,11 @@ MARK_END = "\ue001"
 _WORD = re.compile(r"\w+")
 
 #: At most this many matches are ranked: the most recent ones (see :func:`search_notes`).
-RANKED = 2000
+RANKED = 1000
+#: PostgreSQL: up to this many matches (as planned), the most recent are found from the GIN index
+#: at once; beyond, by walking the note ids backwards until RANKED have matched.
+FEW_MATCHES = 8000
+PAGE = "LIMIT :limit OFFSET :offset"
 
 
 #: Words too common to search for (PostgreSQL's English list): both engines leave them out,
@@ -248,21 +252,39 @@ def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, l
         matched = f"({matched} && CAST(:filter AS tsquery))"
     meetings = " JOIN meetings m ON m.id = n.meeting_id" if filters else ""
     where = f"n.search_vector @@ {matched} AND n.deleted_at IS NULL{filters}"
-    floor = None
-    if not filters:
-        loose = where.replace(":tsquery", ":loose")
-        floor = session.execute(
-            text(f"SELECT n.id FROM notes n WHERE {loose} ORDER BY n.id DESC LIMIT 1 OFFSET :ranked"),
-            {**params, "loose": query.tsquery(loose=True)},
-        ).scalar()
-        if floor is not None:
-            where += " AND n.id > :floor"
-            params["floor"] = floor
-    sql = (
-        f"SELECT n.id FROM notes n{meetings} WHERE {where} "
-        f"ORDER BY ts_rank(n.search_vector, {matched}) DESC, n.id DESC LIMIT :limit OFFSET :offset"
-    )
-    return _ids(session, sql, params), floor is not None
+    rank = f"ts_rank(n.search_vector, {matched}) DESC, n.id DESC"
+    if filters:  # dates: every match is ranked
+        return _ids(session, f"SELECT n.id FROM notes n{meetings} WHERE {where} ORDER BY {rank} {PAGE}", params), False
+    # The planner's estimate of the matches (phrases as mere words) picks the way to the most
+    # recent: few, all of them from the GIN index at once; many, walking the ids backwards
+    # (PostgreSQL's own choice between the two misjudges words of middling frequency).
+    loose = {**params, "loose": query.tsquery(loose=True)}
+    loose_where = where.replace(":tsquery", ":loose")
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM notes n WHERE {loose_where}"), loose).scalar()
+    if _planned_rows(plan) <= FEW_MATCHES:
+        sql = (
+            f"WITH recent AS (SELECT n.id, n.search_vector FROM notes n WHERE {where} "
+            "ORDER BY n.id + 0 DESC LIMIT :ranked + 1) "  # + 0: from the GIN index, not walking the ids
+            "SELECT n.id, (SELECT count(*) FROM recent) FROM (SELECT * FROM recent ORDER BY id DESC LIMIT :ranked) n "
+            f"ORDER BY {rank} {PAGE}"
+        )
+        rows = session.execute(text(sql), params).all()
+        return [row[0] for row in rows], bool(rows) and rows[0][1] > RANKED
+    floor = session.execute(
+        text(f"SELECT n.id FROM notes n WHERE {loose_where} ORDER BY n.id DESC LIMIT 1 OFFSET :ranked"), loose
+    ).scalar()
+    if floor is not None:
+        where += " AND n.id > :floor"
+        params["floor"] = floor
+    return _ids(session, f"SELECT n.id FROM notes n WHERE {where} ORDER BY {rank} {PAGE}", params), floor is not None
+
+
+def _planned_rows(plan: object) -> float:
+    """The rows PostgreSQL expects of an ``EXPLAIN (FORMAT JSON)``; a great many if it cannot say."""
+    try:
+        return float(plan[0]["Plan"]["Plan Rows"])  # type: ignore[index]
+    except (TypeError, KeyError, IndexError, ValueError):
+        return float("inf")
 
 
 def _ids(session: Session, sql: str, params: dict[str, object]) -> list[int]:
