@@ -115,8 +115,9 @@ class MediaWikiClient:
         article_path = site.site.get("articlepath", "/index.php?title=$1")
         return server + article_path.replace("$1", quote(title.replace(" ", "_"), safe="/:"))
 
-    def read_page(self, title: str) -> WikiPage | None:
-        """The page called *title* (following a redirect) as it is now, or None if there is none."""
+    def read_page(self, title: str, dated: bool = True) -> WikiPage | None:
+        """The page called *title* (following a redirect) as it is now, or None if there is none;
+        when *dated*, with its first revision's time (a second request)."""
 
         def read() -> WikiPage | None:
             site = self._connect()
@@ -127,21 +128,12 @@ class MediaWikiClient:
             if latest is None or latest.get("missing") or not latest.get("revisions"):
                 return None
             revision = latest["revisions"][0]
-            first = _first_page(
-                site.get("query", prop="revisions", pageids=latest["pageid"], rvdir="newer", rvlimit=1,
-                         rvprop="timestamp", formatversion=2)
-            )  # fmt: skip
-            created = None
-            if first and first.get("revisions"):
-                created = datetime.strptime(first["revisions"][0]["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
-                    tzinfo=UTC
-                )
             return WikiPage(
                 title=latest["title"],
                 text=revision["slots"]["main"].get("content", ""),
                 revision_id=int(revision["revid"]),
                 url=self._page_url(site, latest["title"]),
-                first_edited=created,
+                first_edited=_created(site, latest["pageid"]) if dated else None,
             )
 
         return self._call("read the page", read)
@@ -161,6 +153,17 @@ class MediaWikiClient:
             return sorted(page.name for page in pages)
 
         return self._call("list the pages", titles)
+
+
+def _created(site: mwclient.Site, page_id: int) -> datetime | None:
+    """When the page was created: its first revision's time."""
+    first = _first_page(
+        site.get("query", prop="revisions", pageids=page_id, rvdir="newer", rvlimit=1, rvprop="timestamp",
+                 formatversion=2)
+    )  # fmt: skip
+    if not first or not first.get("revisions"):
+        return None
+    return datetime.strptime(first["revisions"][0]["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def _first_page(result: dict[str, Any]) -> dict[str, Any] | None:

@@ -355,7 +355,13 @@ def test_import_from_a_real_mediawiki(database_url):
     rt = build_runtime(Settings(database_url=database_url, wiki_api_url=api), clock=FakeClock())  # no login
     try:
         assert run(rt, "agenda import Team goals/no such page").text.startswith("The wiki has no page called")
+        site = rt.commands.carry.reader._connect()
+        queries = []
+        site.get = lambda *args, _get=site.get, **kwargs: queries.append(kwargs) or _get(*args, **kwargs)
         reply = run(rt, f"agenda import {title} (old name)")  # a redirect is followed
+        assert len(queries) == 1  # the page only: not its first revision, which the agenda does not need
+        dated = rt.commands.carry.reader.read_page(title)
+        assert len(queries) == 3 and dated.first_edited is not None  # the import's read asks for it
         assert reply.text.startswith(f"📋 The next meeting's agenda is the headings of “{title}”: 5 sections.")
         assert agenda_of(rt) == [
             (1, "Engineering goals", None),

@@ -291,10 +291,10 @@ def test_a_wiki_error_midway_keeps_what_was_imported_and_says_so(runtime, settin
     from reviewbot.core.publishing import WikiError
 
     class FailingWiki(FakeWiki):
-        def read_page(self, title):
+        def read_page(self, title, dated=True):
             if title.endswith("B"):
                 raise WikiError("could not reach the wiki at wiki.example (ConnectionError)")
-            return super().read_page(title)
+            return super().read_page(title, dated)
 
     wiki = FailingWiki()
     wiki.someone_edits("Reviews/A", "== A ==\n* a\n")

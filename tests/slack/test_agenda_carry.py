@@ -114,9 +114,9 @@ def test_a_slow_wiki_is_answered_after_the_acknowledgement(wiki_bot, fake_slack)
     wiki = wiki_bot.runtime.commands.carry.reader
     read_page = wiki.read_page
 
-    def slow(title):
+    def slow(title, dated=True):
         time.sleep(4)  # longer than Slack waits for the acknowledgement
-        return read_page(title)
+        return read_page(title, dated)
 
     wiki.read_page = slow
     ann = SlackPerson(wiki_bot, fake_slack, "U100", "Ann")

@@ -37,7 +37,7 @@ class FakeWiki:
         self.someone_edits(title, text)
         return SavedPage(self.revids[title], self.url(title))
 
-    def read_page(self, title: str) -> WikiPage | None:
+    def read_page(self, title: str, dated: bool = True) -> WikiPage | None:
         if self.fail:
             raise self.fail
         if title not in self.pages:

@@ -106,7 +106,7 @@ class AgendaCarry:
             raise UserError("Name the wiki page: `/review agenda import Team goals/2026 Q3`.")
         self._precheck(caller)
         try:
-            page = self.reader.read_page(title)
+            page = self.reader.read_page(title, dated=False)  # headings only: no need to know its age
         except WikiError as error:
             raise UserError(f"I could not read “{title}” from the wiki: {error}. Nothing was changed.") from None
         if page is None:

@@ -32,8 +32,9 @@ class WikiReader(Protocol):
 
     name: str
 
-    def read_page(self, title: str) -> WikiPage | None:
-        """The page called *title*, or None when there is no such page."""
+    def read_page(self, title: str, dated: bool = True) -> WikiPage | None:
+        """The page called *title*, or None when there is no such page; ``first_edited`` only
+        when *dated* (it may cost the wiki another request)."""
         ...
 
     def titles_with_prefix(self, prefix: str) -> list[str]:
