@@ -13,7 +13,8 @@ committed before the acknowledgement.
 A job submitted with a *key* is not queued a second time while one with that key is still
 waiting to run: jobs that read the current state when they run (echo the notes not yet echoed,
 refresh the agenda) do all the work of their waiting twins, so a burst of notes queues one echo,
-not one per note.
+not one per note. A job may also take its channel's next post before it builds the message
+(:meth:`Lane.reserve_post`), so that what it posts is what is current once Slack's budget allows.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ Job = Callable[["Lane"], None]
 #: lane spends at most this many at once, then one per ``interval``.
 POST_BURST = 4
 _PACED = frozenset({"chat_postMessage"})
+#: A post that has to wait for the pace goes this many seconds later still (see Lane._pace).
+PACE_MARGIN = 0.05
 #: The Web API names of the methods a job may reserve a turn for (:meth:`Lane.reserve_post`).
 _API_NAMES = {"chat_postMessage": "chat.postMessage"}
-PACE_MARGIN = 0.05  # seconds
 
 
 class _Track:
@@ -102,7 +104,8 @@ class Lane:
         attempt = 1
         while True:
             reserved = method in _API_NAMES and getattr(self._turn, "reserved", False)
-            self._turn.reserved = False
+            if reserved:
+                self._turn.reserved = False  # taken by this call (a retry spends its own)
             if method in _PACED and not reserved:
                 self._pace()
             budget = getattr(poster.client, "budget", None)
