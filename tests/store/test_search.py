@@ -316,3 +316,20 @@ def test_a_very_common_word_ranks_the_most_recent_matches(runtime, monkeypatch):
     few = runtime.commands.search.find(HERE, "zebra old")  # six matches: the four most recent ranked
     assert few.recent_only == 4 and len(few.results) == 4
     assert runtime.commands.search.find(HERE, '"zebra old 1"').recent_only == 0
+
+
+def test_imported_minutes_are_found_with_a_link_to_their_wiki_section(runtime, clock):
+    from reviewbot.core.imports.importer import ARCHIVE_CHANNEL, ARCHIVE_WORKSPACE, Importer, Source
+    from tests.support.paths import ROOT
+
+    text = (ROOT / "tests" / "data" / "imports" / "design-2015-01.wiki").read_text()
+    importer = Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
+    page = Source(wiki="https://meta.example.org/w/api.php", page="Quarterly reviews/Design 2015-01", text=text)
+    assert importer.import_all([page], (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL)).line().startswith("imported 1 meeting")
+    assert found(runtime, HERE, "usability") == []  # the archive is searched with in:all
+    (hit,) = runtime.commands.search.find(HERE, "usability sessions in:all").results
+    assert hit.section == "Design research"
+    assert hit.link.url == (
+        "https://meta.example.org/w/index.php?title=Quarterly_reviews/Design_2015-01#Design_research"
+    )
+    assert {text for text, matched in hit.segments if matched} == {"usability", "sessions"}
