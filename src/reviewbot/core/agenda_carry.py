@@ -31,6 +31,7 @@ from reviewbot.core.action_items import CARRIED_SECTION_TITLE
 from reviewbot.core.channels import channel_row, latest_meeting, planned_meeting, running_meeting
 from reviewbot.core.context import Caller, UserError
 from reviewbot.core.meetings import Meetings
+from reviewbot.core.meetings.lifecycle import new_section
 from reviewbot.core.meetings.views import meeting_view, sections_of
 from reviewbot.core.publishing import WikiError
 from reviewbot.core.replies import Event, Offer, Reply
@@ -154,18 +155,7 @@ class AgendaCarry:
         begun = len(sections_of(session, meeting.id))
         if begun:
             raise UserError(_begun(begun))
-        for position, item in enumerate(items):
-            session.add(
-                Section(
-                    meeting_id=meeting.id,
-                    position=position,
-                    level=item.level,
-                    title=item.title,
-                    planned=True,
-                    duration_minutes=item.duration_minutes,
-                    created_at=now,
-                )
-            )
+        session.add_all(new_section(meeting, position, item, True, now) for position, item in enumerate(items))
         session.flush()
         return meeting
 

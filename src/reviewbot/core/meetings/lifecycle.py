@@ -8,6 +8,7 @@ number of bot processes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -48,8 +49,7 @@ class MeetingLifecycle:
             sections = sections_of(session, meeting.id)
             if item.level == 2 and not any(s.level == 1 for s in sections):
                 raise UserError(
-                    "A subsection goes under a top-level section: add one first with "
-                    "`/review agenda add <Title>`."
+                    "A subsection goes under a top-level section: add one first with `/review agenda add <Title>`."
                 )
             section = self._insert_section(session, meeting, len(sections), item, planned=True)
             return section_view(session, meeting, section.id)
@@ -114,7 +114,7 @@ class MeetingLifecycle:
             session.flush()
             for position, (item, existing) in enumerate(plan):
                 if existing is None:
-                    session.add(self._new_section(meeting, position, item, planned=True))
+                    session.add(new_section(meeting, position, item, True, self.clock.now()))
                 else:
                     existing.position = position
                     existing.level = item.level
@@ -193,8 +193,7 @@ class MeetingLifecycle:
         with self.db.write() as session:
             meeting = self._prepared_or_running(session, caller, create=True)
             existing = {
-                a.name_key: a
-                for a in session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id))
+                a.name_key: a for a in session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id))
             }
             seq = max((a.seq for a in existing.values()), default=0)
             for name in cleaned:
@@ -203,9 +202,7 @@ class MeetingLifecycle:
                     existing[key].remote = remote
                     continue
                 seq += 1
-                attendee = Attendee(
-                    meeting_id=meeting.id, name=name, name_key=key[:255], remote=remote, seq=seq
-                )
+                attendee = Attendee(meeting_id=meeting.id, name=name, name_key=key[:255], remote=remote, seq=seq)
                 session.add(attendee)
                 existing[key] = attendee
             session.flush()
@@ -250,8 +247,7 @@ class MeetingLifecycle:
             if item.level == 2:
                 if index is None:
                     raise UserError(
-                        "There is no section to put a subsection under yet; "
-                        "use `/review section <Title>` first."
+                        "There is no section to put a subsection under yet; use `/review section <Title>` first."
                     )
                 position = index + 1
             else:
@@ -341,24 +337,25 @@ class MeetingLifecycle:
             .where(Section.meeting_id == meeting.id, Section.position >= position)
             .values(position=Section.position + 1)
         )
-        section = self._new_section(meeting, position, item, planned)
+        section = new_section(meeting, position, item, planned, self.clock.now())
         session.add(section)
         session.flush()
         return section
-
-    def _new_section(self, meeting: Meeting, position: int, item: agenda.AgendaItem, planned: bool) -> Section:
-        """A section of *meeting* at *position*, as the agenda item says."""
-        return Section(
-            meeting_id=meeting.id,
-            position=position,
-            level=item.level,
-            title=item.title,
-            planned=planned,
-            duration_minutes=item.duration_minutes,
-            created_at=self.clock.now(),
-        )
 
     def _prepared_or_running(self, session: Session, caller: Caller, create: bool = False) -> Meeting | None:
         """The running meeting, else the one being prepared (with *create*, a new one if none is)."""
         now = self.clock.now()
         return running_meeting(session, caller, now) or planned_meeting(session, caller, now, create=create)
+
+
+def new_section(meeting: Meeting, position: int, item: agenda.AgendaItem, planned: bool, now: datetime) -> Section:
+    """A section of *meeting* at *position*, as the agenda item says (typed text: not wikitext)."""
+    return Section(
+        meeting_id=meeting.id,
+        position=position,
+        level=item.level,
+        title=item.title,
+        planned=planned,
+        duration_minutes=item.duration_minutes,
+        created_at=now,
+    )
