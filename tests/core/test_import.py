@@ -100,6 +100,31 @@ def test_a_list_prefix_too_long_to_store_is_kept_raw(runtime, importer):
     assert (report.notes, report.raw_lines) == (1, 2)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_page_imported_by_two_runs_at_once_is_one_meeting(runtime, importer, monkeypatch):
+    """The second run to insert the page's meeting (unique source key) updates it instead."""
+    from reviewbot.core.imports import importer as module
+
+    page = Source(wiki="file", page="p", text="== A ==\n* a\n")
+    other = Importer(runtime.db, runtime.commands.wording, "UTC", importer.clock)
+    real = module.channel_row
+    raced: list[int | None] = []
+
+    def racing(session, caller, now):
+        if not raced:  # after this run looked for the page's meeting, and before it inserts one
+            raced.append(None)
+            raced[0] = other.import_one(replace(page, text="== B ==\n* b\n"), ("archive", "archive"), ImportReport())
+        return real(session, caller, now)
+
+    monkeypatch.setattr(module, "channel_row", racing)
+    report = ImportReport()
+    assert importer.import_one(page, importer.channel(None), report) == raced[0]
+    assert (report.created, report.updated) == (0, 1)
+    assert export(runtime, raced[0]).startswith("== A ==\n* a\n")
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count(Meeting.id))) == 1
+
+
 def test_meetings_attach_to_a_known_channel(runtime, importer):
     Console(runtime.commands).run_line("@tilman /review agenda add Something")  # the console channel exists now
     assert importer.channel(CHANNEL) == (WORKSPACE, CHANNEL)

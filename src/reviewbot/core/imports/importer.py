@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reviewbot.core import notes
@@ -156,7 +157,10 @@ class Importer:
         if not page.is_minutes:
             report.skipped.append((source.page, "no headings or notes"))
             return None
-        meeting_id, created = self._store(source, page.record, channel)
+        try:
+            meeting_id, created = self._store(source, page.record, channel)
+        except IntegrityError:  # another run stored the page after we looked: now it is an update
+            meeting_id, created = self._store(source, page.record, channel)
         report.created += created
         report.updated += not created
         report.notes += page.note_count
