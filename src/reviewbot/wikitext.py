@@ -26,11 +26,12 @@ What MediaWiki 1.39 does, as checked by ``tests/core/test_wikitext_hostile.py`` 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from html.entities import html5
 
-__all__ = ["heading", "inline", "normalize"]
+__all__ = ["heading", "inline", "normalize", "plain"]
 
 # Protocols that MediaWiki (1.39 default $wgUrlProtocols) turns into free external links.
 _URL_PROTOCOLS = (
@@ -110,3 +111,31 @@ def inline(text: str) -> str:
 def heading(text: str) -> str:
     """Return wikitext for a heading's title: :func:`inline`, and ``=`` can never close it."""
     return inline(text).replace("=", "&#61;")
+
+
+# Characters without which a piece of wikitext has no markup (plain() then needs no parser).
+_MARKUP = re.compile(r"[\[\]{}<>'&_~=|]")
+# What plain() leaves out altogether: references, galleries, and links that show no text.
+_HIDDEN_TAGS = frozenset({"ref", "references", "gallery"})
+_NOT_TEXT_LINKS = ("file:", "image:", "category:", "media:")
+
+
+def plain(wikitext: str) -> str:
+    """What a piece of wikitext (an imported note, heading or name) reads as, on one line: links
+    by their label, markup gone, and no templates, references, files or categories.
+
+    The reverse of :func:`inline`, for showing imported wikitext where wikitext is not read (an
+    agenda, Markdown, the fields of a meeting). The result is plain text: escape it again before
+    it goes back into wikitext.
+    """
+    if not _MARKUP.search(wikitext):
+        return " ".join(wikitext.split())
+    import mwparserfromhell  # only for text with markup: most text has none
+
+    code = mwparserfromhell.parse(wikitext)
+    hidden = [tag for tag in code.filter_tags() if str(tag.tag).strip().lower() in _HIDDEN_TAGS]
+    hidden += [link for link in code.filter_wikilinks() if str(link.title).strip().lower().startswith(_NOT_TEXT_LINKS)]
+    for node in hidden:
+        with contextlib.suppress(ValueError):  # already gone with an enclosing node
+            code.remove(node)
+    return " ".join(code.strip_code(normalize=True, collapse=True).split())

@@ -154,6 +154,17 @@ def test_a_typed_action_items_owner_is_escaped_once_in_each_format():
     assert "- A\\<b\\>\n  - do it\n" in render_markdown(record).split("## Action items", 1)[1]
 
 
+def test_markdown_shows_imported_wikitext_as_the_text_it_reads_as():
+    text = (
+        "== [[Editing|Editing team]] ==\n* {{done}} '''[[User:Ann|Ann]]''': shipped <ref>see [[Foo]]</ref>\n"
+        "* '''Action:''' Ann: write the [https://example.org post]\nA paragraph with ''emphasis''.\n\n"
+        "== Action items ==\n* Ann\n** write the [https://example.org post]\n"
+    )
+    out = render_markdown(read_minutes(text).record)
+    assert "## Editing team\n\n- Ann: shipped\n- **Action:** Ann: write the post\nA paragraph with emphasis\\.\n" in out
+    assert "- Ann\n  - write the post\n" in out  # the closing action items
+
+
 _FRAGMENTS = [
     "* ", "** ", "# ", ": ", "; ", "==", "===", " ==", "\n", "\n\n", "{{", "}}", "[[", "]]", "<ref>", "</ref>",
     "<!--", "-->", "{|", "|}", "'''", "Katherine: ", "'''Action:''' ", "'''Decision:''' ", "text ", "<br>",

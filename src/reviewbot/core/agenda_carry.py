@@ -16,7 +16,6 @@ known) never: an agenda can say as much as its minutes.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,6 +25,7 @@ import mwparserfromhell
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from reviewbot import wikitext
 from reviewbot.core import agenda
 from reviewbot.core.action_items import CARRIED_SECTION_TITLE
 from reviewbot.core.channels import channel_row, latest_meeting, planned_meeting, running_meeting
@@ -48,8 +48,6 @@ COPY_LAST = Offer(command="agenda copy last", label="Copy last meeting's agenda"
 
 USAGE = "Use `/review agenda copy` (the last meeting's agenda), `/review agenda copy <number>` (see `/review history`)"
 _TIMEBOX = re.compile(r"\[\s*(\d{1,3})\s*(m|min|mins|minutes|h|hr|hours?)\s*\]$", re.IGNORECASE)
-_HIDDEN_TAGS = frozenset({"ref", "references", "gallery"})
-_NOT_TEXT_LINKS = ("file:", "image:", "category:", "media:")
 
 
 class AgendaCarry:
@@ -244,7 +242,7 @@ def outline_of(sections: Sequence[Section]) -> list[agenda.AgendaItem]:
     items = []
     for section in sections:
         # An imported meeting's titles are wikitext; the agenda's are plain text.
-        title = heading_text(mwparserfromhell.parse(section.title)) if section.wikitext else section.title
+        title = wikitext.plain(section.title) if section.wikitext else section.title
         if title.strip() and title.strip().casefold() != CARRIED_SECTION_TITLE.casefold():
             items.append(agenda.AgendaItem(section.level, title, section.duration_minutes))
     return _outline(items)[: agenda.MAX_OUTLINE_SECTIONS]
@@ -259,7 +257,7 @@ def heading_items(text: str) -> list[agenda.AgendaItem]:
     """
     headings = []
     for heading in mwparserfromhell.parse(text).filter_headings():
-        title = heading_text(heading.title)
+        title = wikitext.plain(str(heading.title))
         timebox = _TIMEBOX.search(title)
         duration = None
         if timebox and timebox.start() > 0:
@@ -269,23 +267,6 @@ def heading_items(text: str) -> list[agenda.AgendaItem]:
         if title:
             headings.append(agenda.AgendaItem(heading.level, title, duration or None))
     return _outline(headings)
-
-
-def heading_text(title: mwparserfromhell.wikicode.Wikicode) -> str:
-    """A heading's title as plain text: links as their label, no templates, references or files."""
-    title = mwparserfromhell.parse(str(title))
-    for tag in title.filter_tags():
-        if str(tag.tag).strip().lower() in _HIDDEN_TAGS:
-            _remove(title, tag)
-    for link in title.filter_wikilinks():
-        if str(link.title).strip().lower().startswith(_NOT_TEXT_LINKS):
-            _remove(title, link)
-    return " ".join(title.strip_code(normalize=True, collapse=True).split())
-
-
-def _remove(code: mwparserfromhell.wikicode.Wikicode, node: object) -> None:
-    with contextlib.suppress(ValueError):  # already gone with an enclosing node
-        code.remove(node)
 
 
 def _outline(headings: Sequence[agenda.AgendaItem]) -> list[agenda.AgendaItem]:

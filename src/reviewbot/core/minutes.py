@@ -233,6 +233,11 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def _md_text(note: NoteRecord, text: str) -> str:
+    """What *text* of *note* reads as: imported wikitext with its markup stripped, typed text as is."""
+    return wikitext.plain(text) if note.wikitext else text
+
+
 def render_markdown(record: MeetingRecord, wording: Wording | None = None) -> str:
     """The same minutes as Markdown (CommonMark), for teams that keep notes elsewhere."""
     wording = wording or Wording()
@@ -250,15 +255,16 @@ def render_markdown(record: MeetingRecord, wording: Wording | None = None) -> st
 
     def md_note(note: NoteRecord) -> str:
         if note.kind == "raw":
-            return md_escape(note.text)
+            return md_escape(_md_text(note, note.text))
         marker = {"action": "**Action:** ", "decision": "**Decision:** "}.get(note.kind, "")
-        return "  " * note.depth + "- " + marker + md_escape(note.text)
+        return "  " * note.depth + "- " + marker + md_escape(_md_text(note, note.text))
 
     lines += [md_note(n) for n in record.preamble]
     if record.preamble:
         lines.append("")
     for section in record.sections:
-        lines.append("#" * (section.level + 1) + " " + md_escape(section.title))
+        title = wikitext.plain(section.title) if section.wikitext else section.title
+        lines.append("#" * (section.level + 1) + " " + md_escape(title))
         if section.notes:
             lines.append("")
         lines += [md_note(n) for n in section.notes]
@@ -268,11 +274,11 @@ def render_markdown(record: MeetingRecord, wording: Wording | None = None) -> st
     if actions:
         lines += [f"## {wording.action_items_heading}", ""]
         for owner, items in _group_by_owner(actions):
-            lines.append(f"- {md_escape(owner)}")
-            lines += [f"  - {md_escape(_after_owner(n))}" for n in items]
+            lines.append(f"- {md_escape(_md_text(items[0], owner))}")
+            lines += [f"  - {md_escape(_md_text(n, _after_owner(n)))}" for n in items]
         lines.append("")
     if decisions:
         lines += [f"## {wording.decisions_heading}", ""]
-        lines += [f"- {md_escape(n.text)}" for n in decisions]
+        lines += [f"- {md_escape(_md_text(n, n.text))}" for n in decisions]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import mwparserfromhell
 
 from reviewbot.core.minutes import Wording
+from reviewbot.wikitext import plain
 
 _MONTHS = {
     name: number
@@ -41,7 +42,6 @@ _TIMES = re.compile(
     rf"(?P<h2>\d{{1,2}})(?::(?P<m2>\d\d))?\s*(?P<ap2>{_MERIDIEM})?(?:\s+(?P<tz>[A-Z]{{2,5}})\b)?"
 )
 _NAMED = re.compile(r"\b(?:meeting|review) with (?P<title>.+?),?\s*$", re.IGNORECASE)
-_MARKUP = re.compile(r"[\[\]{}<>'&_~=|]")
 _FISCAL = re.compile(r"\b((?:19|20)\d\d)[-/–](\d\d)\b")
 FISCAL_START_MONTH = 7
 """The first month of a fiscal year written ``2014-15`` in a page title (the Foundation's: July)."""
@@ -69,14 +69,6 @@ class Intro:
     timezone: str
     started_at: datetime | None
     ended_at: datetime | None
-
-
-def plain(wikitext: str) -> str:
-    """What a piece of inline wikitext reads as: links by their label, templates and markup gone."""
-    if not _MARKUP.search(wikitext):
-        return " ".join(wikitext.split())
-    text = mwparserfromhell.parse(wikitext).strip_code(normalize=True, collapse=True)
-    return " ".join(text.split())
 
 
 def _template_pattern(wording: Wording) -> re.Pattern[str]:

@@ -195,7 +195,7 @@ class _Notes:
 
 def _name(prefix: str) -> str:
     """The name a note's ``Name:`` prefix shows (a bold name too)."""
-    return top.plain(prefix).strip("'").strip()
+    return wikitext.plain(prefix).strip("'").strip()
 
 
 def _speaker(note: NoteRecord, people: set[str]) -> NoteRecord:
@@ -304,7 +304,7 @@ def _read_head(
     started = intro.started_at or first_edited
     ended = intro.ended_at or started
     record = MeetingRecord(
-        title=top.plain(title) if title else "Imported minutes",
+        title=wikitext.plain(title) if title else "Imported minutes",
         timezone=intro.timezone,
         started_at=started.astimezone(UTC) if started else None,
         ended_at=ended.astimezone(UTC) if ended else None,
