@@ -125,6 +125,13 @@ def test_a_page_imported_by_two_runs_at_once_is_one_meeting(runtime, importer, m
         assert session.scalar(select(func.count(Meeting.id))) == 1
 
 
+def test_a_blank_line_after_a_heading_comes_back(runtime, importer):
+    """Kept as a raw note in its place (only the spaces inside ``==Foo==`` are not kept)."""
+    text = "==Foo==\n\n* a\n\n\n== Bar ==\n\nA paragraph.\n* b\n"
+    meeting_id = importer.import_one(Source(wiki="file", page="p", text=text), importer.channel(None), ImportReport())
+    assert export(runtime, meeting_id) == "== Foo ==\n\n* a\n\n== Bar ==\n\nA paragraph.\n* b\n"
+
+
 def test_meetings_attach_to_a_known_channel(runtime, importer):
     Console(runtime.commands).run_line("@tilman /review agenda add Something")  # the console channel exists now
     assert importer.channel(CHANNEL) == (WORKSPACE, CHANNEL)

@@ -156,7 +156,12 @@ class _Notes:
     def read(self, lines: list[str]) -> list[NoteRecord]:
         found: list[NoteRecord] = []
         pending: list[str] = []
-        for line in [*_trim(lines), None]:
+        # Blank lines at the end go (the minutes put one after each section); those at the start
+        # stay, as a raw note, so that a blank line right after a heading comes back too.
+        end = len(lines)
+        while end and not lines[end - 1].strip():
+            end -= 1
+        for line in [*lines[:end], None]:
             note = self._note(line) if line is not None else None
             if line is not None and note is None:
                 pending.append(line)
