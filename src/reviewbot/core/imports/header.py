@@ -63,9 +63,9 @@ _LOOSE_REMOTE = re.compile(
 
 @dataclass(frozen=True)
 class Intro:
-    """What the intro line says: the meeting's title (if it names it), start and end, timezone."""
+    """When the intro line says the meeting was: start and end, and the timezone (the title is
+    :func:`find_intro`'s)."""
 
-    title: str | None
     timezone: str
     started_at: datetime | None
     ended_at: datetime | None
@@ -133,7 +133,7 @@ def read_intro(line: str, titles: list[str], first_edited: datetime | None, time
     text = plain(line)
     found = _DATE.search(text)
     if found is None:
-        return Intro(None, timezone, None, None)
+        return Intro(timezone, None, None)
     month, day = _MONTHS[found.group("month").lower()], int(found.group("day"))
     year = int(found.group("year")) if found.group("year") else year_for(month, day, titles, first_edited, today)
     times = _TIMES.search(text, found.end())
@@ -142,9 +142,9 @@ def read_intro(line: str, titles: list[str], first_edited: datetime | None, time
     try:
         day_start = datetime(year, month, day, tzinfo=zone)
     except ValueError:
-        return Intro(None, zone_name, None, None)
+        return Intro(zone_name, None, None)
     if times is None or not (times.group("m2") or times.group("ap2")):
-        return Intro(None, zone_name, day_start, day_start)
+        return Intro(zone_name, day_start, day_start)
     ap1, ap2 = times.group("ap1"), times.group("ap2")
     h1, h2 = int(times.group("h1")), int(times.group("h2"))
     start_hour, end_hour = _hour(h1, ap1 or ap2), _hour(h2, ap2 or ap1)
@@ -152,12 +152,12 @@ def read_intro(line: str, titles: list[str], first_edited: datetime | None, time
     if not ap1 and ap2 and (start_hour, m1) > (end_hour, m2):
         start_hour = _hour(h1, "am")  # "11:30 - 1:00 PM"
     if start_hour > 23 or end_hour > 23 or m1 > 59 or m2 > 59:
-        return Intro(None, zone_name, day_start, day_start)
+        return Intro(zone_name, day_start, day_start)
     start = datetime.combine(day_start.date(), time(start_hour, m1), tzinfo=zone)
     end = datetime.combine(day_start.date(), time(end_hour, m2), tzinfo=zone)
     if end < start:
         end += timedelta(days=1)
-    return Intro(None, zone_name, start, end)
+    return Intro(zone_name, start, end)
 
 
 def title_from_page(page_title: str) -> str:
@@ -169,11 +169,10 @@ def title_from_page(page_title: str) -> str:
 
 @dataclass(frozen=True)
 class Attendance:
-    """The two attendance lists, as names in plain text; ``exact`` when read from the bot's own line."""
+    """The two attendance lists, as names in plain text."""
 
     present: tuple[str, ...]
     remote: tuple[str, ...]
-    exact: bool
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -188,12 +187,12 @@ def read_attendance(line: str, wording: Wording) -> Attendance | None:
     if exact is None:
         exact = re.match(rf"^(?P<p>)'''{remote}''': (?P<r>.*)$", line)
     if exact is not None:
-        return Attendance(_names(exact.group("p")), _names(exact.group("r") or ""), exact=True)
+        return Attendance(_names(exact.group("p")), _names(exact.group("r") or ""))
     loose = _LOOSE_PRESENT.match(plain(line))
     if loose is None:
         return None
     parts = _LOOSE_REMOTE.split(loose.group("names"), maxsplit=1)
-    return Attendance(_names(parts[0]), _names(parts[1] if len(parts) > 1 else ""), exact=False)
+    return Attendance(_names(parts[0]), _names(parts[1] if len(parts) > 1 else ""))
 
 
 def read_slides(line: str) -> str | None:

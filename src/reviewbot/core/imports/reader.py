@@ -287,7 +287,7 @@ def _read_head(
     """The meeting's fields from the lines before the first note, and which lines gave them."""
     recognised: set[int] = set()
     titles = [page_title] if page_title else []
-    title, intro = None, top.Intro(None, timezone, None, None)
+    title, intro = None, top.Intro(timezone, None, None)
     if found := top.find_intro(head, wording):
         index, title = found
         recognised.add(index)
