@@ -28,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     what.add_argument("file", nargs="?", help="a file of minutes wikitext (- for standard input)")
     what.add_argument("--wiki", metavar="TITLE", help="the wiki page (WIKI_API_URL) to import")
     what.add_argument("--wiki-prefix", metavar="PREFIX", help="import every wiki page whose title starts so")
-    parser.add_argument("--channel", help="attach the meetings to this channel (default: the archive)")
+    parser.add_argument(
+        "--channel", help="attach the meetings to this channel (default: the archive; a page imported again stays put)"
+    )
     parser.add_argument("--workspace", help="the channel's workspace, if the bot has not seen the channel yet")
 
 
@@ -120,7 +122,7 @@ def _file_source(importer: Importer, name: str, text: str) -> Source:
     return Source(wiki=FILE_SOURCE, page=f"(standard input) {record.title}{day}", text=text, title_hint=record.title)
 
 
-def _one(importer: Importer, source: Source, channel: tuple[str, str], report: ImportReport) -> None:
+def _one(importer: Importer, source: Source, channel: tuple[str, str] | None, report: ImportReport) -> None:
     before = report.notes
     meeting_id = importer.import_one(source, channel, report)
     if meeting_id is not None:

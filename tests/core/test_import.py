@@ -132,6 +132,20 @@ def test_a_blank_line_after_a_heading_comes_back(runtime, importer):
     assert export(runtime, meeting_id) == "== Foo ==\n\n* a\n\n== Bar ==\n\nA paragraph.\n* b\n"
 
 
+def test_importing_again_without_a_channel_leaves_the_meeting_in_its_channel(runtime, importer):
+    """A private channel's imported meeting never moves to the public archive by a run without --channel."""
+    page = Source(wiki="file", page="p", text="== Secret plans ==\n* x\n")
+    meeting_id = importer.import_one(page, ("T1", "CPRIVATE"), ImportReport())
+    assert importer.import_one(page, importer.channel(None), ImportReport()) == meeting_id
+    with runtime.db.read() as session:
+        channel = session.get(Channel, session.get(Meeting, meeting_id).channel_pk)
+        assert (channel.workspace_id, channel.channel_id) == ("T1", "CPRIVATE")
+    importer.import_one(page, (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL), ImportReport())  # said so: moved
+    with runtime.db.read() as session:
+        channel = session.get(Channel, session.get(Meeting, meeting_id).channel_pk)
+        assert (channel.workspace_id, channel.channel_id, channel.private) == ("archive", "archive", False)
+
+
 def test_meetings_attach_to_a_known_channel(runtime, importer):
     Console(runtime.commands).run_line("@tilman /review agenda add Something")  # the console channel exists now
     assert importer.channel(CHANNEL) == (WORKSPACE, CHANNEL)

@@ -8,7 +8,8 @@ is a page reviewbot published itself (its meeting is stored already) and a ``/re
 
 Imported meetings belong to the channel given (``--channel``), or else to the archive's own
 pseudo-channel, workspace :data:`ARCHIVE_WORKSPACE`, channel :data:`ARCHIVE_CHANNEL`, whose
-meetings are public. Their action items are stored closed: they are history, not open work.
+meetings are public; importing a page again without a channel leaves its meeting where it is.
+Their action items are stored closed: they are history, not open work.
 """
 
 from __future__ import annotations
@@ -104,14 +105,15 @@ class Importer:
         self.timezone = timezone
         self.clock = clock
 
-    def channel(self, channel_id: str | None, workspace_id: str | None = None) -> tuple[str, str]:
-        """The (workspace, channel) to attach meetings to: the archive's when *channel_id* is None.
+    def channel(self, channel_id: str | None, workspace_id: str | None = None) -> tuple[str, str] | None:
+        """The (workspace, channel) to attach meetings to; None when *channel_id* is None (see
+        :meth:`import_one`).
 
         Without *workspace_id*, the channel must be known already (the bot has seen it) in one
         workspace.
         """
         if not channel_id:
-            return ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL
+            return None
         if workspace_id:
             return workspace_id, channel_id
         with self.db.read() as session:
@@ -132,15 +134,20 @@ class Importer:
             today=self.clock.now().date(),
         )
 
-    def import_all(self, sources: Iterable[Source], channel: tuple[str, str]) -> ImportReport:
+    def import_all(self, sources: Iterable[Source], channel: tuple[str, str] | None) -> ImportReport:
         """Import every page of *sources* into *channel*, each in a transaction of its own."""
         report = ImportReport()
         for source in sources:
             self.import_one(source, channel, report)
         return report
 
-    def import_one(self, source: Source, channel: tuple[str, str], report: ImportReport) -> int | None:
-        """Import one page (its meeting's id), or report it skipped (None) when it is not minutes."""
+    def import_one(self, source: Source, channel: tuple[str, str] | None, report: ImportReport) -> int | None:
+        """Import one page (its meeting's id), or report it skipped (None) when it is not minutes.
+
+        The meeting goes to *channel*; with None, a new meeting goes to the archive and a meeting
+        imported before stays where it is (a private channel's never becomes the public archive's
+        because a later run forgot ``--channel``).
+        """
         if source.page.endswith(DRAFT_SUFFIX):
             report.skipped.append((source.page, "a draft of reviewbot's"))
             return None
@@ -182,24 +189,28 @@ class Importer:
                 .limit(1)
             )
 
-    def _store(self, source: Source, record: MeetingRecord, channel: tuple[str, str]) -> tuple[int, bool]:
+    def _store(self, source: Source, record: MeetingRecord, channel: tuple[str, str] | None) -> tuple[int, bool]:
         now = self.clock.now()
         with self.db.write() as session:
             existing = session.scalar(
                 select(Meeting.id).where(Meeting.source_wiki == source.wiki, Meeting.source_page == source.page)
             )
             meeting = lock_meeting(session, existing) if existing is not None else None
-            target = channel_row(session, Caller(*channel, IMPORT_AUTHOR, IMPORT_AUTHOR), now)
-            assert target is not None
-            if channel == (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL):
-                target.private = False  # the archive is public (search finds it from any channel)
+            channel_pk = meeting.channel_pk if meeting is not None and channel is None else None
+            if channel_pk is None:
+                where = channel or (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL)
+                target = channel_row(session, Caller(*where, IMPORT_AUTHOR, IMPORT_AUTHOR), now)
+                assert target is not None
+                if where == (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL):
+                    target.private = False  # the archive is public (search finds it from any channel)
+                channel_pk = target.id
             if meeting is None:
                 meeting = Meeting(status=MeetingStatus.ENDED, created_at=now, created_by=IMPORT_AUTHOR)
                 session.add(meeting)
             else:
                 _clear(session, meeting.id)
             started = record.started_at or now
-            meeting.channel_pk = target.id
+            meeting.channel_pk = channel_pk
             meeting.status = MeetingStatus.ENDED
             meeting.title = record.title
             meeting.started_at, meeting.ended_at = started, record.ended_at or started
