@@ -438,13 +438,16 @@ def bots(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def prepare(urls: Sequence[str], slack: FakeSlack, scenario: Scenario) -> None:
-    """Before the hour: people known to Slack, each meeting's agenda of six sections."""
+def populate(slack: FakeSlack, scenario: Scenario) -> None:
+    """The workspace as it is before the bots start: its channels and its people."""
     for m in range(scenario.meetings):
-        channel = channel_of(m)
-        slack.channels[channel] = {"name": f"review-{m:03d}"}
+        slack.channels[channel_of(m)] = {"name": f"review-{m:03d}"}
         for person in people_of(m):
             slack.users[person.user_id] = {"name": person.name, "display_name": person.name, "real_name": person.name}
+
+
+def prepare(urls: Sequence[str], slack: FakeSlack, scenario: Scenario) -> None:
+    """Before the hour: each meeting's agenda of six sections."""
     chair_lines = [(m, f"agenda add {title}") for m in range(scenario.meetings) for title in SECTIONS]
     for n, (m, line) in enumerate(chair_lines):
         chair = people_of(m)[0]
@@ -483,63 +486,78 @@ def run_scenario(
     workers: int = 64,
 ) -> dict[str, Any]:
     """One run of the top of the hour: the bots, the fake Slack, the people; its figures."""
-    with FakeSlack(rate_limits=True) as slack, bots(kind, processes, slack, database) as running:
-        urls = [bot.url for bot in running]
-        prepare(urls, slack, scenario)
-        settle(slack)
-        observer = Observer(slack)
-        observer.poll()
-        actions = plan(scenario)
-        stop = threading.Event()
+    with FakeSlack(rate_limits=True) as slack:
+        populate(slack, scenario)
+        with bots(kind, processes, slack, database) as running:
+            return _run(slack, running, kind, processes, scenario, drain, workers)
 
-        def watch() -> None:
-            while not stop.wait(0.2):
-                observer.poll()
 
-        watcher = threading.Thread(target=watch, name="observer", daemon=True)
-        watcher.start()
-        from bench.run import CpuUsage  # here: bench.run imports this module
+def _run(
+    slack: FakeSlack,
+    running: list[BotProcess],
+    kind: str,
+    processes: int,
+    scenario: Scenario,
+    drain: float,
+    workers: int,
+) -> dict[str, Any]:
+    """The run itself, with the bots serving and the workspace populated."""
+    urls = [bot.url for bot in running]
+    prepare(urls, slack, scenario)
+    settle(slack)
+    observer = Observer(slack)
+    observer.poll()
+    actions = plan(scenario)
+    stop = threading.Event()
 
-        usage = CpuUsage((os.getpid(), *(bot.pid for bot in running)))
-        t0 = time.monotonic() + 1.0
-        began = time.perf_counter()
-        try:
-            Driver(urls, slack, observer, workers, scenario.seed).run(actions, t0, t0 + scenario.seconds)
-            ended = time.monotonic()
-            wanted = {a.token for a in actions if a.kind == "note" and a.ok}
-            channels = {channel_of(a.meeting) for a in actions if a.kind == "end" and a.ok}
-            while time.monotonic() < ended + drain:
-                time.sleep(1.0)
-                with observer.lock:
-                    if channels <= observer.uploaded.keys() and wanted <= observer.first_shown.keys():
-                        break
-            time.sleep(1.0)  # calls in flight
-        finally:
-            stop.set()
-            watcher.join()
-        observer.poll()
-        drained = time.monotonic()
-        result = analyse(actions, observer, slack, t0, drained)
-        result.update(
-            database=kind,
-            processes=processes,
-            meetings=scenario.meetings,
-            minutes=scenario.minutes,
-            wall_s=round(time.perf_counter() - began, 1),
-            drain_s=round(drained - ended, 1),
-            rss_kib=[bot.rss_kib() for bot in running],
-            other_cpu_pct=round(100 * usage.other_share(), 1),
-        )
-        errors = [line for bot in running for line in bot.lines if "Traceback" in line or "ERROR" in line]
-        result["bot_errors"] = len(errors)
-        result["bot_error_sample"] = sorted({line[:200] for line in errors})[:8]
-        refusals = Counter(
-            str(a.reply.get("text", "") if isinstance(a.reply, dict) else a.reply)[:80]
-            for a in actions
-            if a.sent and not a.ok
-        )
-        result["refusals"] = dict(refusals.most_common(8))
-        return result
+    def watch() -> None:
+        while not stop.wait(0.2):
+            observer.poll()
+
+    watcher = threading.Thread(target=watch, name="observer", daemon=True)
+    watcher.start()
+    from bench.run import CpuUsage  # here: bench.run imports this module
+
+    usage = CpuUsage((os.getpid(), *(bot.pid for bot in running)))
+    t0 = time.monotonic() + 1.0
+    began = time.perf_counter()
+    try:
+        Driver(urls, slack, observer, workers, scenario.seed).run(actions, t0, t0 + scenario.seconds)
+        ended = time.monotonic()
+        wanted = {a.token for a in actions if a.kind == "note" and a.ok}
+        channels = {channel_of(a.meeting) for a in actions if a.kind == "end" and a.ok}
+        while time.monotonic() < ended + drain:
+            time.sleep(1.0)
+            with observer.lock:
+                if channels <= observer.uploaded.keys() and wanted <= observer.first_shown.keys():
+                    break
+        time.sleep(1.0)  # calls in flight
+    finally:
+        stop.set()
+        watcher.join()
+    observer.poll()
+    drained = time.monotonic()
+    result = analyse(actions, observer, slack, t0, drained)
+    result.update(
+        database=kind,
+        processes=processes,
+        meetings=scenario.meetings,
+        minutes=scenario.minutes,
+        wall_s=round(time.perf_counter() - began, 1),
+        drain_s=round(drained - ended, 1),
+        rss_kib=[bot.rss_kib() for bot in running],
+        other_cpu_pct=round(100 * usage.other_share(), 1),
+    )
+    errors = [line for bot in running for line in bot.lines if "Traceback" in line or "ERROR" in line]
+    result["bot_errors"] = len(errors)
+    result["bot_error_sample"] = sorted({line[:200] for line in errors})[:8]
+    refusals = Counter(
+        str(a.reply.get("text", "") if isinstance(a.reply, dict) else a.reply)[:80]
+        for a in actions
+        if a.sent and not a.ok
+    )
+    result["refusals"] = dict(refusals.most_common(8))
+    return result
 
 
 # -- the figures --------------------------------------------------------------------------------
@@ -589,6 +607,7 @@ def analyse(
         if upload.completed and upload.channel_id:
             minutes_text[upload.channel_id] = upload.content.decode("utf-8", "replace")
     missing = sum(1 for a in notes if a.token not in minutes_text.get(channel_of(a.meeting), ""))
+    unseen = sorted(channel_of(a.meeting) for a in ends if channel_of(a.meeting) not in observer.uploaded)
     methods: dict[str, MethodCount] = {}
     response_urls = MethodCount()
     for at, method, refused, early in observer.calls:
@@ -620,7 +639,8 @@ def analyse(
                           "never": sum(t is None for t in move_times)},
         "agenda_click_s": {**_stats([t for t in click_times if t is not None], 50, 95),
                            "never": sum(t is None for t in click_times)},
-        "minutes_s": {**_stats(upload_times, 50, 95), "missing": len(ends) - len(upload_times)},
+        "minutes_s": {**_stats(upload_times, 50, 95), "missing": len(ends) - len(upload_times),
+                      "files": len(minutes_text), "missing_channels": unseen[:10]},
         "web_api": {"calls": calls, "per_note": round(calls / len(notes), 2) if notes else None,
                     "refused_429": refused, "share_429": round(refused / calls, 4) if calls else 0.0,
                     "early": sum(c.early for c in methods.values()),
