@@ -316,6 +316,10 @@ def test_a_very_common_word_ranks_the_most_recent_matches(runtime, monkeypatch):
     few = runtime.commands.search.find(HERE, "zebra old")  # six matches: the four most recent ranked
     assert few.recent_only == 4 and len(few.results) == 4
     assert runtime.commands.search.find(HERE, '"zebra old 1"').recent_only == 0
+    # PostgreSQL's way for a great many matches: those among the newest ids (or, too few there, all).
+    monkeypatch.setattr(store_search, "FEW_MATCHES", 0)
+    many = runtime.commands.search.find(HERE, "zebra")
+    assert 1 <= len(many.results) <= 10 and all("zebra" in "".join(t for t, _ in r.segments) for r in many.results)
 
 
 def test_imported_minutes_are_found_with_a_link_to_their_wiki_section(runtime, clock):

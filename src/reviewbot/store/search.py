@@ -35,7 +35,7 @@ _WORD = re.compile(r"\w+")
 #: At most this many matches are ranked: the most recent ones (see :func:`search_notes`).
 RANKED = 1000
 #: PostgreSQL: up to this many matches (as planned), the most recent are found from the GIN index
-#: at once; beyond, by walking the note ids backwards until RANKED have matched.
+#: at once; beyond, among the newest note ids where about RANKED of them should be.
 FEW_MATCHES = 8000
 PAGE = "LIMIT :limit OFFSET :offset"
 
@@ -256,8 +256,7 @@ def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, l
     if filters:  # dates: every match is ranked
         return _ids(session, f"SELECT n.id FROM notes n{meetings} WHERE {where} ORDER BY {rank} {PAGE}", params), False
     # The planner's estimate of the matches (phrases as mere words) picks the way to the most
-    # recent: few, all of them from the GIN index at once; many, walking the ids backwards
-    # (PostgreSQL's own choice between the two misjudges words of middling frequency).
+    # recent: few, all of them from the GIN index at once; many, those among the newest ids.
     loose = {**params, "loose": query.tsquery(loose=True)}
     loose_where = where.replace(":tsquery", ":loose")
     plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM notes n WHERE {loose_where}"), loose).scalar()
@@ -270,13 +269,15 @@ def _ranked_ids(session: Session, query: NoteQuery, sqlite: bool, offset: int, l
         )
         rows = session.execute(text(sql), params).all()
         return [row[0] for row in rows], bool(rows) and rows[0][1] > RANKED
-    floor = session.execute(
-        text(f"SELECT n.id FROM notes n WHERE {loose_where} ORDER BY n.id DESC LIMIT 1 OFFSET :ranked"), loose
-    ).scalar()
-    if floor is not None:
-        where += " AND n.id > :floor"
-        params["floor"] = floor
-    return _ids(session, f"SELECT n.id FROM notes n WHERE {where} ORDER BY {rank} {PAGE}", params), floor is not None
+    # Many: the matches are spread over the notes, so about the last RANKED of them lie within the
+    # newest RANKED / (share of notes matching) ids; the GIN index and the id range find those
+    # without walking. Should the estimate be wrong and too few be there, all are searched.
+    newest = session.execute(text("SELECT max(id) FROM notes")).scalar() or 0
+    params["floor"] = newest - int(RANKED * newest / max(1.0, _planned_rows(plan)))
+    ids = _ids(session, f"SELECT n.id FROM notes n WHERE {where} AND n.id > :floor ORDER BY {rank} {PAGE}", params)
+    if len(ids) == params["limit"] or (offset and ids):
+        return ids, True
+    return _ids(session, f"SELECT n.id FROM notes n WHERE {where} ORDER BY {rank} {PAGE}", params), False
 
 
 def _planned_rows(plan: object) -> float:
