@@ -4,8 +4,6 @@ the reminder's offer to copy, and every refusal as a clear private reply."""
 
 from __future__ import annotations
 
-import os
-import urllib.parse
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +22,7 @@ from reviewbot.runtime import build_runtime
 from reviewbot.store.schema import Meeting, MeetingStatus, Section
 from tests.support.doubles import FakeClock
 from tests.support.fakewiki import FakeWiki
+from tests.support.mediawiki import admin_site, need_mediawiki
 
 ANN = Caller("T0001", "C0001", "U1", "Ann")
 ELSEWHERE = Caller("T0001", "C0002", "U1", "Ann")
@@ -338,16 +337,8 @@ def test_wiki_api_url_alone_is_enough_to_read_pages(database_url):
 @pytest.mark.mediawiki
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_import_from_a_real_mediawiki(database_url):
-    api = os.environ.get("MEDIAWIKI_API_URL")
-    if not api:
-        if os.environ.get("REVIEWBOT_REQUIRE_MEDIAWIKI") == "1":
-            pytest.fail("MEDIAWIKI_API_URL is not set but REVIEWBOT_REQUIRE_MEDIAWIKI=1")
-        pytest.skip("no MediaWiki (run scripts/mediawiki-test-server.sh)")
-    import mwclient
-
-    parts = urllib.parse.urlsplit(api)
-    admin = mwclient.Site(parts.netloc, path=parts.path.removesuffix("api.php"), scheme=parts.scheme)
-    admin.login(os.environ["MEDIAWIKI_ADMIN_USER"], os.environ["MEDIAWIKI_ADMIN_PASSWORD"])
+    api = need_mediawiki()
+    admin = admin_site()
     title = f"Team goals/{uuid.uuid4().hex[:8]}"
     admin.pages[title].edit(GOALS, summary="goals for the quarter")
     admin.pages[title + " (old name)"].edit(f"#REDIRECT [[{title}]]", summary="a redirect")

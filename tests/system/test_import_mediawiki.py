@@ -22,29 +22,13 @@ from reviewbot.import_command import run_import
 from reviewbot.runtime import build_runtime
 from reviewbot.store.schema import Meeting
 from tests.support.doubles import FakeClock
+from tests.support.mediawiki import API_URL, admin_site, need_mediawiki
 from tests.support.paths import EXAMPLES, ROOT
 from tests.support.wiki_structure import rendered_list_items
 
-API_URL = os.environ.get("MEDIAWIKI_API_URL")
 MESSY = ROOT / "tests" / "data" / "imports"
 
 pytestmark = [pytest.mark.mediawiki, pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)]
-
-
-def _need_wiki() -> None:
-    if not API_URL:
-        if os.environ.get("REVIEWBOT_REQUIRE_MEDIAWIKI") == "1":
-            pytest.fail("MEDIAWIKI_API_URL is not set but REVIEWBOT_REQUIRE_MEDIAWIKI=1")
-        pytest.skip("no MediaWiki (run scripts/mediawiki-test-server.sh)")
-
-
-def _admin_site():
-    import mwclient
-
-    parts = urllib.parse.urlsplit(API_URL)
-    site = mwclient.Site(parts.netloc, path=parts.path.removesuffix("api.php"), scheme=parts.scheme)
-    site.login(os.environ["MEDIAWIKI_ADMIN_USER"], os.environ["MEDIAWIKI_ADMIN_PASSWORD"])
-    return site
 
 
 def _parse(text: str) -> dict:
@@ -67,8 +51,8 @@ def _args(prefix: str) -> argparse.Namespace:
 
 
 def test_import_a_prefix_from_mediawiki_again_and_export(database_url, capsys):
-    _need_wiki()
-    site = _admin_site()
+    need_mediawiki()
+    site = admin_site()
     prefix = f"Import test {uuid.uuid4().hex[:8]}/"
     seed = (EXAMPLES / "tech-ii-2016-07.wiki").read_text().split("-->\n", 1)[1]
     search = (EXAMPLES / "search-platform-2026-q3.wiki").read_text().split("-->\n", 1)[1]
