@@ -62,7 +62,10 @@ def run_import(
         except UserError as error:
             return _fail(str(error))
     else:
-        wiki = wiki or _wiki_reader(settings)
+        try:
+            wiki = wiki or _wiki_reader(settings)
+        except WikiError as error:  # a WIKI_API_URL that is no api.php address
+            return _fail(str(error), 2)
         if wiki is None:
             return _fail("the wiki is not set up: set WIKI_API_URL (and WIKI_USERNAME, WIKI_PASSWORD) first", 2)
     runtime = build_runtime(settings)

@@ -236,6 +236,11 @@ def test_cli_bad_input_is_one_line_never_a_traceback(database_url, monkeypatch, 
     assert run(file="empty.wiki", workspace="T1")[2] == (
         "reviewbot: --workspace goes with --channel: it names the channel's workspace\n"
     )
+    bad_url = replace(settings, wiki_api_url="wiki.example.org")
+    assert run_import(_args(wiki="Some page"), bad_url) == 2
+    assert capsys.readouterr().err == (
+        "reviewbot: WIKI_API_URL must be the wiki's api.php address, not 'wiki.example.org'\n"
+    )
     monkeypatch.setattr("sys.stdin", open(tmp_path / "latin1.wiki"))  # noqa: SIM115
     assert run(file="-")[2] == "reviewbot: standard input is not UTF-8 text (byte 6 is not): wikitext is expected\n"
     with runtime_db(settings) as db, db.read() as session:
