@@ -54,6 +54,17 @@ def test_every_user_is_listed_page_by_page_at_start(fake_slack, people):
         directory.close()
 
 
+def test_the_listing_is_made_again_after_a_while(fake_slack, people):
+    directory = UserDirectory(web_client(BOT_TOKEN, fake_slack.api_url), refresh_seconds=0.3).start()
+    try:
+        wait_until(lambda: directory.knows("U100"))
+        fake_slack.users["U100"]["display_name"] = "Ann Renamed"  # missed while the bot was down
+        wait_until(lambda: directory.name("U100") == "Ann Renamed")
+        assert len(fake_slack.calls_to("users.list")) >= 2 and fake_slack.calls_to("users.info") == []
+    finally:
+        directory.close()
+
+
 def test_someone_new_gets_the_payloads_name_at_once_and_a_look_up_off_the_callers_thread(fake_slack):
     def slow_users_info(args: dict[str, Any]) -> dict[str, Any]:
         time.sleep(1.5)
