@@ -655,7 +655,7 @@ def test_an_echo_slack_refuses_goes_out_as_text_or_is_left_out_never_holding_up_
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_minutes_are_uploaded_while_a_backlog_of_echoes_waits(bot, fake_slack):
-    fake_slack.rate_limits = False  # about the order of the queue; the backlog is made by slow_post
+    paced(bot)
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     release = threading.Event()
 
@@ -672,8 +672,8 @@ def test_the_minutes_are_uploaded_while_a_backlog_of_echoes_waits(bot, fake_slac
     assert "* note 5" in fake_slack.uploads[-1].content.decode()
     release.set()
     idle(bot)
-    echoed = " ".join(c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:])
-    assert all(f"note {n}" in echoed for n in range(1, 6))
+    assert echoed(fake_slack) == [f"#{n} Tilman: note {n}" for n in range(1, 6)]
+    within_limits(fake_slack)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
