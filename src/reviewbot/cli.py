@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from reviewbot import logs
 from reviewbot.config import ConfigError, Settings, load_settings
+from reviewbot.core.publishing import WikiError
 from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger("reviewbot")
@@ -47,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    except WikiError as error:  # the wiki settings are wrong (say, a WIKI_API_URL that is no api.php)
+        print(f"reviewbot: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -236,6 +236,13 @@ def test_cli_bad_input_is_one_line_never_a_traceback(database_url, monkeypatch, 
     assert run(file="empty.wiki", workspace="T1")[2] == (
         "reviewbot: --workspace goes with --channel: it names the channel's workspace\n"
     )
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name, value in (("WIKI_API_URL", "wiki.example.org"), ("WIKI_USERNAME", "a"), ("WIKI_PASSWORD", "b")):
+        monkeypatch.setenv(name, value)
+    assert cli.main(["import", "text.wiki"]) == 2  # the runtime's wiki client refuses the address
+    assert capsys.readouterr().err == (
+        "reviewbot: WIKI_API_URL must be the wiki's api.php address, not 'wiki.example.org'\n"
+    )
     bad_url = replace(settings, wiki_api_url="wiki.example.org")
     assert run_import(_args(wiki="Some page"), bad_url) == 2
     assert capsys.readouterr().err == (
