@@ -166,3 +166,17 @@ def test_a_message_that_breaks_a_rule_gets_a_warning_and_an_explanation(bot, fak
     idle(bot)
     assert "* a note after all" in draft(bot, meeting_id)
     assert reactions(fake_slack, ts) == ["warning", "white_check_mark"]
+
+
+
+def test_a_message_from_someone_the_name_cache_does_not_know_takes_the_events_profile_name(bot, fake_slack):
+    from reviewbot.store.schema import Note
+
+    start_meeting(bot, fake_slack)
+    thread = section_thread(fake_slack, "Backup Datacenter")
+    dora = SlackPerson(bot, fake_slack, "U500", "Dora", joins=False)  # joined after the bot listed users
+    dora.say("Dora: the cache is warm", thread_ts=thread, user_profile={"display_name": "Dora M.", "name": "dora"})
+    idle(bot)
+    with bot.runtime.db.read() as session:
+        authors = session.scalars(select(Note.author_name).where(Note.author_id == "U500")).all()
+    assert authors == ["Dora M."]

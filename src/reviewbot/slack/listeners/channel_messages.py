@@ -30,7 +30,7 @@ from reviewbot.slack import text as slack_text
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane
-from reviewbot.slack.users import UserDirectory
+from reviewbot.slack.users import UserDirectory, display_name
 from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,11 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
 
     def author(team: str, channel: str, message: dict[str, Any]) -> Caller:
         user = str(message.get("user") or "")
-        return Caller(workspace_id=team, channel_id=channel, user_id=user, user_name=users.name(user) or user)
+        # A message event carries no user_name, but usually the author's profile: better than the id
+        # for someone the name cache does not know yet.
+        profile = message.get("user_profile") or {}
+        shown = display_name({"profile": profile, "name": profile.get("name")}) if isinstance(profile, dict) else None
+        return Caller(workspace_id=team, channel_id=channel, user_id=user, user_name=users.name(user, shown) or user)
 
     def typed(message: dict[str, Any]) -> str:
         """What the person typed: Slack's markup undone, and each shared file named with its link."""
