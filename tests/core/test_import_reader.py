@@ -165,6 +165,19 @@ def test_markdown_shows_imported_wikitext_as_the_text_it_reads_as():
     assert "- Ann\n  - write the post\n" in out  # the closing action items
 
 
+def test_a_linked_name_is_the_speaker_or_owner():
+    """``[[User:Ann|Ann]]: ...``: the colon inside the link does not end the name."""
+    text = (
+        "'''Present (in the office)''': Ann\n\n== A ==\n* [[User:Ann|Ann]]: hello\n"
+        "* '''Action:''' [[User:Ann|Ann]]: write it\n\n== Action items ==\n* [[User:Ann|Ann]]\n** write it\n"
+    )
+    record = read_minutes(text).record
+    hello, action = record.sections[0].notes
+    assert hello.speaker == "Ann" and action.owner == "[[User:Ann|Ann]]"
+    assert record.summaries and len(record.sections) == 1  # the closing list is what the notes make
+    assert render_wikitext(record).endswith(text.split("\n\n", 1)[1])
+
+
 _FRAGMENTS = [
     "* ", "** ", "# ", ": ", "; ", "==", "===", " ==", "\n", "\n\n", "{{", "}}", "[[", "]]", "<ref>", "</ref>",
     "<!--", "-->", "{|", "|}", "'''", "Katherine: ", "'''Action:''' ", "'''Decision:''' ", "text ", "<br>",

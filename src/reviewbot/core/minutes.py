@@ -221,7 +221,12 @@ def _group_by_owner(actions: list[NoteRecord]) -> list[tuple[str, list[NoteRecor
 
 
 def _after_owner(note: NoteRecord) -> str:
-    return note.text.partition(":")[2].strip() if note.owner else note.text
+    """An action item's text after its ``Owner:`` (an imported owner may hold a colon: ``[[User:A|A]]``)."""
+    if not note.owner:
+        return note.text
+    if note.text.startswith(note.owner + ":"):
+        return note.text[len(note.owner) + 1 :].strip()
+    return note.text.partition(":")[2].strip()
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")

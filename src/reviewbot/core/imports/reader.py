@@ -188,14 +188,27 @@ class _Notes:
         if marked := _MARKED.match(content):
             rest = marked.group("rest")
             if marked.group("kind") == "Action":
-                parts = notes.split_speaker(rest)
+                parts = split_name(rest)
                 kind, owner, content = "action", parts[0] if parts else None, rest
             else:
                 kind, content = "decision", rest
-        if kind == "note" and (parts := notes.split_speaker(content)):
+        if kind == "note" and (parts := split_name(content)):
             key = notes.name_key(_name(parts[0]))
             self.prefixes[key] = self.prefixes.get(key, 0) + 1
         return NoteRecord(text=content, depth=depth, kind=kind, owner=owner, wikitext=True, marker=marker)
+
+
+def split_name(text: str) -> tuple[str, str] | None:
+    """``Name: text`` split by :func:`reviewbot.core.notes.split_speaker`'s rules, at the first colon
+    outside a link or template, so that ``[[User:Ann|Ann]]: text`` is Ann's."""
+    masked, depth = [], 0
+    for char in text:
+        depth = depth + 1 if char in "[{" else max(0, depth - 1) if char in "]}" else depth
+        masked.append("\0" if char == ":" and depth else char)  # a colon inside: not the name's end
+    if notes.split_speaker("".join(masked)) is None:
+        return None
+    index = masked.index(":")
+    return text[:index].strip(), text[index + 1 :].strip()
 
 
 def _name(prefix: str) -> str:
@@ -204,7 +217,7 @@ def _name(prefix: str) -> str:
 
 
 def _speaker(note: NoteRecord, people: set[str]) -> NoteRecord:
-    if note.kind != "note" or (parts := notes.split_speaker(note.text)) is None:
+    if note.kind != "note" or (parts := split_name(note.text)) is None:
         return note
     name = _name(parts[0])
     if not name or len(name) > notes.MAX_SPEAKER_LENGTH or notes.name_key(name) not in people:
