@@ -65,7 +65,8 @@ class AgendaCarry:
 
     def copy(self, caller: Caller, target: str = "") -> Reply:
         """Give the next meeting the agenda of the meeting *target* (``last`` or empty: the
-        channel's most recent ended meeting; a number: that meeting of the channel)."""
+        channel's most recent ended meeting; a number: that meeting, of the channel, of a public
+        channel of the workspace or of the archive)."""
         target = target.strip().lstrip("#").lower()
         if target not in ("", "last", "latest") and not target.isdigit():
             raise UserError(f"{USAGE}.")
