@@ -82,6 +82,15 @@ def test_importing_again_updates_the_meeting_never_duplicates_it(runtime, import
         assert session.get(Meeting, first).source_revision == 7
 
 
+def test_an_undated_page_keeps_its_date_when_imported_again(runtime, importer, clock):
+    page = Source(wiki="file", page="p", text="== A ==\n* a\n")
+    meeting_id = importer.import_one(page, None, ImportReport())
+    first = runtime.meetings.record(meeting_id).started_at
+    clock.advance(days=3)
+    importer.import_one(page, None, ImportReport())
+    assert runtime.meetings.record(meeting_id).started_at == first
+
+
 def test_a_page_that_is_not_minutes_is_skipped_and_reported(runtime, importer):
     report = ImportReport()
     bad = Source(wiki="file", page="Notes/Lunch", text="We had lunch.\n\nIt was good.\n")

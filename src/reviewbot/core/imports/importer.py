@@ -209,7 +209,8 @@ class Importer:
                 session.add(meeting)
             else:
                 _clear(session, meeting.id)
-            started = record.started_at or now
+            # A page that gives no date is dated when it was first imported, and stays so.
+            started = record.started_at or meeting.started_at or now
             meeting.channel_pk = channel_pk
             meeting.status = MeetingStatus.ENDED
             meeting.title = record.title
