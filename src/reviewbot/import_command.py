@@ -16,7 +16,7 @@ from pathlib import Path
 from reviewbot.config import Settings
 from reviewbot.core import Clock, SystemClock
 from reviewbot.core.context import UserError
-from reviewbot.core.imports.importer import FILE_SOURCE, Importer, ImportReport, Source, count, wiki_sources
+from reviewbot.core.imports.importer import FILE_SOURCE, Importer, ImportReport, Source, count, wiki_source
 from reviewbot.core.publishing import WikiError
 from reviewbot.core.wiki_pages import WikiReader
 
@@ -77,14 +77,19 @@ def run_import(
             _one(importer, _file_source(importer, args.file, text), channel, report)
         else:
             assert wiki is not None
-            titles = [args.wiki] if args.wiki else wiki.titles_with_prefix(args.wiki_prefix)
-            read = 0
-            for source in wiki_sources(wiki, titles):
-                read += 1
+            if args.wiki:
+                if (source := wiki_source(wiki, args.wiki)) is None:
+                    return _fail(f"there is no wiki page “{args.wiki}”")
                 _one(importer, source, channel, report)
-            if not read:
-                where = f"there is no wiki page “{args.wiki}”" if args.wiki else None
-                return _fail(where or f"no wiki page starts with “{args.wiki_prefix}”")
+            else:
+                titles = wiki.titles_with_prefix(args.wiki_prefix)
+                if not titles:
+                    return _fail(f"no wiki page starts with “{args.wiki_prefix}”")
+                for title in titles:  # read one at a time, as they are imported
+                    if (source := wiki_source(wiki, title)) is None:
+                        report.skipped.append((title, "no such page: gone since it was listed"))
+                    else:
+                        _one(importer, source, channel, report)
     except (UserError, WikiError) as error:
         if report.meeting_ids or report.skipped:
             print(report.line() + ", before this error:")  # what was done stays done

@@ -302,6 +302,20 @@ def runtime_db(settings):
         rt.close()
 
 
+def test_a_page_gone_since_the_prefix_was_listed_is_reported(runtime, settings, capsys):
+    class Racing(FakeWiki):
+        def titles_with_prefix(self, prefix):
+            return [*super().titles_with_prefix(prefix), "Reviews/Deleted"]
+
+    wiki = Racing()
+    wiki.someone_edits("Reviews/A", "== A ==\n* a\n")
+    assert run_import(_args(wiki_prefix="Reviews/"), settings, wiki=wiki) == 0
+    assert capsys.readouterr().out.endswith(
+        "imported 1 meeting, 1 note, 0 lines kept as raw wikitext; "
+        "skipped 1 page: Reviews/Deleted (no such page: gone since it was listed)\n"
+    )
+
+
 def big_page(sections: int = 100, notes_per_section: int = 50) -> str:
     lines = ["Notes from the Quarterly Review meeting with Everyone, July 14, 8:00 - 9:30 AM PT.", ""]
     for s in range(sections):
@@ -332,11 +346,10 @@ def test_pages_reviewbot_published_or_drafted_are_not_imported_again(wiki_runtim
     wiki.someone_edits("Reviews/Tech II, July 2016/reviewbot draft", "== A ==\n* b\n")
     importer = Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
     report = ImportReport()
-    from reviewbot.core.imports.importer import wiki_sources
+    from reviewbot.core.imports.importer import wiki_source
 
-    titles = ["Reviews/Tech II, July 2016", "Reviews/Tech II, July 2016/reviewbot draft"]
-    for page in wiki_sources(wiki, titles):
-        importer.import_one(page, importer.channel(None), report)
+    for title in ["Reviews/Tech II, July 2016", "Reviews/Tech II, July 2016/reviewbot draft"]:
+        importer.import_one(wiki_source(wiki, title), importer.channel(None), report)
     assert report.line() == (
         "imported 0 meetings, 0 notes, 0 lines kept as raw wikitext; skipped 2 pages: "
         "Reviews/Tech II, July 2016 (the minutes of meeting #1, published by reviewbot); "

@@ -14,7 +14,7 @@ Their action items are stored closed: they are history, not open work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -275,12 +275,12 @@ def _insert(session: Session, meeting_id: int, record: MeetingRecord, started: d
         session.execute(insert(Attendee), attendees)
 
 
-def wiki_sources(reader: WikiReader, titles: Iterable[str]) -> Iterator[Source]:
-    """The pages called *titles*, read one at a time as they are imported (missing ones left out)."""
-    for title in titles:
-        page = reader.read_page(title)
-        if page is not None:
-            yield Source(
-                wiki=reader.name, page=page.title, text=page.text, revision=page.revision_id,
-                first_edited=page.first_edited,
-            )  # fmt: skip
+def wiki_source(reader: WikiReader, title: str) -> Source | None:
+    """The wiki page called *title* as a page to import (keyed by its title as the wiki gives it,
+    after a redirect), or None when there is no such page."""
+    page = reader.read_page(title)
+    if page is None:
+        return None
+    return Source(
+        wiki=reader.name, page=page.title, text=page.text, revision=page.revision_id, first_edited=page.first_edited
+    )
