@@ -3,10 +3,11 @@
 An imported meeting remembers the wiki and page it came from (so importing the page again
 updates it instead of adding a second one) and the page revision it was read from. Notes read
 from a wiki page are stored as the wikitext they were, flagged ``wikitext`` so that the minutes
-give them back as they went in instead of escaping them as text typed in Slack. What of a page cannot be structured is kept
-too: its header lines (``meetings.wikitext_header``) when the meeting's fields do not give them
-back, a heading's wikitext (``sections.wikitext``), a list prefix other than ``* `` (``notes.marker``),
-and whether the page ended with the bot's action item and decision lists (``meetings.summaries``).
+give them back as they went in instead of escaping them as text typed in Slack. What of a page
+cannot be structured is kept too: its header lines (``meetings.wikitext_header``) when the
+meeting's fields do not give them back, a heading's wikitext (``sections.wikitext``), a list
+prefix other than ``* `` (``notes.marker``), and whether the page ended with the bot's action
+item and decision lists (``meetings.summaries``).
 
 Revision ID: 0007
 Revises: 0006
