@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mwparserfromhell
 
-from reviewbot.core.imports.reader import logical_lines
+from reviewbot.core.imports.lines import logical_lines
 from tests.support.minutes_structure import plain
 
 

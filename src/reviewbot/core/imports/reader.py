@@ -5,7 +5,7 @@ any level) open sections; list lines (``*``, ``**``, ``#``, ``:``, ``*:``) are n
 depth the length of their prefix; ``'''Action:''' Owner: ...`` and ``'''Decision:''' ...`` are
 read as the bot writes them (:mod:`reviewbot.core.minutes`), and ``Name: ...`` names a speaker
 when the name is on the attendance (or opens several notes). A template, a tag or a comment that
-runs over several lines is one line here, so nothing is cut in two.
+runs over several lines is one line here (:mod:`.lines`), so nothing is cut in two.
 
 Nothing is dropped: whatever is no note (a paragraph, a table, a ``;`` term) is a ``raw`` note
 in its place, and a note keeps the list prefix it had when it is not the bot's ``* ``. Every note
@@ -22,12 +22,10 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-import mwparserfromhell
-from mwparserfromhell.nodes import Argument, Comment, Tag, Template, Text
-
 from reviewbot import wikitext
 from reviewbot.core import notes
 from reviewbot.core.imports import header as top
+from reviewbot.core.imports.lines import logical_lines
 from reviewbot.core.minutes import MeetingRecord, NoteRecord, SectionRecord, Wording, header_lines, summary_lines
 from reviewbot.store.schema import MARKER_LENGTH
 
@@ -62,65 +60,6 @@ class _Block:
     level: int
     wikitext: bool
     lines: list[str] = field(default_factory=list)
-
-
-# What may open and close across lines, by kind: templates, comments, tables, tags.
-_PAIRS = tuple(
-    (re.compile(opening, re.IGNORECASE), re.compile(closing))
-    for opening, closing in (
-        (r"\{\{", r"\}\}"),
-        (r"<!--", r"-->"),
-        (r"^\{\|", r"^\|\}"),
-        (r"<(?!/)(?!(?:br|hr|wbr)\b)\w+[^<>]*(?<!/)>", r"</\w+\s*>"),
-    )
-)
-
-
-def _segments(lines: list[str]) -> list[list[str]]:
-    """The lines in runs that may belong together: a run ends where every template, comment, table
-    and tag opened in it looks closed (a cheap count; the parser has the last word in each run)."""
-    runs, current, depths = [], [], [0] * len(_PAIRS)
-    for line in lines:
-        current.append(line)
-        for kind, (opening, closing) in enumerate(_PAIRS):
-            depths[kind] = max(0, depths[kind] + len(opening.findall(line)) - len(closing.findall(line)))
-        if not any(depths):
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return runs
-
-
-def _joined(text: str) -> list[str]:
-    """The lines of *text*, where a template, tag or comment that spans lines keeps them together."""
-    pieces = []
-    for node in mwparserfromhell.parse(text).nodes:
-        piece = str(node)
-        spans = isinstance(node, Template | Comment | Argument) or (
-            isinstance(node, Tag) and (node.wiki_markup is None or node.wiki_markup == "{|")
-        )
-        pieces.append(piece.replace("\n", "\0") if spans and not isinstance(node, Text) else piece)
-    masked = "".join(pieces)
-    if len(masked) != len(text):  # the parser always gives the text back; never trust it blindly
-        return text.split("\n")
-    lines, start = [], 0
-    for part in masked.split("\n"):
-        lines.append(text[start : start + len(part)])
-        start += len(part) + 1
-    return lines
-
-
-def logical_lines(text: str) -> list[str]:
-    """The page's lines, where a template, tag or comment that spans lines keeps them together.
-
-    Only the runs of lines that may hold such a thing are parsed (most lines of most pages hold
-    none, and parsing a whole long page costs seconds).
-    """
-    lines: list[str] = []
-    for run in _segments(text.split("\n")):
-        lines += run if len(run) == 1 else _joined("\n".join(run))
-    return lines
 
 
 def _heading(line: str) -> tuple[int, str] | None:
