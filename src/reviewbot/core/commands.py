@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from reviewbot.core import agenda
 from reviewbot.core.action_items import ActionItem, Actions
-from reviewbot.core.agenda_carry import CARRY_VERBS, AgendaCarry, WikiReader
+from reviewbot.core.agenda_carry import CARRY_VERBS, AgendaCarry
 from reviewbot.core.context import Caller, UserError
 from reviewbot.core.drafts import minutes_file
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
@@ -27,6 +27,7 @@ from reviewbot.core.schedules import Schedules
 from reviewbot.core.scribe_commands import scribe
 from reviewbot.core.search import Search
 from reviewbot.core.texts import HELP, count_text, duration_text, format_agenda, format_time_used, planned_minutes
+from reviewbot.core.wiki_pages import WikiReader
 from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
