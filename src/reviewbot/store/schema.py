@@ -423,3 +423,18 @@ class SlackBudget(Base):
     level: Mapped[float] = mapped_column(Float(53))
     at: Mapped[float] = mapped_column(Float(53))
     paused_until: Mapped[float] = mapped_column(Float(53))
+
+
+class LiveLease(Base):
+    """Which bot process may run one kind of live job (``echo``: the notes' echoes and section
+    headings; ``agenda``: the live agenda message) for a meeting, until ``expires_at`` (seconds of
+    the database's clock). Several processes on one PostgreSQL database take turns through it, so
+    that a note is echoed once and an older agenda is never sent after a newer one
+    (:mod:`reviewbot.store.live_leases`)."""
+
+    __tablename__ = "live_leases"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float(53))

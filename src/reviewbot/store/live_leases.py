@@ -1,0 +1,88 @@
+"""Short leases on a meeting's live jobs, so that bot processes sharing a database take turns.
+
+Several bot processes may serve one workspace from one PostgreSQL database, each with its own
+queue of live jobs (:mod:`reviewbot.slack.live`). Two of them echoing one meeting's notes at once
+would each post the notes the other is posting; two sending its agenda could send an older state
+after a newer one. A lease (a row of ``live_leases``, migration 0010) says which process may run
+a kind of job for a meeting, until when. It is taken with one statement (:data:`TAKE`): an insert
+that, on conflict, takes the row over only if it is free, expired, or already the taker's (so
+taking it again extends it); the row is locked for that one statement only, and times are
+seconds of the database's clock, the one clock every process shares. No transaction stays open
+while the holder talks to Slack: a holder that dies loses the lease when it expires.
+
+This is hand-written SQL outside :mod:`reviewbot.store.note_batches` because the ORM cannot say
+"insert, or take over if free, expired or mine, and tell me whether I have it" in one statement.
+It runs on both databases (the tests use SQLite too), but only a bot on PostgreSQL needs it: a
+SQLite database is served by one process, whose queues already run a meeting's jobs in turn.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from sqlalchemy import text
+
+from reviewbot.store.database import Database
+
+#: How long a lease lasts unless its holder takes it again (renews it) or lets it go: the longest a
+#: holder that died keeps the others waiting.
+LEASE_SECONDS = 30.0
+
+_NOW = {
+    "postgresql": "extract(epoch FROM clock_timestamp())::float8",
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+}
+
+#: Take the lease (meeting, job) for :owner for :seconds: a row comes back only if it is taken.
+TAKE = """
+    INSERT INTO live_leases (meeting_id, job, owner, expires_at)
+    VALUES (:meeting_id, :job, :owner, {now} + :seconds)
+    ON CONFLICT (meeting_id, job) DO UPDATE
+    SET owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE live_leases.owner = excluded.owner OR live_leases.expires_at <= {now}
+    RETURNING owner
+"""
+
+#: Let the lease go, if :owner still holds it.
+RELEASE = """
+    UPDATE live_leases SET expires_at = 0
+    WHERE meeting_id = :meeting_id AND job = :job AND owner = :owner
+"""
+
+
+def process_owner() -> str:
+    """A name for this process as a lease holder, unique among the processes on the database."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class LiveLeases:
+    """The leases of one holder (*owner*, by default this process) on the database *db*."""
+
+    def __init__(self, db: Database, owner: str | None = None, seconds: float = LEASE_SECONDS) -> None:
+        self.db = db
+        self.owner = owner or process_owner()
+        self.seconds = seconds
+        now = _NOW[db.engine.dialect.name]
+        self._take = text(TAKE.format(now=now))
+        self._release = text(RELEASE)
+
+    def take(self, meeting_id: int, job: str, seconds: float | None = None) -> bool:
+        """Take the meeting's lease on *job* for *seconds* (default :attr:`seconds`) if it is
+        free, expired or already ours (then it is extended); whether we hold it now. Raises
+        :class:`~reviewbot.store.database.DatabaseUnavailable` when the database cannot answer."""
+        params = {
+            "meeting_id": meeting_id,
+            "job": job,
+            "owner": self.owner,
+            "seconds": self.seconds if seconds is None else seconds,
+        }
+        with self.db.write() as session:
+            return session.execute(self._take, params).first() is not None
+
+    def release(self, meeting_id: int, job: str) -> None:
+        """Let the meeting's lease on *job* go, if we still hold it (a lease that expired and was
+        taken by another holder stays theirs)."""
+        with self.db.write() as session:
+            session.execute(self._release, {"meeting_id": meeting_id, "job": job, "owner": self.owner})

@@ -1,0 +1,88 @@
+"""The leases that let bot processes on one database take turns at a meeting's live jobs.
+
+On a real database (SQLite and PostgreSQL): one holder at a time, taking it again extends it,
+an expired lease goes to whoever asks, a released one at once, and a lease is per meeting and
+per kind of job. Many threads racing for one lease: exactly one gets it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from reviewbot.core import Caller
+from reviewbot.store.live_leases import LiveLeases
+
+HERE = Caller("T1", "C1", "U1", "tilman")
+THERE = Caller("T1", "C2", "U1", "tilman")
+
+
+def started(runtime, caller: Caller) -> int:
+    """A running meeting's id."""
+    handle = runtime.commands.handle
+    handle("/review", "agenda add Budget review", caller)
+    reply = handle("/review", "start Leases", caller)
+    assert reply.meeting_id is not None, reply.text
+    return reply.meeting_id
+
+
+def test_one_holder_at_a_time_and_taking_it_again_extends_it(runtime):
+    meeting = started(runtime, HERE)
+    first, second = LiveLeases(runtime.db, "first"), LiveLeases(runtime.db, "second")
+    assert first.take(meeting, "echo")
+    assert not second.take(meeting, "echo")
+    assert first.take(meeting, "echo")  # re-entry: still ours
+    assert not second.take(meeting, "echo")
+    first.release(meeting, "echo")
+    assert second.take(meeting, "echo")
+    assert not first.take(meeting, "echo")
+
+
+def test_a_lease_is_per_meeting_and_per_job(runtime):
+    meeting, other = started(runtime, HERE), started(runtime, THERE)
+    first, second = LiveLeases(runtime.db, "first"), LiveLeases(runtime.db, "second")
+    assert first.take(meeting, "echo")
+    assert second.take(meeting, "agenda")
+    assert second.take(other, "echo")
+    assert not second.take(meeting, "echo") and not first.take(other, "echo")
+
+
+def test_an_expired_lease_goes_to_whoever_asks(runtime):
+    meeting = started(runtime, HERE)
+    dead, alive = LiveLeases(runtime.db, "dead", seconds=0.3), LiveLeases(runtime.db, "alive")
+    assert dead.take(meeting, "echo")
+    assert not alive.take(meeting, "echo")
+    time.sleep(0.4)
+    assert alive.take(meeting, "echo")
+    assert not dead.take(meeting, "echo")
+    dead.release(meeting, "echo")  # not its own any more: changes nothing
+    assert not dead.take(meeting, "echo")
+
+
+def test_taking_it_again_before_it_expires_keeps_it(runtime):
+    meeting = started(runtime, HERE)
+    holder, other = LiveLeases(runtime.db, "holder", seconds=0.5), LiveLeases(runtime.db, "other")
+    assert holder.take(meeting, "echo")
+    for _ in range(3):
+        time.sleep(0.3)
+        assert holder.take(meeting, "echo")  # renewed: another 0.5 s
+        assert not other.take(meeting, "echo")
+
+
+def test_holders_racing_for_a_free_lease_one_gets_it(runtime):
+    meeting = started(runtime, HERE)
+    holders = [LiveLeases(runtime.db, f"holder-{n}") for n in range(8)]
+    won: list[str] = []
+    start = threading.Barrier(len(holders))
+
+    def race(leases: LiveLeases) -> None:
+        start.wait()
+        if leases.take(meeting, "echo"):
+            won.append(leases.owner)
+
+    threads = [threading.Thread(target=race, args=(leases,)) for leases in holders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(won) == 1, won
