@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from reviewbot import cli
 from reviewbot.console import CHANNEL, WORKSPACE, Console
 from reviewbot.core import Caller
-from reviewbot.core.imports.importer import ARCHIVE_CHANNEL, ARCHIVE_WORKSPACE, Importer, ImportReport, Source
+from reviewbot.core.followups import publish_report
+from reviewbot.core.imports.importer import (
+    ARCHIVE_CHANNEL,
+    ARCHIVE_WORKSPACE,
+    Importer,
+    ImportReport,
+    Source,
+    wiki_source,
+)
 from reviewbot.import_command import run_import
 from reviewbot.store.schema import Channel, Meeting, Note, NoteKind
 from tests.support.fakewiki import FakeWiki
@@ -346,8 +354,6 @@ def test_pages_reviewbot_published_or_drafted_are_not_imported_again(wiki_runtim
     wiki.someone_edits("Reviews/Tech II, July 2016/reviewbot draft", "== A ==\n* b\n")
     importer = Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
     report = ImportReport()
-    from reviewbot.core.imports.importer import wiki_source
-
     for title in ["Reviews/Tech II, July 2016", "Reviews/Tech II, July 2016/reviewbot draft"]:
         importer.import_one(wiki_source(wiki, title), importer.channel(None), report)
     assert report.line() == (
@@ -365,6 +371,21 @@ def wiki_runtime(settings, clock):
     rt = build_runtime(replace(settings, wiki_page_title="Reviews/{title}, {month} {year}"), clock=clock, wiki=wiki)
     yield rt, wiki, clock
     rt.close()
+
+
+def test_a_meeting_imported_from_the_wiki_is_not_published_to_it_again(wiki_runtime):
+    """It would be a second copy of the page (or a draft subpage of it); a file's import may be published."""
+    runtime, wiki, clock = wiki_runtime
+    wiki.someone_edits("Old reviews/Tech II", (EXAMPLES / "tech-ii-2016-07.wiki").read_text())
+    importer = Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
+    from_wiki = importer.import_one(wiki_source(wiki, "Old reviews/Tech II"), None, ImportReport())
+    from_file = importer.import_one(source(MESSY / "design-2015-01.wiki"), None, ImportReport())
+    pages = dict(wiki.pages)
+    assert publish_report(runtime.publisher, from_wiki, "U1").text == (
+        f"Meeting #{from_wiki} was imported from the wiki page “Old reviews/Tech II”: its minutes are there already."
+    )
+    assert wiki.pages == pages
+    assert publish_report(runtime.publisher, from_file, "U1").text.startswith("📘 Minutes published to the wiki")
 
 
 def test_a_wiki_error_midway_keeps_what_was_imported_and_says_so(runtime, settings, capsys):

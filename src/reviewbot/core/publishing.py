@@ -95,6 +95,11 @@ class Publisher:
                 raise UserError(f"There is no meeting {meeting_id}.")
             if meeting.ended_at is None:
                 raise UserError("The minutes are published when the meeting has ended (`/review end`).")
+            if meeting.source_page is not None and meeting.source_wiki == self.client.name:
+                raise UserError(  # publishing it again would copy the page to a second one, or a draft
+                    f"Meeting #{meeting_id} was imported from the wiki page “{meeting.source_page}”: "
+                    "its minutes are there already."
+                )
             record = load_record(session, meeting)
             title = page_title(record, self.page_pattern)
             last = session.scalars(
