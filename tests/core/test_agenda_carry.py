@@ -251,6 +251,13 @@ Some text.
 == [[File:Logo.png|thumb|logo]] Hiring &amp; onboarding ==
 <!-- == A commented-out heading == -->
 """
+GOALS_AGENDA = [
+    (1, "Engineering goals", None),
+    (2, "Reliability", 15),
+    (2, "SLOs for every service", None),
+    (2, "Details that are deep", None),
+    (2, "Hiring & onboarding", None),
+]  # GOALS as an agenda: (level, title, timebox)
 
 
 def test_headings_become_agenda_items_with_their_markup_stripped():
@@ -290,13 +297,7 @@ def test_import_makes_the_pages_headings_the_agenda(wiki_runtime):
     reply = run(wiki_runtime, "agenda import [[Team goals/2016 Q2]]")
     assert reply.visibility is Visibility.PRIVATE and reply.event is Event.AGENDA_CHANGED
     assert reply.text.startswith("📋 The next meeting's agenda is the headings of “Team goals/2016 Q2”: 5 sections.")
-    assert agenda_of(wiki_runtime) == [
-        (1, "Engineering goals", None),
-        (2, "Reliability", 15),
-        (2, "SLOs for every service", None),
-        (2, "Details that are deep", None),
-        (2, "Hiring & onboarding", None),
-    ]
+    assert agenda_of(wiki_runtime) == GOALS_AGENDA
 
 
 def test_import_refusals(wiki_runtime, wiki, runtime):
@@ -354,13 +355,7 @@ def test_import_from_a_real_mediawiki(database_url):
         dated = rt.commands.carry.reader.read_page(title)
         assert len(queries) == 3 and dated.first_edited is not None  # the import's read asks for it
         assert reply.text.startswith(f"📋 The next meeting's agenda is the headings of “{title}”: 5 sections.")
-        assert agenda_of(rt) == [
-            (1, "Engineering goals", None),
-            (2, "Reliability", 15),
-            (2, "SLOs for every service", None),
-            (2, "Details that are deep", None),
-            (2, "Hiring & onboarding", None),
-        ]
+        assert agenda_of(rt) == GOALS_AGENDA
     finally:
         rt.close()
     offline = Settings(database_url=database_url, wiki_api_url="http://127.0.0.1:9/api.php")
