@@ -34,17 +34,18 @@ def _never(stat: dict[str, Any], key: str) -> str:
 def short_table(results: dict[str, Any]) -> str:
     """The README's table: one line per run."""
     lines = [
-        f"Measured {results['date']} at {results['commit']}, {results['machine']['cores']} cores; "
-        f"{results['scenario']['minutes']:g}-minute meetings. Seconds unless marked.",
+        f"{results['date']}, {results['commit']}, {results['machine']['cores']} cores; "
+        f"{results['scenario']['minutes']:g}-minute meetings; seconds.",
         "",
-        "| setup | meetings | ack p99 | note shown p50 / p95 | move / click shown p95 | minutes p95 | 429s "
+        "| bots | meetings | ack p99 | note shown p50 / p95 | move / click shown p95 | minutes p95 | 429s "
         "| lost / twice |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in results["runs"]:
         notes, api = run["notes"]["visible_s"], run["web_api"]
+        bots = f"{'SQLite' if run['database'] == 'sqlite' else 'PostgreSQL'} ×{run['processes']}"
         lines.append(
-            f"| {setup_name(run)} | {run['meetings']} | {_s(run['ack_ms']['p99'], 0)} ms "
+            f"| {bots} | {run['meetings']} | {_s(run['ack_ms']['p99'], 0)} ms "
             f"| {_s(notes['p50'])} / {_s(notes['p95'])} | {_s(run['agenda_move_s']['p95'])} / "
             f"{_s(run['agenda_click_s']['p95'])} | {_s(run['minutes_s']['p95'])} | {100 * api['share_429']:.0f}% "
             f"| {_lost_twice(run)} |"
