@@ -18,6 +18,7 @@ from reviewbot.core.publishing import WikiError
 from reviewbot.runtime import build_runtime
 from tests.support.doubles import FakeClock
 from tests.support.fakewiki import FakeWiki
+from tests.support.mediawiki import API_URL, admin_site, need_mediawiki
 
 CALLER = Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
 
@@ -94,15 +95,6 @@ def test_publish_without_wiki_settings_explains(runtime, capsys):
 
 # -- a real MediaWiki (scripts/mediawiki-test-server.sh) -------------------------------------------
 
-API_URL = os.environ.get("MEDIAWIKI_API_URL")
-
-
-def _need_wiki() -> None:
-    if not API_URL:
-        if os.environ.get("REVIEWBOT_REQUIRE_MEDIAWIKI") == "1":
-            pytest.fail("MEDIAWIKI_API_URL is not set but REVIEWBOT_REQUIRE_MEDIAWIKI=1")
-        pytest.skip("no MediaWiki (run scripts/mediawiki-test-server.sh)")
-
 
 def _api(**params: str) -> dict:
     query = urllib.parse.urlencode({**params, "format": "json", "formatversion": "2"})
@@ -123,7 +115,7 @@ def _wiki_settings(database_url: str, password: str | None = None) -> Settings:
 @pytest.mark.mediawiki
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_publish_to_a_real_mediawiki(database_url, capsys):
-    _need_wiki()
+    need_mediawiki()
     title = f"Tech II {uuid.uuid4().hex[:8]}"
     rt = build_runtime(_wiki_settings(database_url), clock=FakeClock())
     console = Console(rt.commands, publisher=rt.publisher)
@@ -141,7 +133,7 @@ def test_publish_to_a_real_mediawiki(database_url, capsys):
     assert _list_items(parsed["text"]) == [hostile]
 
     # Someone edits the page by hand: the next publish goes to a draft subpage.
-    admin = _admin_site()
+    admin = admin_site()
     admin.pages[page].edit("A human fixed this.", summary="manual edit")
     console.run_line("@tilman /review publish 1")
     out = capsys.readouterr().out
@@ -154,7 +146,7 @@ def test_publish_to_a_real_mediawiki(database_url, capsys):
 @pytest.mark.mediawiki
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_wrong_bot_password_is_reported_clearly(database_url, capsys):
-    _need_wiki()
+    need_mediawiki()
     rt = build_runtime(_wiki_settings(database_url, password="wrong-password-0000000000000000"), clock=FakeClock())
     run_meeting(Console(rt.commands, publisher=rt.publisher), title=f"Bad {uuid.uuid4().hex[:6]}")
     out = capsys.readouterr().out
@@ -166,7 +158,7 @@ def test_wrong_bot_password_is_reported_clearly(database_url, capsys):
 @pytest.mark.mediawiki
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_unreachable_wiki_is_reported_clearly(database_url, capsys):
-    _need_wiki()
+    need_mediawiki()
     settings = replace(_wiki_settings(database_url), wiki_api_url="http://127.0.0.1:9/api.php")
     rt = build_runtime(settings, clock=FakeClock())
     run_meeting(Console(rt.commands, publisher=rt.publisher), title="Offline")
@@ -200,12 +192,3 @@ def _list_items(page_html: str) -> list[str]:
     parser = Items()
     parser.feed(page_html)
     return [item.strip() for item in parser.items]
-
-
-def _admin_site():
-    import mwclient
-
-    parts = urllib.parse.urlsplit(API_URL)
-    site = mwclient.Site(parts.netloc, path=parts.path.removesuffix("api.php"), scheme=parts.scheme)
-    site.login(os.environ["MEDIAWIKI_ADMIN_USER"], os.environ["MEDIAWIKI_ADMIN_PASSWORD"])
-    return site
