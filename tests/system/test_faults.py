@@ -394,12 +394,21 @@ def test_two_processes_take_notes_for_one_meeting(database_url, fake_slack, tmp_
         chair(second.url, fake_slack, channel, "/review end")
         # Echoes go at chat.postMessage's one a second per channel, and the minutes may queue behind them.
         draft = wait_for_draft(fake_slack, channel, timeout=120 if shared else 60)
+        acked = {token for tokens in acked_tokens(takers).values() for token in tokens}
+        wait_until(
+            lambda: acked <= set(echo_tokens(fake_slack, channel)), timeout=120, what="every acknowledged note echoed"
+        )
     finally:
         first.stop()
         second.stop()
     result = assert_nothing_lost(database_url, channel, draft, takers)
     assert result["acknowledged"] == 180 and result["unacked_stored"] == 0
     assert not duplicates(stored_tokens(database_url, channel)) and not duplicates(draft_tokens(draft))
+    # Each process echoes the notes it finds waiting, whichever process took them: only one at a
+    # time (the meeting's echo lease, slack/live.py), so no note is echoed twice.
+    echoed = echo_tokens(fake_slack, channel)
+    twice = sorted(token for token, count in echoed.items() if count > 1)
+    assert twice == [], f"{len(twice)} notes echoed twice: {twice[:5]}"
     assert fake_slack.early_calls == [], fake_slack.early_calls[:5]
     # 0 refused in every run measured; a stray one (a call delayed tens of milliseconds on a busy
     # machine) costs a second's pause and is retried, so it is tolerated.

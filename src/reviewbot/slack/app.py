@@ -28,6 +28,7 @@ from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import PostQueue
 from reviewbot.slack.users import UserDirectory
+from reviewbot.store.live_leases import LiveLeases
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,9 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     poster = PostQueue(client, interval=settings.slack_post_interval)
     runtime.on_close(poster.close)
     store = MessageStore(runtime.db)
-    live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher)
+    # Processes sharing a PostgreSQL database take turns at a meeting's echoes and agenda.
+    leases = None if runtime.db.is_sqlite else LiveLeases(runtime.db)
+    live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher, leases=leases)
     users = UserDirectory(client).start()  # names known ahead: no acknowledgement waits for users.info
     runtime.on_close(users.close)
     listeners.register(app, runtime, users, live, store)

@@ -12,6 +12,18 @@ on the channel's urgent track, never behind echoes. Jobs read the meeting's stat
 so a late or retried job shows what is current, and a note whose echo failed is echoed with the
 next one; an echo Slack refuses as it is goes out as plain text, or is left out, and never holds
 up the next.
+
+Several bot processes may serve one meeting (requests spread over them, one PostgreSQL database):
+each queues its own jobs, but a meeting's echo jobs (with its section headings and echo updates)
+run in one process at a time, and so do its agenda updates: a job takes the meeting's lease on
+its kind (:mod:`reviewbot.store.live_leases`) before it reads anything, and lets it go when done.
+An echo job that takes it reads where the echoes stand from ``slack_messages`` (another process
+may have echoed since), so no note is echoed twice; an agenda update reads the state and sends it
+under the lease, so the newest state read is the last one sent. A job that finds the lease held
+by another process posts nothing and is queued again :data:`LEASE_RETRY` seconds later: a note
+committed after the holder last looked is never left waiting, and a holder that died loses the
+lease when it expires. No transaction is held open while Slack is called. On SQLite (one process)
+there are no leases: the channel's queue already runs them in turn.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ from reviewbot.slack.agenda_updates import AgendaUpdates, Click
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane, PostQueue
 from reviewbot.store.database import DatabaseUnavailable
+from reviewbot.store.live_leases import LiveLeases
 from reviewbot.store.schema import MeetingStatus
 
 log = logging.getLogger(__name__)
@@ -46,6 +59,10 @@ ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can 
 REFUSED_MESSAGE_ERRORS = frozenset(
     {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text"}
 )
+#: Seconds after which a job that found its meeting's lease held by another process tries again.
+LEASE_RETRY = 1.0
+ECHO_LEASE = "echo"  # the note echoes, section headings and echo updates of a meeting
+AGENDA_LEASE = "agenda"  # the meeting's live agenda message
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
 _SHOWN_IN_AGENDA = _AGENDA_EVENTS | {Event.SECTION_CHANGED, Event.MEETING_ENDED}
 
@@ -61,6 +78,7 @@ class LiveMeeting:
         clock: Clock,
         publisher: Publisher | None = None,
         agenda_updates: AgendaUpdates | None = None,
+        leases: LiveLeases | None = None,
     ) -> None:
         self.meetings = meetings
         self.poster = poster
@@ -68,6 +86,8 @@ class LiveMeeting:
         self.clock = clock
         self.publisher = publisher
         self.agenda_updates = agenda_updates or AgendaUpdates()
+        self.leases = leases  # None: this process is the only one (SQLite)
+        self._renewed: dict[tuple[int, str], float] = {}  # (meeting, lease): when last taken
         self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
         # Echoes posted whose record the database could not take (it was unreachable): recorded
         # by the meeting's next echo job, and meanwhile never posted again (see _echoed_through).
@@ -102,10 +122,9 @@ class LiveMeeting:
             )
 
     def _schedule(self, event: Event, meeting_id: int, channel: str, reply: Reply) -> None:
-        submit = self.poster.submit
         if event == Event.MEETING_STARTED:
-            submit(
-                channel, lambda lane: self._start(lane, meeting_id), f"post the agenda of #{meeting_id}", urgent=True
+            self._submit_leased(
+                channel, meeting_id, AGENDA_LEASE, self._start, f"post the agenda of #{meeting_id}", urgent=True
             )
         elif event == Event.SECTION_CHANGED:
             # The new section's heading goes in line with the echoes (a thread's heading before
@@ -120,9 +139,11 @@ class LiveMeeting:
             note = reply.extra.get("note")
             note_id = getattr(note, "id", None)
             if note_id is not None:
-                submit(
+                self._submit_leased(
                     channel,
-                    lambda lane: self._renote(lane, meeting_id, note_id),
+                    meeting_id,
+                    ECHO_LEASE,
+                    lambda lane, meeting_id: self._renote(lane, meeting_id, note_id),
                     f"update note {note_id}",
                     key=("renote", note_id),
                 )
@@ -130,9 +151,11 @@ class LiveMeeting:
     def _queue_agenda(self, channel: str, meeting_id: int) -> None:
         """Queue an update of the agenda message, on the urgent track (once, while one is waiting:
         it shows the state of when it runs, so every change queued before it is in it)."""
-        self.poster.submit(
+        self._submit_leased(
             channel,
-            lambda lane: self._refresh(lane, meeting_id),
+            meeting_id,
+            AGENDA_LEASE,
+            self._refresh,
             f"update the agenda of #{meeting_id}",
             key=("agenda", meeting_id),
             urgent=True,
@@ -141,9 +164,11 @@ class LiveMeeting:
     def _queue_heading(self, channel: str, meeting_id: int) -> None:
         """Queue the current section's heading message (once, while one is waiting), in line
         with the note echoes."""
-        self.poster.submit(
+        self._submit_leased(
             channel,
-            lambda lane: self._heading(lane, meeting_id),
+            meeting_id,
+            ECHO_LEASE,
+            self._heading,
             f"post the section heading of #{meeting_id}",
             key=("heading", meeting_id),
         )
@@ -216,7 +241,8 @@ class LiveMeeting:
         """
         self._record_unrecorded(meeting_id)
         view = self.meetings.view_by_id(meeting_id)
-        if meeting_id not in self._echoed_through:
+        if meeting_id not in self._echoed_through or self.leases is not None:
+            # With leases, another process may have echoed since this one last held the lease.
             self._echoed_through[meeting_id] = self._last_echoed_seq(meeting_id)
         posts = 0
         reserved = False
@@ -229,6 +255,9 @@ class LiveMeeting:
                 # budget is short (many meetings), a message carries every note that came meanwhile.
                 lane.reserve_post()
                 reserved = True
+                if not self._still_held(meeting_id, ECHO_LEASE):
+                    self._queue_echo(lane.channel, meeting_id, delay=LEASE_RETRY)
+                    return
                 continue
             first = waiting[0]
             sections = {s.id: s for s in view.sections}
@@ -322,14 +351,75 @@ class LiveMeeting:
         note = self.meetings.note_of(meeting_id, last) if last is not None else None
         return note.seq if note is not None else 0
 
-    def _queue_echo(self, channel: str, meeting_id: int) -> None:
+    def _queue_echo(self, channel: str, meeting_id: int, delay: float = 0.0) -> None:
         """Queue the job that echoes the meeting's new notes (once, while one is waiting)."""
-        self.poster.submit(
+        self._submit_leased(
             channel,
-            lambda lane: self._echo_notes(lane, meeting_id),
+            meeting_id,
+            ECHO_LEASE,
+            self._echo_notes,
             f"echo the notes of #{meeting_id}",
             key=("echo", meeting_id),
+            delay=delay,
         )
+
+    def _submit_leased(
+        self,
+        channel: str,
+        meeting_id: int,
+        lease: str,
+        run: Callable[[Lane, int], object],
+        what: str,
+        key: tuple[str, int] | None = None,
+        urgent: bool = False,
+        delay: float = 0.0,
+    ) -> None:
+        """Queue a job that runs *run* holding the meeting's *lease* (see the module description):
+        when another process holds it, the job posts nothing and is queued again
+        :data:`LEASE_RETRY` seconds later."""
+
+        def job(lane: Lane) -> None:
+            if self.leases is None:
+                run(lane, meeting_id)
+                return
+            if not self._take(meeting_id, lease):
+                log.debug("%s: another process holds the lease; again in %.1fs", what, LEASE_RETRY)
+                self._submit_leased(channel, meeting_id, lease, run, what, key, urgent, LEASE_RETRY)
+                return
+            try:
+                run(lane, meeting_id)
+            finally:
+                self._release(meeting_id, lease)
+
+        self.poster.submit(channel, job, what, key=key, urgent=urgent, delay=delay)
+
+    def _take(self, meeting_id: int, lease: str) -> bool:
+        """Take (or renew) the meeting's *lease*; whether this process holds it."""
+        assert self.leases is not None
+        taken = self.leases.take(meeting_id, lease)
+        if taken:
+            self._renewed[(meeting_id, lease)] = self.poster.monotonic()
+        return taken
+
+    def _still_held(self, meeting_id: int, lease: str) -> bool:
+        """Whether this process still holds the meeting's *lease*, renewing it once a third of
+        its time has passed since it was last taken (a long job keeps it; one that lost it, to a
+        pause longer than the lease, stops)."""
+        if self.leases is None:
+            return True
+        taken = self._renewed.get((meeting_id, lease))
+        if taken is not None and self.poster.monotonic() - taken < self.leases.seconds / 3:
+            return True
+        return self._take(meeting_id, lease)
+
+    def _release(self, meeting_id: int, lease: str) -> None:
+        """Let the meeting's *lease* go (if the database cannot be reached, it expires)."""
+        assert self.leases is not None
+        self._renewed.pop((meeting_id, lease), None)
+        try:
+            self.leases.release(meeting_id, lease)
+        except DatabaseUnavailable as error:
+            log.warning("could not let the %s lease of #%s go (%s); it expires", lease, meeting_id, error)
 
     def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
         """Show a note's new text (or its deletion) in its echo: the message that echoes it is

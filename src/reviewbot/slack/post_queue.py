@@ -193,10 +193,31 @@ class PostQueue:
         """Whether the queue has stopped taking jobs (shutting down)."""
         return self._closed
 
-    def submit(self, channel: str, job: Job, what: str, key: Hashable | None = None, *, urgent: bool = False) -> None:
+    def submit(
+        self,
+        channel: str,
+        job: Job,
+        what: str,
+        key: Hashable | None = None,
+        *,
+        urgent: bool = False,
+        delay: float = 0.0,
+    ) -> None:
         """Queue *job* for *channel*; returns at once. *what* names it in logs; with a *key*, it
         is dropped if a job of that key is already waiting (see the module description). An
-        *urgent* job goes on the channel's urgent track, which never waits behind the other."""
+        *urgent* job goes on the channel's urgent track, which never waits behind the other.
+        With a *delay*, the job is queued that many seconds from now (it counts as pending
+        meanwhile: :meth:`wait_idle` waits for it)."""
+        if delay > 0:
+            with self._changed:
+                if self._closed:
+                    log.warning("not posting %s in %s: shutting down", what, channel)
+                    return
+                self._pending += 1
+            timer = threading.Timer(delay, self._submit_later, (channel, job, what, key, urgent))
+            timer.daemon = True
+            timer.start()
+            return
         with self._changed:
             if self._closed:
                 log.warning("not posting %s in %s: shutting down", what, channel)
@@ -216,6 +237,15 @@ class PostQueue:
                 name = f"post-{channel}{'-urgent' if urgent else ''}"
                 worker = threading.Thread(target=self._drain, args=(lane, track), name=name, daemon=True)
                 worker.start()
+
+    def _submit_later(self, channel: str, job: Job, what: str, key: Hashable | None, urgent: bool) -> None:
+        """Queue a job submitted with a delay, now that it is over."""
+        try:
+            self.submit(channel, job, what, key, urgent=urgent)
+        finally:
+            with self._changed:
+                self._pending -= 1
+                self._changed.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every queued job has run; False if *timeout* seconds passed first."""
