@@ -347,9 +347,7 @@ class LiveMeeting:
         """The number of the last note echoed in the meeting (0 if none), for a process that has
         not echoed there yet (after a restart, say). Notes are echoed in order, and note ids grow
         with note numbers within a meeting, so the highest echoed id is the last echoed note."""
-        last = self.store.last_ref(meeting_id, messages.NOTE)
-        note = self.meetings.note_of(meeting_id, last) if last is not None else None
-        return note.seq if note is not None else 0
+        return self.store.last_note_seq(meeting_id)
 
     def _queue_echo(self, channel: str, meeting_id: int, delay: float = 0.0) -> None:
         """Queue the job that echoes the meeting's new notes (once, while one is waiting)."""

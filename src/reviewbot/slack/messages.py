@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from reviewbot.store.database import Database
-from reviewbot.store.schema import SlackMessage
+from reviewbot.store.schema import Note, SlackMessage
 
 AGENDA = "agenda"
 SECTION = "section"
@@ -63,14 +63,16 @@ class MessageStore:
         with self.db.read() as session:
             return {row.ref_id: _posted(row) for row in session.scalars(query)}
 
-    def last_ref(self, meeting_id: int, kind: str) -> int | None:
-        """The highest ``ref_id`` among the meeting's messages of *kind*, if it has any."""
+    def last_note_seq(self, meeting_id: int) -> int:
+        """The number (``seq``) of the meeting's note with the highest id among those echoed (0
+        if none): where its echoes stand, read in one query (each echo job on PostgreSQL reads it)."""
+        last = (
+            select(func.max(SlackMessage.ref_id))
+            .where(SlackMessage.meeting_id == meeting_id, SlackMessage.kind == NOTE)
+            .scalar_subquery()
+        )
         with self.db.read() as session:
-            return session.scalar(
-                select(func.max(SlackMessage.ref_id)).where(
-                    SlackMessage.meeting_id == meeting_id, SlackMessage.kind == kind
-                )
-            )
+            return session.scalar(select(Note.seq).where(Note.id == last, Note.meeting_id == meeting_id)) or 0
 
     def find(self, channel: str, ts: str, kinds: Iterable[str] | None = None) -> Posted | None:
         """What the message at *channel*/*ts* is, if the adapter posted or recorded it."""
