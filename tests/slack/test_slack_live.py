@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from reviewbot.slack import blocks
+from reviewbot.store.live_leases import LiveLeases
 from reviewbot.store.schema import Note, NoteRevision
 from tests.support.botserver import BotServer, bot_settings
 from tests.support.fakeslack import RESPONSE_URL_PREFIX, FakeSlack
@@ -165,8 +166,13 @@ def test_only_chairs_move_end_and_change_a_running_agenda(bot, fake_slack):
     chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
     ann = SlackPerson(bot, fake_slack, "U300", "Ann")
     fake_slack.clear()
-    for command, text in [("/review", "next"), ("/review", "end"), ("/review", "agenda add X"),
-                          ("/review", "section Y"), ("/review", "chair <@U300>")]:
+    for command, text in [
+        ("/review", "next"),
+        ("/review", "end"),
+        ("/review", "agenda add X"),
+        ("/review", "section Y"),
+        ("/review", "chair <@U300>"),
+    ]:
         _status, reply = ann.command(command, text, escape=False)
         assert reply["response_type"] == "ephemeral", text
         assert "Only the meeting's chairs (Tilman) can" in reply["text"], (text, reply)
@@ -396,8 +402,12 @@ def test_add_to_minutes_shortcut(bot, fake_slack):
     chair.ok("/review", "next")
     idle(bot)
     # A reply in the first section's thread goes to that section, though the meeting moved on.
-    said = {"ts": "1699999999.000001", "thread_ts": heading1, "user": "U500",
-            "text": "congrats &amp; thanks to <@U100>"}
+    said = {
+        "ts": "1699999999.000001",
+        "thread_ts": heading1,
+        "user": "U500",
+        "text": "congrats &amp; thanks to <@U100>",
+    }
     status, _ = chair.add_to_minutes(said)
     assert status == 200
     fake_slack.wait_for("chat.postEphemeral")
@@ -408,8 +418,11 @@ def test_add_to_minutes_shortcut(bot, fake_slack):
     assert "Katherine: congrats &amp; thanks to @Tilman" in texts(echo)
     with bot.runtime.db.read() as session:
         note = session.query(Note).one()
-        assert (note.speaker, note.text, note.author_id) == ("Katherine", "Katherine: congrats & thanks to @Tilman",
-                                                             "U100")
+        assert (note.speaker, note.text, note.author_id) == (
+            "Katherine",
+            "Katherine: congrats & thanks to @Tilman",
+            "U100",
+        )
     # The same message again, or one of the bot's own messages: explained, not added twice.
     chair.add_to_minutes(said)
     chair.add_to_minutes({"ts": echo.response["ts"], "thread_ts": heading1, "user": "UBOT", "text": "x"})
@@ -787,9 +800,7 @@ def test_a_burst_of_moves_and_clicks_is_one_agenda_update(bot, fake_slack):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_posted_again(
-    bot, fake_slack, monkeypatch
-):
+def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_posted_again(bot, fake_slack, monkeypatch):
     from reviewbot.store.database import DatabaseUnavailable
 
     chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
@@ -837,3 +848,31 @@ def test_notes_that_come_while_an_echo_waits_for_slacks_budget_go_in_that_messag
     posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
     assert [c.args["text"] for c in posts] == ["#1 Tilman: first\n#2 Tilman: second\n#3 Tilman: third"]
     within_limits(fake_slack)
+
+
+def test_while_another_process_holds_the_meetings_leases_nothing_is_posted_and_its_echoes_are_not_repeated(
+    bot, fake_slack
+):
+    if bot.runtime.db.is_sqlite:
+        pytest.skip("a SQLite database has one process: no leases")
+    chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    other = LiveLeases(bot.runtime.db, "another process")
+    assert other.take(meeting_id, "echo") and other.take(meeting_id, "agenda")
+    before = len(fake_slack.calls)
+    katherine = SlackPerson(bot, fake_slack, "U200", "Katherine")
+    katherine.ok("/note", "echoed by the other process")
+    chair.ok("/review", "next")
+    time.sleep(2.5)  # the jobs found the leases held, and were queued again, twice
+    assert fake_slack.calls[before:] == []
+    # The other process echoes the note (and records it), then lets the leases go.
+    note = bot.runtime.meetings.notes_of(meeting_id, include_deleted=False)[0]
+    bot.slack.store.put_many(meeting_id, "note", [note.id], "C1", "1700000000.000900")
+    other.release(meeting_id, "echo")
+    other.release(meeting_id, "agenda")
+    katherine.ok("/note", "echoed here")
+    idle(bot)
+    assert [line.split(": ", 1)[1] for line in echoed(fake_slack)] == ["echoed here"]
+    assert len(agenda_updates(fake_slack, agenda_ts)) == 1  # the move, once the lease was free
+    assert [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:] if "thread_ts" not in c.args] == [
+        "2 Architecture"
+    ]
