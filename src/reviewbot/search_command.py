@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -44,7 +45,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         runtime.close()
-    print(results_text(results))
+    print(results_text(replace(results, query=" ".join(args.words))))
     return 0
 
 
