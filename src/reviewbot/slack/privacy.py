@@ -4,8 +4,9 @@
 is not known counts as private: :mod:`reviewbot.core.search`). Slack tells a channel's privacy in
 two ways: a slash command's payload (``channel_name`` is ``privategroup`` for a private channel,
 and ids starting with ``G`` are private channels, ``D`` direct messages), which settles it
-without a call; otherwise ``conversations.info`` (``is_private``; Tier 3, so each channel is
-asked at most once an hour per process, through the app's budgeted client). Both run on a
+without a call; otherwise ``conversations.info`` (``is_private``; scope ``channels:read``;
+Tier 3, so each channel is asked at most once an hour per process, through the app's budgeted
+client). Both run on a
 worker thread, never before Slack is answered. When Slack cannot say (the call fails, the bot
 is not in the channel), the channel stays unknown, and so private.
 """
