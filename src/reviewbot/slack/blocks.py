@@ -409,7 +409,7 @@ def search_results(results: SearchResults, minutes: Mapping[int, str]) -> tuple[
         when = f"{result.meeting_date:%B} {result.meeting_date.day}, {result.meeting_date.year}"
         where = [escape(part) for part in (result.section, result.speaker) if part]
         kind = {"action": " · *action*", "decision": " · *decision*"}.get(result.kind, "")
-        note = "".join(f"*{escape(text)}*" if matched else escape(text) for text, matched in result.segments)
+        note = _bold_matches(result.segments)
         heading = " · ".join([f"{number}. *{title}*, {when}", *where]) + kind
         blocks.append(section(f"{heading}\n{note}"))
     if results.more:
@@ -418,3 +418,14 @@ def search_results(results: SearchResults, minutes: Mapping[int, str]) -> tuple[
             button = {"type": "button", "action_id": SEARCH_MORE, "text": plain("More"), "value": value}
             blocks.append({"type": "actions", "block_id": SEARCH_MORE, "elements": [button]})
     return truncate(results_text(results), MAX_TEXT), blocks
+
+
+def _bold_matches(segments: Sequence[tuple[str, bool]]) -> str:
+    """A note's text, escaped, its matched words in bold (unless already between ``*``)."""
+    out = []
+    for n, (text, matched) in enumerate(segments):
+        before = segments[n - 1][0] if n else ""
+        after = segments[n + 1][0] if n + 1 < len(segments) else ""
+        starred = before.endswith("*") and after.startswith("*")
+        out.append(f"*{escape(text)}*" if matched and not starred else escape(text))
+    return "".join(out)
