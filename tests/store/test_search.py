@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text, update
 
 from reviewbot.core import Caller
+from reviewbot.core.channels import ARCHIVE_CHANNEL, ARCHIVE_WORKSPACE
 from reviewbot.core.context import UserError
 from reviewbot.core.search import remember_privacy, results_text
 from reviewbot.store.schema import Channel, Note
@@ -160,7 +161,7 @@ def test_privacy(runtime, clock):
 
 
 def test_archive_channels_count_as_public(runtime, clock):
-    archive = Caller("wiki", "archive", "U1", "importer")
+    archive = Caller(ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL, "U1", "importer")
     meeting(runtime, archive, "Old review", "Wes: the zebra of 2013")
     assert found(runtime, HERE, "zebra") == []
     assert found(runtime, HERE, "zebra in:all") == ["Wes: the zebra of 2013"]

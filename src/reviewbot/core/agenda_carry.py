@@ -35,7 +35,7 @@ from reviewbot.core.meetings.lifecycle import new_section
 from reviewbot.core.meetings.views import meeting_view, sections_of
 from reviewbot.core.publishing import WikiError
 from reviewbot.core.replies import Event, Offer, Reply
-from reviewbot.core.search import ARCHIVE_WORKSPACES
+from reviewbot.core.search import visible_from
 from reviewbot.core.texts import count_text, format_agenda
 from reviewbot.core.wiki_pages import WikiReader
 from reviewbot.store.schema import Channel, Meeting, MeetingStatus, Section
@@ -213,7 +213,7 @@ def _source(session: Session, caller: Caller, channel_pk: int, target: str) -> M
             )
         return meeting
     meeting = session.get(Meeting, int(target)) if int(target) < 2**31 else None  # PostgreSQL's integer
-    seen = meeting is not None and (meeting.channel_pk == channel_pk or _public(session, caller, meeting))
+    seen = meeting is not None and (meeting.channel_pk == channel_pk or _visible(session, caller, meeting))
     if meeting is None or not seen or meeting.status != MeetingStatus.ENDED:
         raise UserError(
             f"There is no past meeting #{int(target)} in this channel: `/review history` lists them "
@@ -222,16 +222,12 @@ def _source(session: Session, caller: Caller, channel_pk: int, target: str) -> M
     return meeting
 
 
-def _public(session: Session, caller: Caller, meeting: Meeting) -> bool:
-    """Whether *meeting*'s minutes may be seen from any channel of the caller's workspace: search's
-    rule for ``in:all`` (:func:`reviewbot.core.search.scope`), a channel of the workspace known to
-    be public or the wiki archive."""
-    channel = session.get(Channel, meeting.channel_pk)
-    if channel is None:
-        return False
-    if channel.workspace_id in ARCHIVE_WORKSPACES:
-        return True
-    return channel.workspace_id == caller.workspace_id and channel.private is False
+def _visible(session: Session, caller: Caller, meeting: Meeting) -> bool:
+    """Whether *meeting*'s minutes may be seen from the caller's channel by search's ``in:all``
+    rule (:func:`reviewbot.core.search.visible_from`): a public channel of the workspace, or the
+    wiki archive."""
+    query = select(Channel.id).where(Channel.id == meeting.channel_pk, visible_from(caller, True))
+    return session.scalar(query) is not None
 
 
 def outline_of(sections: Sequence[Section]) -> list[agenda.AgendaItem]:

@@ -17,6 +17,13 @@ from sqlalchemy.orm import Session
 from reviewbot.core.context import Caller, UserError
 from reviewbot.store.schema import Channel, Meeting, MeetingStatus
 
+ARCHIVE_WORKSPACE = "archive"
+"""The workspace id of the archive pseudo-channel, where meetings imported from a wiki without a
+channel go. Its minutes were public on the wiki already, so they count as public everywhere."""
+
+ARCHIVE_CHANNEL = "archive"
+"""The channel id of the archive pseudo-channel."""
+
 
 def channel_row(session: Session, caller: Caller, now: datetime, lock: bool = True) -> Channel | None:
     """The caller's channel; with *lock*, created (at *now*) if new and locked for this transaction."""

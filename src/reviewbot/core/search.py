@@ -8,7 +8,7 @@ a year or a month is enough: ``after:2016``), ``before:2017-01-01`` (strictly be
 Where it looks is the privacy rule (:func:`scope`): the meetings of the channel the search is
 typed in, and with ``in:all`` also every *public* channel's of the same workspace and the
 archive's (meetings imported from a wiki without a channel, in a pseudo-channel of a workspace
-named in :data:`ARCHIVE_WORKSPACES`, which are public). A channel whose privacy is not known yet
+:data:`~reviewbot.core.channels.ARCHIVE_WORKSPACE`, which are public). A channel whose privacy is not known yet
 counts as private, so a private channel's minutes are only ever found from that channel.
 
 Results are a neutral :class:`SearchResults` (each adapter shows them its own way; Slack as
@@ -24,19 +24,16 @@ from datetime import date, datetime
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import ColumnElement, case, or_, select
 from sqlalchemy.orm import Session
 
-from reviewbot.core.channels import channel_row
+from reviewbot.core.channels import ARCHIVE_WORKSPACE, channel_row
 from reviewbot.core.context import Caller, UserError
 from reviewbot.core.replies import Link, Reply
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Channel, NoteKind
 from reviewbot.store.search import MARK_END, MARK_START, RANKED, NoteHit, NoteQuery, search_notes
 
-#: Workspaces of the archive's pseudo-channels (meetings imported from a wiki with no channel):
-#: their minutes were public on the wiki already, so they count as public.
-ARCHIVE_WORKSPACES = ("wiki", "archive")
 PAGE_SIZE = 10
 EXCERPT = 300  # characters of a note shown in a result
 USAGE = (
@@ -155,16 +152,23 @@ class SearchResults:
     recent_only: int = 0  # so many matches were ranked, the most recent (more matched); 0: all were
 
 
+def visible_from(caller: Caller, everywhere: bool) -> ColumnElement[bool]:
+    """The privacy rule, as a condition on :class:`Channel` rows: the caller's own channel, and
+    with *everywhere* also the public channels of its workspace (of every workspace for the
+    command line, which is in none) and the archive. Unknown privacy counts as private."""
+    here = (Channel.workspace_id == caller.workspace_id) & (Channel.channel_id == caller.channel_id)
+    if not everywhere:
+        return here
+    public = Channel.private.is_(False)
+    if caller.workspace_id:
+        public = public & (Channel.workspace_id == caller.workspace_id)
+    return or_(here, public, Channel.workspace_id == ARCHIVE_WORKSPACE)
+
+
 def scope(session: Session, caller: Caller, everywhere: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The channels (row ids) whose meetings a search from the caller's channel may find, and
     every other channel."""
-    here = (Channel.workspace_id == caller.workspace_id) & (Channel.channel_id == caller.channel_id)
-    where = here
-    if everywhere:
-        public = Channel.private.is_(False)
-        if caller.workspace_id:  # else the command line, which is in no workspace: all of them
-            public = public & (Channel.workspace_id == caller.workspace_id)
-        where = or_(here, public, Channel.workspace_id.in_(ARCHIVE_WORKSPACES))
+    where = visible_from(caller, everywhere)
     rows = session.execute(select(Channel.id, case((where, True), else_=False)).order_by(Channel.id)).all()
     return tuple(pk for pk, ok in rows if ok), tuple(pk for pk, ok in rows if not ok)
 

@@ -7,8 +7,8 @@ page says now and keeps its number; it never makes a second meeting. A page that
 is a page reviewbot published itself (its meeting is stored already) and a ``/reviewbot draft``.
 
 Imported meetings belong to the channel given (``--channel``), or else to the archive's own
-pseudo-channel, workspace :data:`ARCHIVE_WORKSPACE`, channel :data:`ARCHIVE_CHANNEL`, whose
-meetings are public; importing a page again without a channel leaves its meeting where it is.
+pseudo-channel (:data:`reviewbot.core.channels.ARCHIVE_CHANNEL`), whose meetings are public;
+importing a page again without a channel leaves its meeting where it is.
 Their action items are stored closed: they are history, not open work.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reviewbot.core import notes
-from reviewbot.core.channels import channel_row, lock_meeting
+from reviewbot.core.channels import ARCHIVE_CHANNEL, ARCHIVE_WORKSPACE, channel_row, lock_meeting
 from reviewbot.core.context import Caller, Clock, UserError
 from reviewbot.core.imports.reader import ReadPage, read_minutes
 from reviewbot.core.minutes import MeetingRecord, Wording
@@ -41,12 +41,6 @@ from reviewbot.store.schema import (
     Publication,
     Section,
 )
-
-ARCHIVE_WORKSPACE = "archive"
-"""The workspace id of the archive pseudo-channel, where meetings imported without a channel go."""
-
-ARCHIVE_CHANNEL = "archive"
-"""The channel id of the archive pseudo-channel (its meetings are public)."""
 
 IMPORT_AUTHOR = "import"
 """The author (user id and name) of imported meetings and notes."""
