@@ -161,6 +161,23 @@ def test_a_keyed_job_waits_in_the_queue_once(slack, fake_time):
     assert order == ["echo 0", "other", "agenda"]
 
 
+def test_a_delayed_job_is_queued_after_its_delay_and_counts_as_pending(slack, fake_time):
+    # A live job that found its meeting's lease held by another process is queued again a
+    # moment later (slack/live.py): wait_idle waits for it, and a closed queue drops it.
+    poster = poster_for(slack, fake_time, interval=0.0)
+    order: list[str] = []
+    poster.submit("C1", post("later", order), "later", key="echo", delay=0.3)
+    poster.submit("C1", post("now", order), "now")
+    assert poster.wait_idle(0.1) is False  # the delayed one is still to come
+    assert poster.wait_idle(5)
+    assert order == ["now", "later"]
+    poster.submit("C1", post("dropped", order), "dropped", delay=0.2)
+    poster.close(timeout=5)
+    poster.submit("C1", post("refused", order), "refused", delay=0.1)
+    assert poster.wait_idle(1)
+    assert order == ["now", "later"]
+
+
 def test_rate_limit_is_retried_after_retry_after(slack, fake_time):
     poster = poster_for(slack, fake_time, interval=0.0)
     slack.fail_next("chat.postMessage", status=429, retry_after=7)
