@@ -86,3 +86,28 @@ def test_holders_racing_for_a_free_lease_one_gets_it(runtime):
     for thread in threads:
         thread.join(30)
     assert len(won) == 1, won
+
+
+def test_a_living_holder_renews_its_leases_and_never_takes_one_it_let_go(runtime):
+    meeting = started(runtime, HERE)
+    holder = LiveLeases(runtime.db, "holder", seconds=0.6).start()
+    other = LiveLeases(runtime.db, "other")
+    try:
+        assert holder.take(meeting, "echo") and holder.take(meeting, "agenda")
+        holder.release(meeting, "agenda")
+        time.sleep(1.5)  # well past the lease's time: renewed every 0.2 s
+        assert holder.held(meeting, "echo") and not other.take(meeting, "echo")
+        assert not holder.held(meeting, "agenda") and other.take(meeting, "agenda")
+    finally:
+        holder.close()
+
+
+def test_a_holder_that_lost_its_lease_knows_it_when_it_renews(runtime):
+    meeting = started(runtime, HERE)
+    holder, other = LiveLeases(runtime.db, "holder", seconds=0.2), LiveLeases(runtime.db, "other")
+    assert holder.take(meeting, "echo")
+    time.sleep(0.3)  # not renewed in time (a database outage, say)
+    assert other.take(meeting, "echo")
+    assert holder.held(meeting, "echo")  # as far as it knows...
+    holder.renew()
+    assert not holder.held(meeting, "echo")  # ...until it tries to renew it

@@ -181,7 +181,9 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     runtime.on_close(poster.close)
     store = MessageStore(runtime.db)
     # Processes sharing a PostgreSQL database take turns at a meeting's echoes and agenda.
-    leases = None if runtime.db.is_sqlite else LiveLeases(runtime.db)
+    leases = None if runtime.db.is_sqlite else LiveLeases(runtime.db).start()
+    if leases is not None:
+        runtime.on_close(leases.close)
     live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher, leases=leases)
     users = UserDirectory(client).start()  # names known ahead: no acknowledgement waits for users.info
     runtime.on_close(users.close)

@@ -22,8 +22,9 @@ may have echoed since), so no note is echoed twice; an agenda update reads the s
 under the lease, so the newest state read is the last one sent. A job that finds the lease held
 by another process posts nothing and is queued again :data:`LEASE_RETRY` seconds later: a note
 committed after the holder last looked is never left waiting, and a holder that died loses the
-lease when it expires. No transaction is held open while Slack is called. On SQLite (one process)
-there are no leases: the channel's queue already runs them in turn.
+lease when it expires (a living one renews it, however long it waits for Slack). No transaction is
+held open while Slack is called. On SQLite (one process) there are no leases: the channel's queue
+already runs them in turn.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class LiveMeeting:
         self.publisher = publisher
         self.agenda_updates = agenda_updates or AgendaUpdates()
         self.leases = leases  # None: this process is the only one (SQLite)
-        self._renewed: dict[tuple[int, str], float] = {}  # (meeting, lease): when last taken
         self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
         # Echoes posted whose record the database could not take (it was unreachable): recorded
         # by the meeting's next echo job, and meanwhile never posted again (see _echoed_through).
@@ -380,7 +380,7 @@ class LiveMeeting:
             if self.leases is None:
                 run(lane, meeting_id)
                 return
-            if not self._take(meeting_id, lease):
+            if not self.leases.take(meeting_id, lease):
                 log.debug("%s: another process holds the lease; again in %.1fs", what, LEASE_RETRY)
                 self._submit_leased(channel, meeting_id, lease, run, what, key, urgent, LEASE_RETRY)
                 return
@@ -391,29 +391,14 @@ class LiveMeeting:
 
         self.poster.submit(channel, job, what, key=key, urgent=urgent, delay=delay)
 
-    def _take(self, meeting_id: int, lease: str) -> bool:
-        """Take (or renew) the meeting's *lease*; whether this process holds it."""
-        assert self.leases is not None
-        taken = self.leases.take(meeting_id, lease)
-        if taken:
-            self._renewed[(meeting_id, lease)] = self.poster.monotonic()
-        return taken
-
     def _still_held(self, meeting_id: int, lease: str) -> bool:
-        """Whether this process still holds the meeting's *lease*, renewing it once a third of
-        its time has passed since it was last taken (a long job keeps it; one that lost it, to a
-        pause longer than the lease, stops)."""
-        if self.leases is None:
-            return True
-        taken = self._renewed.get((meeting_id, lease))
-        if taken is not None and self.poster.monotonic() - taken < self.leases.seconds / 3:
-            return True
-        return self._take(meeting_id, lease)
+        """Whether this process still holds the meeting's *lease* (:class:`LiveLeases` renews it
+        while the process lives: it is lost only if renewing failed for longer than the lease)."""
+        return self.leases is None or self.leases.held(meeting_id, lease)
 
     def _release(self, meeting_id: int, lease: str) -> None:
         """Let the meeting's *lease* go (if the database cannot be reached, it expires)."""
         assert self.leases is not None
-        self._renewed.pop((meeting_id, lease), None)
         try:
             self.leases.release(meeting_id, lease)
         except DatabaseUnavailable as error:

@@ -8,7 +8,9 @@ a kind of job for a meeting, until when. It is taken with one statement (:data:`
 that, on conflict, takes the row over only if it is free, expired, or already the taker's (so
 taking it again extends it); the row is locked for that one statement only, and times are
 seconds of the database's clock, the one clock every process shares. No transaction stays open
-while the holder talks to Slack: a holder that dies loses the lease when it expires.
+while the holder talks to Slack. While a process lives, a thread of its own extends the leases it
+holds (:data:`RENEW`, every third of their time), so that a job that waits long for Slack's budget
+keeps its lease; a holder that dies loses its leases when they expire.
 
 This is hand-written SQL outside :mod:`reviewbot.store.note_batches` because the ORM cannot say
 "insert, or take over if free, expired or mine, and tell me whether I have it" in one statement.
@@ -18,13 +20,17 @@ SQLite database is served by one process, whose queues already run a meeting's j
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
 
 from sqlalchemy import text
 
-from reviewbot.store.database import Database
+from reviewbot.store.database import Database, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 #: How long a lease lasts unless its holder takes it again (renews it) or lets it go: the longest a
 #: holder that died keeps the others waiting.
@@ -43,6 +49,12 @@ TAKE = """
     SET owner = excluded.owner, expires_at = excluded.expires_at
     WHERE live_leases.owner = excluded.owner OR live_leases.expires_at <= {now}
     RETURNING owner
+"""
+
+#: Extend the lease, if :owner holds it and it has not expired (a lease let go is not taken again).
+RENEW = """
+    UPDATE live_leases SET expires_at = {now} + :seconds
+    WHERE meeting_id = :meeting_id AND job = :job AND owner = :owner AND expires_at > {now}
 """
 
 #: Let the lease go, if :owner still holds it.
@@ -66,7 +78,12 @@ class LiveLeases:
         self.seconds = seconds
         now = _NOW[db.engine.dialect.name]
         self._take = text(TAKE.format(now=now))
+        self._renew = text(RENEW.format(now=now))
         self._release = text(RELEASE)
+        self._held: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
 
     def take(self, meeting_id: int, job: str, seconds: float | None = None) -> bool:
         """Take the meeting's lease on *job* for *seconds* (default :attr:`seconds`) if it is
@@ -79,10 +96,59 @@ class LiveLeases:
             "seconds": self.seconds if seconds is None else seconds,
         }
         with self.db.write() as session:
-            return session.execute(self._take, params).first() is not None
+            taken = session.execute(self._take, params).first() is not None
+        with self._lock:
+            if taken:
+                self._held.add((meeting_id, job))
+            else:
+                self._held.discard((meeting_id, job))
+        return taken
 
     def release(self, meeting_id: int, job: str) -> None:
         """Let the meeting's lease on *job* go, if we still hold it (a lease that expired and was
         taken by another holder stays theirs)."""
+        with self._lock:
+            self._held.discard((meeting_id, job))
         with self.db.write() as session:
             session.execute(self._release, {"meeting_id": meeting_id, "job": job, "owner": self.owner})
+
+    def held(self, meeting_id: int, job: str) -> bool:
+        """Whether we hold the meeting's lease on *job*, as far as we know (taken, not let go, and
+        not found lost when it was last renewed)."""
+        with self._lock:
+            return (meeting_id, job) in self._held
+
+    def renew(self) -> None:
+        """Extend every lease we hold by :attr:`seconds` from now; forget those found lost (they
+        expired, and another holder may have them)."""
+        with self._lock:
+            held = sorted(self._held)
+        for meeting_id, job in held:
+            params = {"meeting_id": meeting_id, "job": job, "owner": self.owner, "seconds": self.seconds}
+            with self.db.write() as session:
+                kept = session.execute(self._renew, params).rowcount > 0
+            if not kept:
+                with self._lock:
+                    self._held.discard((meeting_id, job))
+
+    def start(self) -> LiveLeases:
+        """Renew our leases on a thread of our own, every third of their time, until :meth:`close`."""
+        if self._renewer is None:
+            self._renewer = threading.Thread(target=self._renew_while_open, name="live-leases", daemon=True)
+            self._renewer.start()
+        return self
+
+    def close(self) -> None:
+        """Stop renewing (the leases still held expire, or are let go by their jobs)."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(5)
+
+    def _renew_while_open(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                self.renew()
+            except DatabaseUnavailable as error:
+                log.warning("could not renew the live leases (%s); they expire unless renewed in time", error)
+            except Exception:
+                log.exception("could not renew the live leases")
