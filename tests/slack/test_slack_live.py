@@ -869,6 +869,7 @@ def test_while_another_process_holds_the_meetings_leases_nothing_is_posted_and_i
     bot.slack.store.put_many(meeting_id, "note", [note.id], "C1", "1700000000.000900")
     other.release(meeting_id, "echo")
     other.release(meeting_id, "agenda")
+    other.close()
     katherine.ok("/note", "echoed here")
     idle(bot)
     assert [line.split(": ", 1)[1] for line in echoed(fake_slack)] == ["echoed here"]

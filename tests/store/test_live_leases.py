@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from reviewbot.core import Caller
 from reviewbot.store.live_leases import LiveLeases
 
@@ -24,6 +26,22 @@ def started(runtime, caller: Caller) -> int:
     reply = handle("/review", "start Leases", caller)
     assert reply.meeting_id is not None, reply.text
     return reply.meeting_id
+
+
+@pytest.fixture(autouse=True)
+def closed_after(monkeypatch):
+    """Every LiveLeases a test makes is closed after it (their connections, their renewer)."""
+    made: list[LiveLeases] = []
+    init = LiveLeases.__init__
+
+    def record(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(LiveLeases, "__init__", record)
+    yield
+    for leases in made:
+        leases.close()
 
 
 def test_one_holder_at_a_time_and_taking_it_again_extends_it(runtime):

@@ -25,8 +25,11 @@ import os
 import socket
 import threading
 import uuid
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, TextClause, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from reviewbot.store.database import Database, DatabaseUnavailable
 
@@ -35,6 +38,13 @@ log = logging.getLogger(__name__)
 #: How long a lease lasts unless its holder takes it again (renews it) or lets it go: the longest a
 #: holder that died keeps the others waiting.
 LEASE_SECONDS = 30.0
+#: How long a lease statement may wait for the database (a connection, a lock, the statement).
+LEASE_TIMEOUT_MS = 2_000
+#: Connections of the leases' own pool on PostgreSQL: each statement holds one for a millisecond,
+#: so a few serve every job of a process, and the processes' connections stay within the server's
+#: ``max_connections`` however many jobs ask at once (they wait their turn instead).
+LEASE_POOL = 2
+LEASE_POOL_OVERFLOW = 2
 
 _NOW = {
     "postgresql": "extract(epoch FROM clock_timestamp())::float8",
@@ -77,6 +87,7 @@ class LiveLeases:
         self.owner = owner or process_owner()
         self.seconds = seconds
         now = _NOW[db.engine.dialect.name]
+        self._engine = _own_engine(db)
         self._take = text(TAKE.format(now=now))
         self._renew = text(RENEW.format(now=now))
         self._release = text(RELEASE)
@@ -95,8 +106,7 @@ class LiveLeases:
             "owner": self.owner,
             "seconds": self.seconds if seconds is None else seconds,
         }
-        with self.db.write() as session:
-            taken = session.execute(self._take, params).first() is not None
+        taken = self._execute(self._take, params) > 0
         with self._lock:
             if taken:
                 self._held.add((meeting_id, job))
@@ -109,8 +119,7 @@ class LiveLeases:
         taken by another holder stays theirs)."""
         with self._lock:
             self._held.discard((meeting_id, job))
-        with self.db.write() as session:
-            session.execute(self._release, {"meeting_id": meeting_id, "job": job, "owner": self.owner})
+        self._execute(self._release, {"meeting_id": meeting_id, "job": job, "owner": self.owner})
 
     def held(self, meeting_id: int, job: str) -> bool:
         """Whether we hold the meeting's lease on *job*, as far as we know (taken, not let go, and
@@ -125,8 +134,7 @@ class LiveLeases:
             held = sorted(self._held)
         for meeting_id, job in held:
             params = {"meeting_id": meeting_id, "job": job, "owner": self.owner, "seconds": self.seconds}
-            with self.db.write() as session:
-                kept = session.execute(self._renew, params).rowcount > 0
+            kept = self._execute(self._renew, params) > 0
             if not kept:
                 with self._lock:
                     self._held.discard((meeting_id, job))
@@ -139,10 +147,13 @@ class LiveLeases:
         return self
 
     def close(self) -> None:
-        """Stop renewing (the leases still held expire, or are let go by their jobs)."""
+        """Stop renewing (the leases still held expire, or are let go by their jobs), and close
+        the connections."""
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(5)
+        if self._engine is not None:
+            self._engine.dispose()
 
     def _renew_while_open(self) -> None:
         while not self._stop.wait(self.seconds / 3):
@@ -152,3 +163,50 @@ class LiveLeases:
                 log.warning("could not renew the live leases (%s); they expire unless renewed in time", error)
             except Exception:
                 log.exception("could not renew the live leases")
+
+    def _execute(self, statement: TextClause, params: dict[str, Any]) -> int:
+        """Run one lease statement; the rows it returned, or else changed. On PostgreSQL it runs
+        in autocommit on the leases' own pool (one round trip, no transaction around it; a
+        connection the server had closed is replaced once); on SQLite, in a write transaction."""
+        if self._engine is None:
+            with self.db.write() as session:
+                return _count(session.execute(statement, params))
+        for attempt in range(2):
+            try:
+                with self._engine.connect() as connection:
+                    return _count(connection.execute(statement, params))
+            except (DBAPIError, PoolTimeout) as error:
+                if isinstance(error, DBAPIError) and error.connection_invalidated and attempt == 0:
+                    continue
+                orig = getattr(error, "orig", None)
+                lines = str(orig or error).strip().splitlines()
+                raise DatabaseUnavailable(lines[0] if lines else type(error).__name__) from error
+        raise AssertionError("unreachable")
+
+
+def _count(result: Any) -> int:
+    """The rows a statement returned (RETURNING), or else the rows it changed."""
+    return len(result.all()) if result.returns_rows else int(result.rowcount)
+
+
+def _own_engine(db: Database) -> Engine | None:
+    """On PostgreSQL, a small autocommit pool of the leases' own, bounded by a statement and lock
+    timeout; None on SQLite (the database's own write transactions serve)."""
+    if db.is_sqlite:
+        return None
+    engine = create_engine(
+        db.url,
+        pool_size=LEASE_POOL,
+        max_overflow=LEASE_POOL_OVERFLOW,
+        pool_timeout=LEASE_TIMEOUT_MS / 1000,
+        connect_args={"connect_timeout": max(2, LEASE_TIMEOUT_MS // 1000)},
+        isolation_level="AUTOCOMMIT",
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {LEASE_TIMEOUT_MS}")
+            cursor.execute(f"SET lock_timeout = {LEASE_TIMEOUT_MS}")
+
+    return engine
