@@ -120,9 +120,12 @@ class Action:
         """Answered 200; a note only if its acknowledgement says it was recorded (``✓``)."""
         if self.status != 200:
             return False
-        if self.kind != "note":
-            return True
-        return isinstance(self.reply, dict) and str(self.reply.get("text", "")).startswith("✓")
+        text = str(self.reply.get("text", "")) if isinstance(self.reply, dict) else ""
+        if self.kind == "note":
+            return text.startswith("✓")
+        if self.kind in ("start", "end"):  # "Meeting started: ..." / "Meeting ended. ..."
+            return f"Meeting {self.kind}ed" in text.replace("*", "")
+        return True
 
 
 def channel_of(meeting: int) -> str:
@@ -483,7 +486,7 @@ def run_scenario(
     scenario: Scenario,
     database: Callable[[str, Path], Any],
     drain: float = 120.0,
-    workers: int = 64,
+    workers: int = 256,
 ) -> dict[str, Any]:
     """One run of the top of the hour: the bots, the fake Slack, the people; its figures."""
     with FakeSlack(rate_limits=True) as slack:
@@ -626,6 +629,7 @@ def analyse(
                      "clicks_without_agenda": sum(1 for a in actions if a.kind == "click" and a.via == "none"),
                      "moves_by_command": sum(1 for a in actions if a.kind == "move" and a.via == "command")},
         "ack_ms": _stats(latencies, 50, 99),
+        "sent_late_s": _stats([max(0.0, a.sent - t0 - a.at) for a in sent if a.kind != "click"], 50, 99),
         "ack_ms_by_kind": {
             kind: _stats([(a.answered - a.sent) * 1000 for a in sent if a.kind == kind], 50, 99) for kind in by_kind
         },
