@@ -850,11 +850,10 @@ def test_notes_that_come_while_an_echo_waits_for_slacks_budget_go_in_that_messag
     within_limits(fake_slack)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has one process: no leases
 def test_while_another_process_holds_the_meetings_leases_nothing_is_posted_and_its_echoes_are_not_repeated(
     bot, fake_slack
 ):
-    if bot.runtime.db.is_sqlite:
-        pytest.skip("a SQLite database has one process: no leases")
     chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
     other = LiveLeases(bot.runtime.db, "another process")
     assert other.take(meeting_id, "echo") and other.take(meeting_id, "agenda")

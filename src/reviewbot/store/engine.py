@@ -7,6 +7,10 @@ upgrade. PostgreSQL is used through psycopg 3, with a ``lock_timeout``, and each
 is checked at checkout inside the deadline of the work that asks for it
 (:mod:`reviewbot.store.deadlines`). Every wait for the database (a lock, a connection) is bounded by
 ``timeout_ms`` (default 2 s, under Slack's 3 s to acknowledge).
+
+On PostgreSQL a process opens at most 20 connections here, 6 for the shared Slack budget and 4 for
+the live views' leases: three bot processes on one server stay within PostgreSQL's default
+``max_connections`` of 100 (a benchmark run with 30 here reached it, and requests were refused).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
                 url,
                 pool_pre_ping=backend != "postgresql",  # PostgreSQL: checked on checkout, below
                 pool_size=10,
-                max_overflow=20,
+                max_overflow=10,
                 pool_timeout=timeout_ms / 1000,
                 connect_args={"connect_timeout": max(2, math.ceil(timeout_ms / 1000))}
                 if backend == "postgresql"

@@ -105,8 +105,8 @@ class SharedBuckets:
     def __init__(self, url: str, timeout_ms: int = SPEND_TIMEOUT_MS) -> None:
         self.engine: Engine = create_engine(
             normalize_url(url),
-            pool_size=2,
-            max_overflow=18,
+            pool_size=2,  # a spend holds a connection for a millisecond: a few serve every thread,
+            max_overflow=4,  # and three processes stay within PostgreSQL's default 100 (see engine.py)
             pool_timeout=timeout_ms / 1000,
             connect_args={"connect_timeout": max(2, timeout_ms // 1000)},
             isolation_level="AUTOCOMMIT",
