@@ -324,13 +324,15 @@ def test_a_very_common_word_ranks_the_most_recent_matches(runtime, monkeypatch):
 
 
 def test_imported_minutes_are_found_with_a_link_to_their_wiki_section(runtime, clock):
-    from reviewbot.core.imports.importer import ARCHIVE_CHANNEL, ARCHIVE_WORKSPACE, Importer, Source
+    from reviewbot.core.imports.importer import Importer, ImportReport, Source
     from tests.support.paths import ROOT
 
     text = (ROOT / "tests" / "data" / "imports" / "design-2015-01.wiki").read_text()
     importer = Importer(runtime.db, runtime.commands.wording, "America/Los_Angeles", clock)
     page = Source(wiki="https://meta.example.org/w/api.php", page="Quarterly reviews/Design 2015-01", text=text)
-    assert importer.import_all([page], (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL)).line().startswith("imported 1 meeting")
+    report = ImportReport()
+    importer.import_one(page, (ARCHIVE_WORKSPACE, ARCHIVE_CHANNEL), report)
+    assert report.line().startswith("imported 1 meeting")
     assert found(runtime, HERE, "usability") == []  # the archive is searched with in:all
     (hit,) = runtime.commands.search.find(HERE, "usability sessions in:all").results
     assert hit.section == "Design research"

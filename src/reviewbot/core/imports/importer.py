@@ -14,7 +14,6 @@ Their action items are stored closed: they are history, not open work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -127,13 +126,6 @@ class Importer:
             timezone=self.timezone,
             today=self.clock.now().date(),
         )
-
-    def import_all(self, sources: Iterable[Source], channel: tuple[str, str] | None) -> ImportReport:
-        """Import every page of *sources* into *channel*, each in a transaction of its own."""
-        report = ImportReport()
-        for source in sources:
-            self.import_one(source, channel, report)
-        return report
 
     def import_one(self, source: Source, channel: tuple[str, str] | None, report: ImportReport) -> int | None:
         """Import one page (its meeting's id), or report it skipped (None) when it is not minutes.

@@ -101,12 +101,6 @@ class MeetingReads:
             boxes = [box for _, box in load_timeboxes(session, meeting, self.clock.now())]
             return list(zip(counted_section_views(session, meeting), boxes, strict=True))
 
-    def next_agenda(self, channel_pk: int) -> MeetingView | None:
-        """The agenda prepared so far for the channel's next meeting, if any."""
-        with self.db.read() as session:
-            meeting = latest_meeting(session, channel_pk, MeetingStatus.PLANNED)
-            return None if meeting is None else meeting_view(session, meeting)
-
     def view_by_id(self, meeting_id: int) -> MeetingView:
         """Any meeting by its id, as shown to people."""
         with self.db.read() as session:
