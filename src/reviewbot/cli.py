@@ -66,9 +66,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if command == "export":
         from reviewbot.core.context import UserError
+        from reviewbot.store.schema import MeetingStatus
 
         runtime = build_runtime(settings)
         try:
+            if runtime.meetings.view_by_id(args.meeting).status == MeetingStatus.PLANNED:
+                raise UserError(f"Meeting #{args.meeting} has not started yet, so it has no minutes to export.")
             record = runtime.meetings.record(args.meeting)
         except UserError as error:
             print(f"reviewbot: {error}", file=sys.stderr)

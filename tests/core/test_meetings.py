@@ -111,6 +111,14 @@ def test_history_and_cli_export(runtime, capsys, database_url, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == runtime.commands.minutes_file(runtime.meetings.record(1)).content
     assert parse_wikitext(result.stdout).sections == []
+    run(console, "/review agenda add Next time")  # meeting #3, not started: no minutes yet
+    planned = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "export", "3"],
+        capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path, timeout=60,
+    )
+    assert planned.returncode == 1 and planned.stdout == ""
+    assert "Meeting #3 has not started yet" in planned.stderr
 
 
 def test_concurrent_note_takers_lose_nothing_and_keep_order(runtime):
