@@ -438,6 +438,11 @@ def bots(
     finally:
         for bot in started:
             bot.stop()
+        keep = os.environ.get("REVIEWBOT_BENCH_LOGS")  # a directory: keep each bot's log there
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for n, bot in enumerate(started):
+                Path(keep, f"{kind}-{processes}x-bot{n}.log").write_text(bot.log)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

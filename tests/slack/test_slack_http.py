@@ -425,6 +425,29 @@ def test_http_mode_logs_its_mode_in_one_line_and_serves_health(fake_slack, tmp_p
         proc.wait(timeout=10)
 
 
+def test_many_idle_keep_alive_connections_do_not_stop_new_requests(bot):
+    """Slack (or a proxy) may hold hundreds of keep-alive connections open: waitress's default of
+    100 made a request on a new connection wait, unanswered, until an idle one timed out."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(bot.url)
+    idle = []
+    try:
+        for _ in range(300):  # each sends one request, then stays open and idle
+            connection = socket.create_connection((url.hostname, url.port), timeout=5)
+            connection.sendall(f"GET /healthz HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            idle.append(connection)
+        began = time.monotonic()
+        with urllib.request.urlopen(f"http://{url.netloc}/healthz", timeout=5) as response:
+            assert response.read() == b"ok\n"
+        assert time.monotonic() - began < 2
+    finally:
+        for connection in idle:
+            connection.close()
+
+
 def test_the_main_loop_does_not_poll_a_connection_whose_request_is_being_served():
     from types import SimpleNamespace
 
