@@ -227,3 +227,20 @@ def test_conversation_in_the_channel_costs_no_write(runtime, monkeypatch):
     assert not meetings.delete_message(bob, "1.2").recorded
     assert writes == []  # read, found to be conversation: no write, no lock on the channel
     assert meetings.record_message(ann, "1.3", "a scribe's note").recorded and len(writes) == 1
+
+
+def test_end_answers_before_rendering_the_minutes_and_its_summary_is_theirs(runtime):
+    """``/review end`` is acknowledged with the summary and leaves the rendering to the upload
+    (after the acknowledgement): the rendered file says the same, and shows notes taken before."""
+    prepared(runtime)
+    commands = runtime.commands
+    commands.handle("/review", "start Tech II", TILMAN)
+    commands.handle("/note", "Katherine: congrats on the failover", ANN)
+    commands.handle("/review", "next", TILMAN)
+    commands.handle("/note", "second section", BOB)
+    reply = commands.handle("/review", "end", TILMAN)
+    assert reply.minutes is None and reply.has_minutes
+    assert "3 sections, 2 notes" in reply.text
+    minutes = reply.minutes_file()
+    assert minutes is not None and minutes.summary in reply.text
+    assert "* Katherine: congrats on the failover" in minutes.content

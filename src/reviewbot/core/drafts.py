@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from reviewbot.core.minutes import MeetingRecord, Wording, page_title, render_markdown, render_wikitext
 from reviewbot.core.replies import MinutesFile
@@ -15,10 +16,7 @@ def minutes_file(record: MeetingRecord, wording: Wording, page_pattern: str, fmt
     title = page_title(record, page_pattern)
     stem = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:80] or "minutes"
     notes = sum(1 for _ in record.all_notes())
-    duration = ""
-    if record.started_at and record.ended_at:
-        duration = f", {duration_text(record.ended_at - record.started_at)}"
-    summary = f"{count_text(len(record.sections), 'section')}, {count_text(notes, 'note')}{duration}."
+    summary = minutes_summary(len(record.sections), notes, record.started_at, record.ended_at)
     return MinutesFile(
         meeting_id=record.meeting_id or 0,
         filename=f"{stem}.{'md' if fmt == 'markdown' else 'wiki'}",
@@ -26,3 +24,9 @@ def minutes_file(record: MeetingRecord, wording: Wording, page_pattern: str, fmt
         content=content,
         summary=summary,
     )
+
+
+def minutes_summary(sections: int, notes: int, started_at: datetime | None, ended_at: datetime | None) -> str:
+    """The one line that sums up a meeting's minutes: "6 sections, 25 notes, 1 hour 2 minutes."."""
+    duration = f", {duration_text(ended_at - started_at)}" if started_at and ended_at else ""
+    return f"{count_text(sections, 'section')}, {count_text(notes, 'note')}{duration}."

@@ -105,7 +105,7 @@ class LiveMeeting:
             if click is not None and reply.event in _SHOWN_IN_AGENDA:
                 self.agenda_updates.offer(meeting_id, click)
             self._schedule(reply.event, meeting_id, channel, reply)
-        if reply.minutes is not None:
+        if reply.has_minutes:
             self.poster.submit(
                 channel,
                 lambda lane: self._upload(lane, reply, notify),
@@ -417,8 +417,9 @@ class LiveMeeting:
             self._send_echo(lane, notes, "chat_update", channel=posted.channel, ts=posted.ts)
 
     def _upload(self, lane: Lane, reply: Reply, notify: Notify | None) -> None:
-        """Upload the reply's minutes as a file; on failure, say so privately."""
-        minutes = reply.minutes
+        """Upload the reply's minutes as a file (rendering them, if the reply left that for now);
+        on failure, say so privately."""
+        minutes = reply.minutes_file()
         assert minutes is not None
         try:
             response = lane.call(

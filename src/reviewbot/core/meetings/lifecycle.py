@@ -277,8 +277,12 @@ class MeetingLifecycle:
             meeting.ended_at = self.clock.now()
             meeting.current_section_id = None
             self._enter(session, meeting)
-            session.flush()
-            return meeting_view(session, meeting)
+            meeting_id = meeting.id
+        # Read after the commit: the write lock (all of SQLite's) is not held for it.
+        with self.db.read() as session:
+            ended = session.get(Meeting, meeting_id)
+            assert ended is not None
+            return meeting_view(session, ended)
 
     def _enter(self, session: Session, meeting: Meeting) -> None:
         """Record that the meeting is now at its current section (none once it has ended)."""
