@@ -3,6 +3,7 @@ App Home; driven by signed Slack payloads against the fake Web API, checking the
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -16,6 +17,8 @@ from tests.support.botserver import BotServer, bot_settings
 from tests.support.fakeslack import RESPONSE_URL_PREFIX, FakeSlack
 from tests.support.fakewiki import FakeWiki
 from tests.support.slack_client import SlackPerson
+
+ECHO_LINE = re.compile(r"#\d+ ")  # an echoed note's line: "#12 Tilman: text"
 
 
 def idle(bot) -> None:
@@ -56,10 +59,10 @@ def agenda_updates(fake_slack: FakeSlack, agenda_ts: str) -> list[Any]:
 
 
 def echoed(fake_slack: FakeSlack) -> list[str]:
-    """The notes echoed so far (accepted posts into a thread), a line each: ``#1 Tilman: text``;
-    one message may carry several."""
+    """The notes echoed so far (accepted posts), a line each: ``#1 Tilman: text``; one message
+    may carry several (a section's first also carries its heading, at the top of the channel)."""
     posts = fake_slack.calls_to("chat.postMessage")
-    return [line for c in posts if c.response["ok"] and c.args.get("thread_ts") for line in c.args["text"].split("\n")]
+    return [line for c in posts if c.response["ok"] for line in c.args["text"].split("\n") if ECHO_LINE.match(line)]
 
 
 def ephemerals(fake_slack: FakeSlack, user: str) -> list[str]:
@@ -141,6 +144,7 @@ def test_notes_are_echoed_into_their_sections_thread_attributed_and_escaped(bot,
     katherine = SlackPerson(bot, fake_slack, "U200", "Katherine")
     katherine.ok("/note", "<b>congrats</b> & thanks")
     chair.ok("/review", "next")
+    idle(bot)  # the heading goes alone when no note of its section waits by its turn
     chair.ok("/note", "action Rob: write the RFC")
     idle(bot)
     posts = fake_slack.calls_to("chat.postMessage")
@@ -155,6 +159,38 @@ def test_notes_are_echoed_into_their_sections_thread_attributed_and_escaped(bot,
     assert menu["action_id"] == blocks.NOTE_MENU
     assert [o["value"] for o in menu["options"]] == [f"edit:{_note_id(bot, 2)}", f"delete:{_note_id(bot, 2)}"]
     assert len(fake_slack.calls_to("chat.update")) == 1  # the move; notes do not touch the agenda
+
+
+def test_a_move_whose_turn_comes_after_notes_shows_its_heading_with_them(bot, fake_slack):
+    """When Slack's budget is short the heading waits for the channel's turn like an echo, and
+    the notes taken meanwhile go in the heading's message, which starts the section's thread (an
+    edit keeps the heading); later notes go into that thread. One post, not two."""
+    chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
+    gate = threading.Event()
+    bot.slack.poster.submit("C0001", lambda lane: gate.wait(10), "hold the channel's echoes")
+    before = len(fake_slack.calls_to("chat.postMessage"))
+    chair.ok("/review", "next")
+    ann = SlackPerson(bot, fake_slack, "U300", "Ann")
+    ann.ok("/note", "first of Architecture")
+    ann.ok("/note", "second")
+    gate.set()
+    idle(bot)
+    (start,) = fake_slack.calls_to("chat.postMessage")[before:]
+    assert "thread_ts" not in start.args
+    assert start.args["text"] == "2 Architecture\n#1 Ann: first of Architecture\n#2 Ann: second"
+    assert texts(start).count("*2 Architecture*") == 1
+    ann.ok("/note", "third")
+    idle(bot)
+    third = fake_slack.calls_to("chat.postMessage")[-1]
+    assert third.args["thread_ts"] == start.response["ts"] and third.args["text"] == "#3 Ann: third"
+    # Edited, the first message keeps its heading; a scribe's reply in its thread is in the section.
+    ann.click(blocks.NOTE_MENU, start.response["ts"], selected=f"delete:{_note_id(bot, 2)}")
+    idle(bot)
+    update = fake_slack.calls_to("chat.update")[-1]
+    assert update.args["ts"] == start.response["ts"]
+    assert update.args["text"].startswith("2 Architecture\n#1 Ann: first of Architecture\n")
+    posted = bot.slack.store.find("C0001", start.response["ts"], ["section"])
+    assert posted is not None and posted.ref_id == bot.runtime.meetings.view_by_id(_meeting_id).current.id
 
 
 def _note_id(bot, seq: int) -> int:
@@ -873,6 +909,6 @@ def test_while_another_process_holds_the_meetings_leases_nothing_is_posted_and_i
     idle(bot)
     assert [line.split(": ", 1)[1] for line in echoed(fake_slack)] == ["echoed here"]
     assert len(agenda_updates(fake_slack, agenda_ts)) == 1  # the move, once the lease was free
-    assert [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:] if "thread_ts" not in c.args] == [
-        "2 Architecture"
-    ]
+    # The new section's heading, once (with the note, if it was waiting by the heading's turn).
+    tops = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")[2:] if "thread_ts" not in c.args]
+    assert len(tops) == 1 and tops[0].startswith("2 Architecture")

@@ -9,6 +9,7 @@ again by itself and the meeting goes on.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -38,7 +39,9 @@ def command(line: str, user: tuple[str, str] = ("U100", "Tilman")) -> dict[str, 
 
 
 def echoes(fake_slack: FakeSlack) -> list[str]:
-    return [c.args["text"] for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    """Each echoed note's line (a section's first echo also carries its heading)."""
+    posts = fake_slack.calls_to("chat.postMessage")
+    return [line for c in posts for line in c.args["text"].split("\n") if re.match(r"#\d+ ", line)]
 
 
 def wait_for_echoes(fake_slack: FakeSlack, count: int, timeout: float = 10.0) -> list[str]:

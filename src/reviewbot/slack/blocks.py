@@ -244,13 +244,23 @@ def note_echo(note: NoteView) -> tuple[str, list[Block]]:
     ]
 
 
-def note_echoes(notes: Sequence[NoteView]) -> tuple[str, list[Block]]:
+def note_echoes(notes: Sequence[NoteView], heading: SectionView | None = None) -> tuple[str, list[Block]]:
     """Several notes echoed in one message (a burst in one thread), each with its own blocks and
-    Edit/Delete menu, as :func:`note_echo` shows it; the text is theirs, a line each. The notes
-    must fit in one message (:func:`echo_fits`)."""
+    Edit/Delete menu, as :func:`note_echo` shows it; the text is theirs, a line each. With
+    *heading*, the message also starts that section's thread: its heading first
+    (:func:`section_heading`). The notes must fit in one message (:func:`echo_fits`, counting
+    :func:`heading_size`)."""
     parts = [note_echo(note) for note in notes]
+    if heading is not None:
+        parts.insert(0, section_heading(heading))
     text = "\n".join(line for line, _ in parts)
     return truncate(text, MAX_MESSAGE_TEXT), [block for _, echo in parts for block in echo]
+
+
+def heading_size(item: SectionView) -> tuple[int, int]:
+    """What a section's heading takes of a message that also echoes notes (as :func:`echo_size`)."""
+    text, heading = section_heading(item)
+    return len(heading), len(text) + sum(len(json.dumps(block)) for block in heading)
 
 
 def echo_size(note: NoteView) -> tuple[int, int]:

@@ -91,7 +91,7 @@ class LiveMeeting:
         self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
         # Echoes posted whose record the database could not take (it was unreachable): recorded
         # by the meeting's next echo job, and meanwhile never posted again (see _echoed_through).
-        self._unrecorded: dict[int, list[tuple[list[int], str, str]]] = {}
+        self._unrecorded: dict[int, list[tuple[list[int], str, str, int | None]]] = {}
         self._unrecorded_lock = threading.Lock()
 
     def react(self, reply: Reply, caller: Caller, notify: Notify | None = None, click: Click | None = None) -> None:
@@ -161,16 +161,17 @@ class LiveMeeting:
             urgent=True,
         )
 
-    def _queue_heading(self, channel: str, meeting_id: int) -> None:
-        """Queue the current section's heading message (once, while one is waiting), in line
-        with the note echoes."""
+    def _queue_heading(self, channel: str, meeting_id: int, delay: float = 0.0) -> None:
+        """Queue the current section's heading (once, while one is waiting), in line with the
+        note echoes: an echo job that also shows the heading (:meth:`_echo_notes`)."""
         self._submit_leased(
             channel,
             meeting_id,
             ECHO_LEASE,
-            self._heading,
+            lambda lane, meeting_id: self._echo_notes(lane, meeting_id, announce=True),
             f"post the section heading of #{meeting_id}",
             key=("heading", meeting_id),
+            delay=delay,
         )
 
     # -- jobs (run on the channel's lane, in order) ----------------------------------------------
@@ -179,12 +180,6 @@ class LiveMeeting:
         """Post the agenda message, then queue the first section's heading (after it, in the channel)."""
         self._refresh(lane, meeting_id)
         self._queue_heading(lane.channel, meeting_id)
-
-    def _heading(self, lane: Lane, meeting_id: int) -> None:
-        """Post the heading of the running meeting's current section, if it has none yet."""
-        view = self.meetings.view_by_id(meeting_id)
-        if view.current is not None and view.status == MeetingStatus.RUNNING:
-            self._thread_of(lane, view, view.current)
 
     def _refresh(self, lane: Lane, meeting_id: int) -> MeetingView | None:
         """Update the agenda message in place (posting it if a running meeting has none), through
@@ -213,23 +208,32 @@ class LiveMeeting:
             updates.forget(meeting_id)
         return view
 
-    def _thread_of(self, lane: Lane, view: MeetingView, section: SectionView | None) -> str | None:
-        """The ``ts`` of the thread for *section*'s notes: its heading, posted if need be; the
-        agenda message for notes outside any section."""
-        if section is None:
-            posted = self.store.get(view.id, messages.AGENDA)
-            return None if posted is None else posted.ts
-        posted = self.store.get(view.id, messages.SECTION, section.id)
-        if posted is not None:
-            return posted.ts
-        text, heading = blocks.section_heading(section)
-        response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=heading)
-        self.store.put(view.id, messages.SECTION, section.id, lane.channel, response["ts"])
-        return str(response["ts"])
+    def _thread_of(self, meeting_id: int, section: SectionView | None) -> str | None:
+        """The ``ts`` of the thread for *section*'s notes: the message that shows its heading
+        (None if there is none yet: the next echo starts it); the agenda message for notes outside
+        any section."""
+        kind, ref = (messages.AGENDA, 0) if section is None else (messages.SECTION, section.id)
+        posted = self.store.get(meeting_id, kind, ref)
+        return None if posted is None else posted.ts
 
-    def _echo_notes(self, lane: Lane, meeting_id: int) -> None:
+    def _heading_due(self, meeting_id: int) -> SectionView | None:
+        """The running meeting's current section, if nothing shows its heading yet."""
+        view = self.meetings.view_by_id(meeting_id)
+        current = view.current
+        if view.status != MeetingStatus.RUNNING or current is None:
+            return None
+        return None if self.store.get(meeting_id, messages.SECTION, current.id) else current
+
+    def _echo_notes(self, lane: Lane, meeting_id: int, announce: bool = False) -> None:
         """Echo the notes of the meeting not echoed yet, in order: consecutive notes of one
         section in one message (as many as fit, :func:`blocks.echo_fits`), a few messages a job.
+        A section's first echo shows its heading too and starts its thread; *announce* (a move)
+        also shows the current section's heading when no note of it waits by the job's turn.
+
+        Headings go with notes when Slack's budget is short: a move waits for the channel's next
+        post like an echo, and the notes taken meanwhile go in the heading's message. At the top
+        of the hour (100 meetings), separate headings took 600 of the 900 posts three minutes
+        allow the whole workspace.
 
         The notes are read a page (:data:`ECHO_PAGE`) at a time from after the last one echoed: a
         job never rereads the whole meeting, which once a meeting had thousands of notes held up
@@ -246,31 +250,46 @@ class LiveMeeting:
             self._echoed_through[meeting_id] = self._last_echoed_seq(meeting_id)
         posts = 0
         reserved = False
-        while waiting := self._waiting_echoes(meeting_id):
+        while True:
+            waiting = self._waiting_echoes(meeting_id)
+            heading = None if waiting or not announce else self._heading_due(meeting_id)
+            if not waiting and heading is None:
+                return
             if not reserved:
                 if posts == ECHO_TURN:
-                    self._queue_echo(lane.channel, meeting_id)
+                    self._queue_echo(lane.channel, meeting_id, announce=announce)
                     return
                 # Wait for the channel's turn first, then post what waits by then: when Slack's
                 # budget is short (many meetings), a message carries every note that came meanwhile.
                 lane.reserve_post()
                 reserved = True
                 if not self._still_held(meeting_id, ECHO_LEASE):
-                    self._queue_echo(lane.channel, meeting_id, delay=LEASE_RETRY)
+                    self._queue_echo(lane.channel, meeting_id, delay=LEASE_RETRY, announce=announce)
                     return
                 continue
-            first = waiting[0]
-            sections = {s.id: s for s in view.sections}
-            if first.section is not None and first.section.id not in sections:
-                view = self.meetings.view_by_id(meeting_id)  # a section added since
+            if not waiting:
+                assert heading is not None
+                self._post_heading(lane, meeting_id, heading)
+            else:
+                first = waiting[0]
                 sections = {s.id: s for s in view.sections}
-            section = sections.get(first.section.id) if first.section else None
-            thread = self._thread_of(lane, view, section)
-            batch = _batches(waiting)[0]
-            self._post_echo(lane, meeting_id, batch, thread)
+                if first.section is not None and first.section.id not in sections:
+                    view = self.meetings.view_by_id(meeting_id)  # a section added since
+                    sections = {s.id: s for s in view.sections}
+                section = sections.get(first.section.id) if first.section else None
+                thread = self._thread_of(meeting_id, section)
+                starts = section if thread is None and section is not None else None
+                batch = _batches(waiting, blocks.heading_size(starts) if starts else (0, 0))[0]
+                self._post_echo(lane, meeting_id, batch, thread, starts)
+                self._echoed_through[meeting_id] = batch[-1].seq
             posts += 1
             reserved = False
-            self._echoed_through[meeting_id] = batch[-1].seq
+
+    def _post_heading(self, lane: Lane, meeting_id: int, section: SectionView) -> None:
+        """Post *section*'s heading on its own (no note of it waits): the start of its thread."""
+        text, heading = blocks.section_heading(section)
+        response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=heading)
+        self.store.put(meeting_id, messages.SECTION, section.id, lane.channel, str(response["ts"]))
 
     def _waiting_echoes(self, meeting_id: int) -> list[NoteView]:
         """The next page of notes that wait for their echo (advancing past those that need none:
@@ -286,25 +305,37 @@ class LiveMeeting:
             self._echoed_through[meeting_id] = page[-1].seq
         return []
 
-    def _post_echo(self, lane: Lane, meeting_id: int, notes: list[NoteView], thread: str | None) -> None:
-        """Post one message echoing *notes* into *thread*, and remember it for each of them.
-        If Slack refuses the message as it is, each note is echoed on its own (so one note that
-        Slack refuses does not take the others with it)."""
-        response = self._send_echo(lane, notes, "chat_postMessage", channel=lane.channel, thread_ts=thread)
+    def _post_echo(
+        self,
+        lane: Lane,
+        meeting_id: int,
+        notes: list[NoteView],
+        thread: str | None,
+        starts: SectionView | None = None,
+    ) -> None:
+        """Post one message echoing *notes* into *thread* (or, when it *starts* a section's
+        thread, at the top of the channel with the section's heading), and remember it for each
+        of them. If Slack refuses the message as it is, each note is echoed on its own (so one
+        note that Slack refuses does not take the others with it)."""
+        response = self._send_echo(lane, notes, "chat_postMessage", starts, channel=lane.channel, thread_ts=thread)
         if response is None and len(notes) > 1:
             for note in notes:
-                self._post_echo(lane, meeting_id, [note], thread)
+                self._post_echo(lane, meeting_id, [note], thread, starts)
+                if starts is not None and (thread := self._thread_of(meeting_id, starts)) is not None:
+                    starts = None  # the first note's message started the thread
             return
         if response is not None:  # None: Slack refuses this echo, which must not hold up the next
             ids = [note.id for note in notes]
+            section_id = starts.id if starts is not None else None
+            ts = str(response["ts"])
             try:
-                self.store.put_many(meeting_id, messages.NOTE, ids, lane.channel, str(response["ts"]))
+                self.store.put_many(meeting_id, messages.NOTE, ids, lane.channel, ts, section_id)
             except DatabaseUnavailable:
                 log.warning(
                     "echo of %d notes of #%s posted, not yet recorded: database unavailable", len(ids), meeting_id
                 )
                 with self._unrecorded_lock:
-                    self._unrecorded.setdefault(meeting_id, []).append((ids, lane.channel, str(response["ts"])))
+                    self._unrecorded.setdefault(meeting_id, []).append((ids, lane.channel, ts, section_id))
 
     def _record_unrecorded(self, meeting_id: int) -> None:
         """Record the echoes of the meeting that were posted while the database was unreachable
@@ -312,17 +343,20 @@ class LiveMeeting:
         with self._unrecorded_lock:
             waiting = self._unrecorded.pop(meeting_id, [])
         while waiting:
-            ids, channel, ts = waiting[0]
+            ids, channel, ts, section_id = waiting[0]
             try:
-                self.store.put_many(meeting_id, messages.NOTE, ids, channel, ts)
+                self.store.put_many(meeting_id, messages.NOTE, ids, channel, ts, section_id)
             except DatabaseUnavailable:
                 with self._unrecorded_lock:
                     self._unrecorded.setdefault(meeting_id, [])[:0] = waiting
                 raise
             waiting.pop(0)
 
-    def _send_echo(self, lane: Lane, notes: list[NoteView], method: str, **where: str | None) -> Any:
-        """Post or update (*method*) an echo of *notes*; Slack's answer, or None if it refuses that message.
+    def _send_echo(
+        self, lane: Lane, notes: list[NoteView], method: str, heading: SectionView | None = None, **where: str | None
+    ) -> Any:
+        """Post or update (*method*) an echo of *notes* (under the section's *heading*, when the
+        message shows it); Slack's answer, or None if it refuses that message.
 
         An echo whose blocks Slack refuses (:data:`REFUSED_MESSAGE_ERRORS`) goes out as plain
         text, without the Edit/Delete menu; one refused even so is left out, with a warning (the
@@ -330,7 +364,7 @@ class LiveMeeting:
         the token, Slack being down) is raised, to be tried again later; a rate limit is waited
         out by the lane, however long Slack asks.
         """
-        text, echo = blocks.note_echoes(notes)
+        text, echo = blocks.note_echoes(notes, heading)
         numbers = ", ".join(f"#{note.seq}" for note in notes)
         for attempt in ({"text": text, "blocks": echo}, {"text": text}):
             try:
@@ -349,8 +383,12 @@ class LiveMeeting:
         with note numbers within a meeting, so the highest echoed id is the last echoed note."""
         return self.store.last_note_seq(meeting_id)
 
-    def _queue_echo(self, channel: str, meeting_id: int, delay: float = 0.0) -> None:
-        """Queue the job that echoes the meeting's new notes (once, while one is waiting)."""
+    def _queue_echo(self, channel: str, meeting_id: int, delay: float = 0.0, announce: bool = False) -> None:
+        """Queue the job that echoes the meeting's new notes (once, while one is waiting); to
+        *announce* a move, the job that shows the current section's heading too."""
+        if announce:
+            self._queue_heading(channel, meeting_id, delay)
+            return
         self._submit_leased(
             channel,
             meeting_id,
@@ -413,8 +451,12 @@ class LiveMeeting:
             return
         ids = self.store.refs_at(meeting_id, messages.NOTE, posted.channel, posted.ts) or [note_id]
         notes = [note for ref in ids if (note := self.meetings.note_of(meeting_id, ref)) is not None]
+        starts = self.store.refs_at(meeting_id, messages.SECTION, posted.channel, posted.ts)
+        heading = None
+        if starts:  # the message starts its section's thread: its heading stays
+            heading = next((s for s in self.meetings.view_by_id(meeting_id).sections if s.id == starts[0]), None)
         if notes:
-            self._send_echo(lane, notes, "chat_update", channel=posted.channel, ts=posted.ts)
+            self._send_echo(lane, notes, "chat_update", heading, channel=posted.channel, ts=posted.ts)
 
     def _upload(self, lane: Lane, reply: Reply, notify: Notify | None) -> None:
         """Upload the reply's minutes as a file (rendering them, if the reply left that for now);
@@ -457,16 +499,19 @@ class LiveMeeting:
             notify(text)
 
 
-def _batches(notes: list[NoteView]) -> list[list[NoteView]]:
+def _batches(notes: list[NoteView], first: tuple[int, int] = (0, 0)) -> list[list[NoteView]]:
     """*notes* (in order) cut into the messages that echo them: consecutive notes of one section,
-    as many as fit in one message."""
+    as many as fit in one message (the first one holding *first* already: a heading)."""
     batches: list[list[NoteView]] = []
-    size = (0, 0)
+    size = first
     for note in notes:
         more = blocks.echo_size(note)
         last = batches[-1] if batches else None
         same_thread = last is not None and _section_id(last[0]) == _section_id(note)
-        if last is not None and same_thread and blocks.echo_fits(size, more):
+        if last is None and blocks.echo_fits(size, more):
+            batches.append([note])
+            size = (size[0] + more[0], size[1] + more[1])
+        elif last is not None and same_thread and blocks.echo_fits(size, more):
             last.append(note)
             size = (size[0] + more[0], size[1] + more[1])
         else:

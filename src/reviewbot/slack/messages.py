@@ -106,14 +106,20 @@ class MessageStore:
         with self.db.read() as session:
             return sorted(session.scalars(query))
 
-    def put_many(self, meeting_id: int, kind: str, ref_ids: Iterable[int], channel: str, ts: str) -> None:
+    def put_many(
+        self, meeting_id: int, kind: str, ref_ids: Iterable[int], channel: str, ts: str, section_id: int | None = None
+    ) -> None:
         """Remember that one message at *channel*/*ts* shows each of *ref_ids* (new ones: an
-        echo that carries several notes), in one transaction."""
+        echo that carries several notes), in one transaction; with *section_id*, that the message
+        also starts that section's thread (it carries the section's heading)."""
         with self.db.write() as session:
             session.add_all(
                 SlackMessage(meeting_id=meeting_id, kind=kind, ref_id=ref_id, channel=channel, ts=ts)
                 for ref_id in ref_ids
             )
+            if section_id is not None:
+                heading = SlackMessage(meeting_id=meeting_id, kind=SECTION, ref_id=section_id, channel=channel, ts=ts)
+                session.add(heading)
 
     def put(self, meeting_id: int, kind: str, ref_id: int, channel: str, ts: str, url: str | None = None) -> None:
         """Remember where a message was posted (replacing an earlier one of the same kind)."""
