@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reviewbot.slack import blocks
+from reviewbot.slack import blocks, live
 from reviewbot.store.live_leases import LiveLeases
 from reviewbot.store.schema import Note, NoteRevision
 from tests.support.botserver import BotServer, bot_settings
@@ -888,8 +888,13 @@ def test_notes_that_come_while_an_echo_waits_for_slacks_budget_go_in_that_messag
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has one process: no leases
 def test_while_another_process_holds_the_meetings_leases_nothing_is_posted_and_its_echoes_are_not_repeated(
-    bot, fake_slack
+    bot, fake_slack, monkeypatch
 ):
+    """The jobs that find the leases held mark them wanted and wait; the holder, letting them go,
+    learns it should run its jobs once more. Here the holder is not a bot: it echoes the note
+    and lets go without running anything, as a holder that died would (its lease expiring), and
+    the waiting jobs are tried again after :data:`live.LEASE_WAIT` (shortened here)."""
+    monkeypatch.setattr(live, "LEASE_WAIT", 1.5)
     chair, agenda_ts, meeting_id = start_meeting(bot, fake_slack)
     other = LiveLeases(bot.runtime.db, "another process")
     assert other.take(meeting_id, "echo") and other.take(meeting_id, "agenda")
@@ -897,14 +902,16 @@ def test_while_another_process_holds_the_meetings_leases_nothing_is_posted_and_i
     katherine = SlackPerson(bot, fake_slack, "U200", "Katherine")
     katherine.ok("/note", "echoed by the other process")
     chair.ok("/review", "next")
-    time.sleep(2.5)  # the jobs found the leases held, and were queued again, twice
+    time.sleep(0.5)  # the jobs found the leases held: nothing posted, and not asked again yet
     assert fake_slack.calls[before:] == []
-    # The other process echoes the note (and records it), then lets the leases go.
+    # The other process echoes the note (and records it); letting the leases go, it hears they
+    # were wanted (a bot would run its jobs again), and lets them go for good.
     note = bot.runtime.meetings.notes_of(meeting_id, include_deleted=False)[0]
     bot.slack.store.put_many(meeting_id, "note", [note.id], "C1", "1700000000.000900")
-    other.release(meeting_id, "echo")
-    other.release(meeting_id, "agenda")
+    assert other.release(meeting_id, "echo") and other.release(meeting_id, "agenda")
+    assert not other.release(meeting_id, "echo") and not other.release(meeting_id, "agenda")
     other.close()
+    time.sleep(1.5)  # the waiting jobs' second try
     katherine.ok("/note", "echoed here")
     idle(bot)
     assert [line.split(": ", 1)[1] for line in echoed(fake_slack)] == ["echoed here"]

@@ -2,7 +2,8 @@
 
 On a real database (SQLite and PostgreSQL): one holder at a time, taking it again extends it,
 an expired lease goes to whoever asks, a released one at once, and a lease is per meeting and
-per kind of job. Many threads racing for one lease: exactly one gets it.
+per kind of job. Many threads racing for one lease: exactly one gets it. A lease someone else
+asked for while it was held is kept once more by its holder (to run its job again).
 """
 
 from __future__ import annotations
@@ -50,10 +51,24 @@ def test_one_holder_at_a_time_and_taking_it_again_extends_it(runtime):
     assert first.take(meeting, "echo")
     assert not second.take(meeting, "echo")
     assert first.take(meeting, "echo")  # re-entry: still ours
-    assert not second.take(meeting, "echo")
     first.release(meeting, "echo")
     assert second.take(meeting, "echo")
     assert not first.take(meeting, "echo")
+
+
+def test_a_lease_wanted_while_held_is_kept_once_more_then_let_go(runtime):
+    meeting = started(runtime, HERE)
+    holder, other = LiveLeases(runtime.db, "holder"), LiveLeases(runtime.db, "other")
+    assert holder.take(meeting, "echo")
+    assert not other.take(meeting, "echo") and not other.take(meeting, "echo")  # wanted (twice: one mark)
+    assert holder.release(meeting, "echo") is True  # kept: run the job once more
+    assert holder.held(meeting, "echo") and not other.take(meeting, "echo")  # wanted again
+    assert holder.take(meeting, "echo")  # the job run again takes it (ours): the mark is done with
+    assert holder.release(meeting, "echo") is False  # nobody asked since: let go
+    assert not holder.held(meeting, "echo")
+    assert other.take(meeting, "echo")
+    assert other.release(meeting, "echo") is False
+    assert holder.release(meeting, "echo") is False  # not ours: changes nothing
 
 
 def test_a_lease_is_per_meeting_and_per_job(runtime):

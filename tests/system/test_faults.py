@@ -419,11 +419,11 @@ def test_two_processes_take_notes_for_one_meeting(database_url, fake_slack, tmp_
 
 def echo_messages(slack: FakeSlack, channel: str) -> list[list[str]]:
     """The note tokens of each echo message the fake Slack accepted in *channel* (one message
-    may echo several notes, a line each)."""
+    may echo several notes, a line each; a section's first also carries its heading)."""
     return [
         [token for line in c.args["text"].split("\n") if (token := token_of(line))]
         for c in slack.calls_to("chat.postMessage")
-        if c.args.get("channel") == channel and c.args.get("thread_ts") and c.status == 200 and c.response["ok"]
+        if c.args.get("channel") == channel and c.status == 200 and c.response["ok"]
     ]
 
 

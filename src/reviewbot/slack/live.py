@@ -20,11 +20,14 @@ its kind (:mod:`reviewbot.store.live_leases`) before it reads anything, and lets
 An echo job that takes it reads where the echoes stand from ``slack_messages`` (another process
 may have echoed since), so no note is echoed twice; an agenda update reads the state and sends it
 under the lease, so the newest state read is the last one sent. A job that finds the lease held
-by another process posts nothing and is queued again :data:`LEASE_RETRY` seconds later: a note
-committed after the holder last looked is never left waiting, and a holder that died loses the
-lease when it expires (a living one renews it, however long it waits for Slack). No transaction is
-held open while Slack is called. On SQLite (one process) there are no leases: the channel's queue
-already runs them in turn.
+by another process posts nothing: its finding marks the lease wanted, and the holder, letting it
+go, sees the mark and runs the lease's job (echo, or update the agenda) once more, which reads
+what changed since (a note committed after the holder last looked is never left waiting). The job
+that found the lease held is tried again only much later (:data:`LEASE_WAIT`), in case the holder
+died: its lease expires (a living holder renews it, however long it waits for Slack). An edit's
+update, which the holder's echo job does not do, is tried again :data:`LEASE_RETRY` seconds later.
+No transaction is held open while Slack is called. On SQLite (one process) there are no leases:
+the channel's queue already runs them in turn.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from reviewbot.slack.agenda_updates import AgendaUpdates, Click
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane, PostQueue
 from reviewbot.store.database import DatabaseUnavailable
-from reviewbot.store.live_leases import LiveLeases
+from reviewbot.store.live_leases import LEASE_SECONDS, LiveLeases
 from reviewbot.store.schema import MeetingStatus
 
 log = logging.getLogger(__name__)
@@ -60,8 +63,11 @@ ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can 
 REFUSED_MESSAGE_ERRORS = frozenset(
     {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text"}
 )
-#: Seconds after which a job that found its meeting's lease held by another process tries again.
+#: Seconds after which a job that found its meeting's lease held by another process tries again,
+#: when the holder's next run does not do its work (an edit's update)...
 LEASE_RETRY = 1.0
+#: ...and when it does (echoes, the agenda): only in case the holder died (its lease expired).
+LEASE_WAIT = LEASE_SECONDS
 ECHO_LEASE = "echo"  # the note echoes, section headings and echo updates of a meeting
 AGENDA_LEASE = "agenda"  # the meeting's live agenda message
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
@@ -146,6 +152,7 @@ class LiveMeeting:
                     lambda lane, meeting_id: self._renote(lane, meeting_id, note_id),
                     f"update note {note_id}",
                     key=("renote", note_id),
+                    covered=False,
                 )
 
     def _queue_agenda(self, channel: str, meeting_id: int) -> None:
@@ -409,38 +416,52 @@ class LiveMeeting:
         key: tuple[str, int] | None = None,
         urgent: bool = False,
         delay: float = 0.0,
+        covered: bool = True,
     ) -> None:
         """Queue a job that runs *run* holding the meeting's *lease* (see the module description):
-        when another process holds it, the job posts nothing and is queued again
-        :data:`LEASE_RETRY` seconds later."""
+        when another process holds it, the job posts nothing, and is queued again
+        :data:`LEASE_WAIT` seconds later if the holder's next run of the lease's job does its
+        work (*covered*: echoes, agenda updates), else :data:`LEASE_RETRY` seconds later."""
 
         def job(lane: Lane) -> None:
             if self.leases is None:
                 run(lane, meeting_id)
                 return
             if not self.leases.take(meeting_id, lease):
-                log.debug("%s: another process holds the lease; again in %.1fs", what, LEASE_RETRY)
-                self._submit_leased(channel, meeting_id, lease, run, what, key, urgent, LEASE_RETRY)
+                retry = LEASE_WAIT if covered else LEASE_RETRY
+                log.debug("%s: another process holds the lease; again in %.1fs", what, retry)
+                self._submit_leased(channel, meeting_id, lease, run, what, key, urgent, retry, covered)
                 return
             try:
                 run(lane, meeting_id)
             finally:
-                self._release(meeting_id, lease)
+                if self._release(meeting_id, lease):  # another process wanted it: its work, done here
+                    self._run_lease_job(channel, meeting_id, lease)
 
         self.poster.submit(channel, job, what, key=key, urgent=urgent, delay=delay)
+
+    def _run_lease_job(self, channel: str, meeting_id: int, lease: str) -> None:
+        """Queue the job of the meeting's *lease* (still held): it does what another process
+        wanted done when it found the lease held."""
+        if lease == ECHO_LEASE:
+            self._queue_echo(channel, meeting_id)
+        else:
+            self._queue_agenda(channel, meeting_id)
 
     def _still_held(self, meeting_id: int, lease: str) -> bool:
         """Whether this process still holds the meeting's *lease* (:class:`LiveLeases` renews it
         while the process lives: it is lost only if renewing failed for longer than the lease)."""
         return self.leases is None or self.leases.held(meeting_id, lease)
 
-    def _release(self, meeting_id: int, lease: str) -> None:
-        """Let the meeting's *lease* go (if the database cannot be reached, it expires)."""
+    def _release(self, meeting_id: int, lease: str) -> bool:
+        """Let the meeting's *lease* go (if the database cannot be reached, it expires); True if
+        another process wanted it meanwhile, and it is kept to run its job once more."""
         assert self.leases is not None
         try:
-            self.leases.release(meeting_id, lease)
+            return self.leases.release(meeting_id, lease)
         except DatabaseUnavailable as error:
             log.warning("could not let the %s lease of #%s go (%s); it expires", lease, meeting_id, error)
+            return False
 
     def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
         """Show a note's new text (or its deletion) in its echo: the message that echoes it is

@@ -174,6 +174,7 @@ class PostQueue:
         self.monotonic = monotonic
         self._lanes: dict[str, Lane] = {}
         self._pending = 0
+        self._delayed: set[tuple[str, bool, Hashable]] = set()  # keys of the jobs waiting for a delay
         self._closed = False
         self._unbudgeted: WebClient | None = None
         self._changed = threading.Condition()
@@ -207,17 +208,23 @@ class PostQueue:
         is dropped if a job of that key is already waiting (see the module description). An
         *urgent* job goes on the channel's urgent track, which never waits behind the other.
         With a *delay*, the job is queued that many seconds from now (it counts as pending
-        meanwhile: :meth:`wait_idle` waits for it)."""
+        meanwhile: :meth:`wait_idle` waits for it); with a *key* too, it is dropped if one of that
+        key is already waiting for its time."""
         if delay > 0:
             with self._changed:
                 if self._closed:
                     log.warning("not posting %s in %s: shutting down", what, channel)
                     return
+                if key is not None:
+                    if (channel, urgent, key) in self._delayed:
+                        return
+                    self._delayed.add((channel, urgent, key))
                 self._pending += 1
             timer = threading.Timer(delay, self._submit_later, (channel, job, what, key, urgent))
             timer.daemon = True
             timer.start()
             return
+        worker: threading.Thread | None = None
         with self._changed:
             if self._closed:
                 log.warning("not posting %s in %s: shutting down", what, channel)
@@ -236,10 +243,15 @@ class PostQueue:
                 track.running = True
                 name = f"post-{channel}{'-urgent' if urgent else ''}"
                 worker = threading.Thread(target=self._drain, args=(lane, track), name=name, daemon=True)
-                worker.start()
+        if worker is not None:
+            # Started outside the lock: starting a thread waits for it to run, which under load
+            # (hundreds of threads for the GIL) held every other submit, i.e. acknowledgements, up.
+            worker.start()
 
     def _submit_later(self, channel: str, job: Job, what: str, key: Hashable | None, urgent: bool) -> None:
         """Queue a job submitted with a delay, now that it is over."""
+        with self._changed:
+            self._delayed.discard((channel, urgent, key))
         try:
             self.submit(channel, job, what, key, urgent=urgent)
         finally:

@@ -12,6 +12,14 @@ while the holder talks to Slack. While a process lives, a thread of its own exte
 holds (:data:`RENEW`, every third of their time), so that a job that waits long for Slack's budget
 keeps its lease; a holder that dies loses its leases when they expire.
 
+A process that finds the lease held marks it ``wanted`` in the same statement, and the holder
+reads the mark as it lets the lease go (:data:`RELEASE`): if it is set, the holder keeps the lease
+and runs its job once more, which does what the other process wanted (the job reads the state
+when it runs: a note the other process took, a move). Both are one statement on the row, so the
+mark is either seen by the release or made after it, when the lease is free to take: nothing is
+left waiting, and the other process does not have to ask again and again (it asked every second
+once: at 100 meetings, hundreds of retries a second, each a timer thread, held up the queues).
+
 This is hand-written SQL outside :mod:`reviewbot.store.note_batches` because the ORM cannot say
 "insert, or take over if free, expired or mine, and tell me whether I have it" in one statement.
 It runs on both databases (the tests use SQLite too), but only a bot on PostgreSQL needs it: a
@@ -51,15 +59,18 @@ _NOW = {
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
 }
 
-#: Take the lease (meeting, job) for :owner for :seconds: a row comes back only if it is taken.
+#: Take the lease (meeting, job) for :owner for :seconds if it is free, expired or ours, else mark
+#: it wanted; the owner comes back (:owner if taken).
 TAKE = """
-    INSERT INTO live_leases (meeting_id, job, owner, expires_at)
-    VALUES (:meeting_id, :job, :owner, {now} + :seconds)
+    INSERT INTO live_leases (meeting_id, job, owner, expires_at, wanted)
+    VALUES (:meeting_id, :job, :owner, {now} + :seconds, false)
     ON CONFLICT (meeting_id, job) DO UPDATE
-    SET owner = excluded.owner, expires_at = excluded.expires_at
-    WHERE live_leases.owner = excluded.owner OR live_leases.expires_at <= {now}
+    SET owner = CASE WHEN {free} THEN excluded.owner ELSE live_leases.owner END,
+        expires_at = CASE WHEN {free} THEN excluded.expires_at ELSE live_leases.expires_at END,
+        wanted = NOT ({free})
     RETURNING owner
 """
+_FREE = "live_leases.owner = excluded.owner OR live_leases.expires_at <= {now}"
 
 #: Extend the lease, if :owner holds it and it has not expired (a lease let go is not taken again).
 RENEW = """
@@ -67,10 +78,12 @@ RENEW = """
     WHERE meeting_id = :meeting_id AND job = :job AND owner = :owner AND expires_at > {now}
 """
 
-#: Let the lease go, if :owner still holds it.
+#: Let the lease go if :owner still holds it, unless it is wanted: then keep it (and clear the
+#: mark). A row comes back if :owner held it, with ``expires_at`` above 0 if it was wanted.
 RELEASE = """
-    UPDATE live_leases SET expires_at = 0
+    UPDATE live_leases SET expires_at = CASE WHEN wanted THEN expires_at ELSE 0 END, wanted = false
     WHERE meeting_id = :meeting_id AND job = :job AND owner = :owner
+    RETURNING expires_at
 """
 
 
@@ -88,7 +101,7 @@ class LiveLeases:
         self.seconds = seconds
         now = _NOW[db.engine.dialect.name]
         self._engine = _own_engine(db)
-        self._take = text(TAKE.format(now=now))
+        self._take = text(TAKE.format(free=_FREE.format(now=now), now=now))
         self._renew = text(RENEW.format(now=now))
         self._release = text(RELEASE)
         self._held: set[tuple[int, str]] = set()
@@ -98,7 +111,8 @@ class LiveLeases:
 
     def take(self, meeting_id: int, job: str, seconds: float | None = None) -> bool:
         """Take the meeting's lease on *job* for *seconds* (default :attr:`seconds`) if it is
-        free, expired or already ours (then it is extended); whether we hold it now. Raises
+        free, expired or already ours (then it is extended); whether we hold it now. A lease held
+        by another holder is marked wanted (see the module description). Raises
         :class:`~reviewbot.store.database.DatabaseUnavailable` when the database cannot answer."""
         params = {
             "meeting_id": meeting_id,
@@ -106,7 +120,7 @@ class LiveLeases:
             "owner": self.owner,
             "seconds": self.seconds if seconds is None else seconds,
         }
-        taken = self._execute(self._take, params) > 0
+        taken = self._execute(self._take, params) == [self.owner]
         with self._lock:
             if taken:
                 self._held.add((meeting_id, job))
@@ -114,12 +128,16 @@ class LiveLeases:
                 self._held.discard((meeting_id, job))
         return taken
 
-    def release(self, meeting_id: int, job: str) -> None:
+    def release(self, meeting_id: int, job: str) -> bool:
         """Let the meeting's lease on *job* go, if we still hold it (a lease that expired and was
-        taken by another holder stays theirs)."""
-        with self._lock:
-            self._held.discard((meeting_id, job))
-        self._execute(self._release, {"meeting_id": meeting_id, "job": job, "owner": self.owner})
+        taken by another holder stays theirs), unless another holder wanted it meanwhile: then we
+        keep it, and True says to run the job once more (see the module description)."""
+        params = {"meeting_id": meeting_id, "job": job, "owner": self.owner}
+        kept = any(expires > 0 for expires in self._execute(self._release, params))
+        if not kept:
+            with self._lock:
+                self._held.discard((meeting_id, job))
+        return kept
 
     def held(self, meeting_id: int, job: str) -> bool:
         """Whether we hold the meeting's lease on *job*, as far as we know (taken, not let go, and
@@ -134,7 +152,7 @@ class LiveLeases:
             held = sorted(self._held)
         for meeting_id, job in held:
             params = {"meeting_id": meeting_id, "job": job, "owner": self.owner, "seconds": self.seconds}
-            kept = self._execute(self._renew, params) > 0
+            kept = self._execute(self._renew, params) == 1
             if not kept:
                 with self._lock:
                     self._held.discard((meeting_id, job))
@@ -164,17 +182,18 @@ class LiveLeases:
             except Exception:
                 log.exception("could not renew the live leases")
 
-    def _execute(self, statement: TextClause, params: dict[str, Any]) -> int:
-        """Run one lease statement; the rows it returned, or else changed. On PostgreSQL it runs
+    def _execute(self, statement: TextClause, params: dict[str, Any]) -> Any:
+        """Run one lease statement; the first column of the rows it returned, or else how many it
+        changed. On PostgreSQL it runs
         in autocommit on the leases' own pool (one round trip, no transaction around it; a
         connection the server had closed is replaced once); on SQLite, in a write transaction."""
         if self._engine is None:
             with self.db.write() as session:
-                return _count(session.execute(statement, params))
+                return _outcome(session.execute(statement, params))
         for attempt in range(2):
             try:
                 with self._engine.connect() as connection:
-                    return _count(connection.execute(statement, params))
+                    return _outcome(connection.execute(statement, params))
             except (DBAPIError, PoolTimeout) as error:
                 if isinstance(error, DBAPIError) and error.connection_invalidated and attempt == 0:
                     continue
@@ -184,9 +203,9 @@ class LiveLeases:
         raise AssertionError("unreachable")
 
 
-def _count(result: Any) -> int:
-    """The rows a statement returned (RETURNING), or else the rows it changed."""
-    return len(result.all()) if result.returns_rows else int(result.rowcount)
+def _outcome(result: Any) -> Any:
+    """The first column of the rows a statement returned (RETURNING), or else how many it changed."""
+    return [row[0] for row in result.all()] if result.returns_rows else int(result.rowcount)
 
 
 def _own_engine(db: Database) -> Engine | None:

@@ -438,3 +438,5 @@ class LiveLease(Base):
     job: Mapped[str] = mapped_column(String(16), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[float] = mapped_column(Float(53))
+    #: Another process found it held: the holder runs its job once more before letting it go.
+    wanted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
