@@ -617,7 +617,7 @@ def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(data
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_echo_jobs_read_a_page_of_new_notes_never_the_whole_meeting(bot, fake_slack, monkeypatch):
     paced(bot)
-    monkeypatch.setattr("reviewbot.slack.live.ECHO_PAGE", 2)
+    monkeypatch.setattr("reviewbot.slack.echoes.ECHO_PAGE", 2)
     chair, _agenda_ts, _meeting_id = start_meeting(bot, fake_slack)
     read = spy_on_note_reads(bot, monkeypatch)
     for n in range(1, 6):
@@ -661,7 +661,7 @@ def test_a_process_new_to_the_meeting_echoes_from_after_the_last_echoed_note(bot
     for n in range(1, 4):
         chair.ok("/note", f"note {n}")
     idle(bot)
-    bot.slack.live._echoed_through.clear()  # as after a restart
+    bot.slack.live.echoes.forget_positions()  # as after a restart
     read = spy_on_note_reads(bot, monkeypatch)
     chair.ok("/note", "note 4")
     idle(bot)
