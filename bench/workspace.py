@@ -614,7 +614,16 @@ def analyse(
     for upload in slack.uploads:
         if upload.completed and upload.channel_id:
             minutes_text[upload.channel_id] = upload.content.decode("utf-8", "replace")
-    missing = sum(1 for a in notes if a.token not in minutes_text.get(channel_of(a.meeting), ""))
+    # Lost: in a meeting that was ended, missing from its minutes. A meeting whose /review end was
+    # refused (the database did not answer in time: "nothing was changed, try again") is still
+    # running and has no minutes yet: its notes are counted apart.
+    ended = {channel_of(a.meeting) for a in ends}
+    missing = sum(
+        1
+        for a in notes
+        if channel_of(a.meeting) in ended and a.token not in minutes_text.get(channel_of(a.meeting), "")
+    )
+    not_ended = sum(1 for a in notes if channel_of(a.meeting) not in ended)
     unseen = sorted(channel_of(a.meeting) for a in ends if channel_of(a.meeting) not in observer.uploaded)
     methods: dict[str, MethodCount] = {}
     response_urls = MethodCount()
@@ -643,7 +652,8 @@ def analyse(
             for a in sorted(sent, key=lambda a: a.answered - a.sent)[-5:]
         ],
         "notes": {"acknowledged": len(notes), "visible": len(visible), "never_visible": len(notes) - len(visible),
-                  "visible_s": _stats(visible, 50, 95), "echoed_twice": twice, "missing_from_minutes": missing},
+                  "visible_s": _stats(visible, 50, 95), "echoed_twice": twice, "missing_from_minutes": missing,
+                  "in_meetings_not_ended": not_ended},
         "agenda_move_s": {**_stats([t for t in move_times if t is not None], 50, 95),
                           "never": sum(t is None for t in move_times)},
         "agenda_click_s": {**_stats([t for t in click_times if t is not None], 50, 95),
@@ -768,6 +778,7 @@ def run_line(run: dict[str, Any]) -> str:
         f"move/click shown p95 {s(run['agenda_move_s'], 'p95')}/{s(run['agenda_click_s'], 'p95')} s; "
         f"minutes p95 {s(run['minutes_s'], 'p95')} s ({run['minutes_s']['missing']} missing); "
         f"{api['per_note']} calls/note, 429s {api['refused_429']} ({100 * api['share_429']:.1f}%), "
-        f"{api['early']} before Retry-After; lost {notes['missing_from_minutes']}, twice {notes['echoed_twice']}; "
+        f"{api['early']} before Retry-After; lost {notes['missing_from_minutes']} "
+        f"({notes.get('in_meetings_not_ended', 0)} in meetings whose end was refused), twice {notes['echoed_twice']}; "
         f"goals missed: {', '.join(failed) or 'none'}; others used {run.get('other_cpu_pct', 0):.0f}% of the CPU"
     )

@@ -23,7 +23,13 @@ def setup_name(run: dict[str, Any]) -> str:
 
 def _lost_twice(run: dict[str, Any]) -> str:
     notes = run["notes"]
-    return f"{notes['missing_from_minutes']} / {notes['echoed_twice']}"
+    return f"{_lost(notes)} / {notes['echoed_twice']}"
+
+
+def _lost(notes: dict[str, Any]) -> str:
+    """Notes missing from their meeting's minutes, and those whose meeting's end was refused."""
+    not_ended = notes.get("in_meetings_not_ended", 0)
+    return f"{notes['missing_from_minutes']}" + (f" ({not_ended} not ended)" if not_ended else "")
 
 
 def _never(stat: dict[str, Any], key: str) -> str:
@@ -78,7 +84,7 @@ def full_table(results: dict[str, Any]) -> str:
             f"| {_s(run['agenda_click_s']['p95'])}{_never(run['agenda_click_s'], 'never')} "
             f"| {_s(run['minutes_s']['p95'])}{_never(run['minutes_s'], 'missing')} "
             f"| {_s(api['per_note'])} | {api['refused_429']} ({100 * api['share_429']:.0f}%) | {api['early']} "
-            f"| {notes['missing_from_minutes']} | {notes['echoed_twice']} | {run.get('other_cpu_pct', 0):.0f}% |"
+            f"| {_lost(notes)} | {notes['echoed_twice']} | {run.get('other_cpu_pct', 0):.0f}% |"
         )
     lines += ["", "Issue 15's goals (a note may take 15 s at 100 meetings, 5 s below):", ""]
     names = list(results["runs"][0]["goals"]) if results["runs"] else []
