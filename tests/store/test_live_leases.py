@@ -144,3 +144,21 @@ def test_a_holder_that_lost_its_lease_knows_it_when_it_renews(runtime):
     assert holder.held(meeting, "echo")  # as far as it knows...
     holder.renew()
     assert not holder.held(meeting, "echo")  # ...until it tries to renew it
+
+
+def test_a_lease_the_database_could_not_release_is_not_renewed_any_more(runtime, monkeypatch):
+    """If letting it go fails (the database does not answer), the holder stops renewing it, so it
+    expires for the others instead of staying held by a process that has no job for it."""
+    from reviewbot.store.database import DatabaseUnavailable
+
+    meeting = started(runtime, HERE)
+    holder = LiveLeases(runtime.db, "holder")
+    assert holder.take(meeting, "echo")
+
+    def unreachable(*args, **kwargs):
+        raise DatabaseUnavailable("the database did not answer in time")
+
+    monkeypatch.setattr(holder, "_execute", unreachable)
+    with pytest.raises(DatabaseUnavailable):
+        holder.release(meeting, "echo")
+    assert not holder.held(meeting, "echo")

@@ -133,10 +133,13 @@ class LiveLeases:
         taken by another holder stays theirs), unless another holder wanted it meanwhile: then we
         keep it, and True says to run the job once more (see the module description)."""
         params = {"meeting_id": meeting_id, "job": job, "owner": self.owner}
-        kept = any(expires > 0 for expires in self._execute(self._release, params))
-        if not kept:
-            with self._lock:
-                self._held.discard((meeting_id, job))
+        kept = False
+        try:
+            kept = any(expires > 0 for expires in self._execute(self._release, params))
+        finally:
+            if not kept:  # let go, or the database did not answer: not renewed any more, it expires
+                with self._lock:
+                    self._held.discard((meeting_id, job))
         return kept
 
     def held(self, meeting_id: int, job: str) -> bool:
