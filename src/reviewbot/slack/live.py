@@ -93,7 +93,7 @@ class LiveMeeting:
             if click is not None and reply.event in _SHOWN_IN_AGENDA:
                 self.agenda_updates.offer(meeting_id, click)
             self._schedule(reply.event, meeting_id, channel, reply)
-        if reply.has_minutes:
+        if reply.minutes is not None:
             self.poster.submit(
                 channel,
                 lambda lane: upload_minutes(lane, reply, self.store, notify),
@@ -117,7 +117,7 @@ class LiveMeeting:
         elif event == Event.SECTION_CHANGED:
             # The new section's heading goes in line with the echoes (a thread's heading before
             # its notes); the agenda goes at once, one update for every move and click since the last.
-            self._queue_heading(channel, meeting_id)
+            self._queue_echo(channel, meeting_id, announce=True)
             self._queue_agenda(channel, meeting_id)
         elif event in _AGENDA_EVENTS or event == Event.MEETING_ENDED:
             self._queue_agenda(channel, meeting_id)
@@ -150,25 +150,12 @@ class LiveMeeting:
             urgent=True,
         )
 
-    def _queue_heading(self, channel: str, meeting_id: int, delay: float = 0.0) -> None:
-        """Queue the current section's heading (once, while one is waiting), in line with the
-        note echoes: an echo job that also shows the heading (:meth:`_echo_notes`)."""
-        self._submit_leased(
-            channel,
-            meeting_id,
-            ECHO_LEASE,
-            lambda lane, meeting_id: self._echo_notes(lane, meeting_id, announce=True),
-            f"post the section heading of #{meeting_id}",
-            key=("heading", meeting_id),
-            delay=delay,
-        )
-
     # -- jobs (run on the channel's lane, in order) ----------------------------------------------
 
     def _start(self, lane: Lane, meeting_id: int) -> None:
         """Post the agenda message, then queue the first section's heading (after it, in the channel)."""
         self._refresh(lane, meeting_id)
-        self._queue_heading(lane.channel, meeting_id)
+        self._queue_echo(lane.channel, meeting_id, announce=True)
 
     def _refresh(self, lane: Lane, meeting_id: int) -> MeetingView | None:
         """Update the agenda message in place (posting it if a running meeting has none), through
@@ -208,18 +195,17 @@ class LiveMeeting:
             self._queue_echo(lane.channel, meeting_id, delay=LEASE_RETRY, announce=announce)
 
     def _queue_echo(self, channel: str, meeting_id: int, delay: float = 0.0, announce: bool = False) -> None:
-        """Queue the job that echoes the meeting's new notes (once, while one is waiting); to
-        *announce* a move, the job that shows the current section's heading too."""
-        if announce:
-            self._queue_heading(channel, meeting_id, delay)
-            return
+        """Queue the job that echoes the meeting's new notes (once, while one is waiting), in line
+        with the other echoes; to *announce* a move, the one that shows the current section's
+        heading too (:meth:`Echoes.echo`)."""
+        kind = "heading" if announce else "echo"
         self._submit_leased(
             channel,
             meeting_id,
             ECHO_LEASE,
-            self._echo_notes,
-            f"echo the notes of #{meeting_id}",
-            key=("echo", meeting_id),
+            lambda lane, meeting_id: self._echo_notes(lane, meeting_id, announce),
+            f"post the section heading of #{meeting_id}" if announce else f"echo the notes of #{meeting_id}",
+            key=(kind, meeting_id),
             delay=delay,
         )
 
