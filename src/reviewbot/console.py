@@ -120,11 +120,10 @@ class Console:
         prefix = "  " if reply.public else "  (only you) "
         for i, row in enumerate(reply.text.splitlines()):
             self._print((prefix if i == 0 else " " * len(prefix)) + row)
-        minutes = reply.minutes_file()
-        if minutes is not None:
-            self._print(f"----- {minutes.filename} -----")
-            self.out.write(minutes.content)
-            self._print(f"----- end of {minutes.filename} -----")
+        if reply.minutes is not None:
+            self._print(f"----- {reply.minutes.filename} -----")
+            self.out.write(reply.minutes.content)
+            self._print(f"----- end of {reply.minutes.filename} -----")
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")

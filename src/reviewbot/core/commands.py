@@ -16,7 +16,7 @@ from reviewbot.core import agenda
 from reviewbot.core.action_items import ActionItem, Actions
 from reviewbot.core.agenda_carry import CARRY_VERBS, AgendaCarry
 from reviewbot.core.context import Caller, UserError
-from reviewbot.core.drafts import minutes_file, minutes_summary
+from reviewbot.core.drafts import minutes_file
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
 from reviewbot.core.mentions import people_mentioned
 from reviewbot.core.minutes import MeetingRecord, Wording
@@ -288,15 +288,14 @@ class CommandHandler:
     def end(self, caller: Caller, text: str) -> Reply:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
         view = self.meetings.end(caller)
-        summary = minutes_summary(len(view.sections), view.note_count, view.started_at, view.ended_at)
+        minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
         publishing = " and goes to the wiki" if self.can_publish else ""
         return Reply(
-            f"⏹️ *Meeting ended.* {summary}\nThe wiki draft follows as a file{publishing}.",
+            f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file{publishing}.",
             Visibility.CHANNEL,
             Event.MEETING_ENDED,
             meeting_id=view.id,
-            # Rendered by whoever posts the file, after the acknowledgement (not on its path).
-            minutes_later=lambda: self.minutes_file(self.meetings.record(view.id), "wiki"),
+            minutes=minutes,
             publish_meeting_id=view.id if self.can_publish else None,
         )
 

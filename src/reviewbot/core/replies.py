@@ -10,7 +10,6 @@ may want to run next (an :class:`Offer`), which Slack also offers as a button.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -99,9 +98,6 @@ class Reply:
     event: Event = Event.NONE
     meeting_id: int | None = None
     minutes: MinutesFile | None = None
-    #: Minutes to render after the reply is out, instead of :attr:`minutes`: ``/review end``
-    #: acknowledges first, and its upload renders them (the rendering is most of its work).
-    minutes_later: Callable[[], MinutesFile] | None = None
     publish_meeting_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
     marks: tuple[Mark, ...] = ()  # the moments and links written in the text
@@ -110,14 +106,3 @@ class Reply:
     def public(self) -> bool:
         """Whether the whole channel should see this reply."""
         return self.visibility is Visibility.CHANNEL
-
-    @property
-    def has_minutes(self) -> bool:
-        """Whether minutes go with this reply (rendered already, or to render)."""
-        return self.minutes is not None or self.minutes_later is not None
-
-    def minutes_file(self) -> MinutesFile | None:
-        """The minutes that go with this reply, rendered now if they were left for later."""
-        if self.minutes is not None:
-            return self.minutes
-        return self.minutes_later() if self.minutes_later is not None else None

@@ -1,8 +1,8 @@
 """The minutes in the channel after ``/review end`` or ``/review export``: the file, and the wiki's answer.
 
 Both run as jobs on the channel's urgent lane (:mod:`reviewbot.slack.live` queues them), after
-Slack was acknowledged: the minutes are rendered here when the reply left that for later, and a
-failure is told privately to whoever asked, with the command that posts them again.
+Slack was acknowledged; a failure is told privately to whoever asked, with the command that posts
+the minutes again.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ Notify = Callable[[str], None]
 
 
 def upload_minutes(lane: Lane, reply: Reply, store: MessageStore, notify: Notify | None) -> None:
-    """Upload the reply's minutes as a file in the lane's channel (rendering them, if the reply
-    left that for now) and remember where; on failure, say so privately through *notify*."""
-    minutes = reply.minutes_file()
+    """Upload the reply's minutes as a file in the lane's channel and remember where; on failure,
+    say so privately through *notify*."""
+    minutes = reply.minutes
     assert minutes is not None
     try:
         response = lane.call(
