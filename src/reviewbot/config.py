@@ -42,6 +42,7 @@ class Settings:
     http_threads: int = 32
     db_timeout_ms: int = 2000
     slack_post_interval: float = 1.0
+    echo_via_response_url: bool = True
     log_level: str = "INFO"
     minutes_intro: str = DEFAULT_INTRO
     minutes_disclaimer: str = DEFAULT_DISCLAIMER
@@ -111,6 +112,16 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path 
             raise ConfigError(f"{name} must be between 0 and {high:g} seconds, not {number:g}")
         return number
 
+    def get_flag(name: str, default: bool) -> bool:
+        raw = get(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
     timezone = get("REVIEWBOT_TIMEZONE") or Settings.timezone
     try:
         ZoneInfo(timezone)
@@ -133,6 +144,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: str | Path 
         http_threads=get_int("REVIEWBOT_HTTP_THREADS", Settings.http_threads, 1, 512),
         db_timeout_ms=get_int("REVIEWBOT_DB_TIMEOUT_MS", Settings.db_timeout_ms, 100, 600_000),
         slack_post_interval=get_seconds("REVIEWBOT_SLACK_POST_INTERVAL", Settings.slack_post_interval, 60),
+        echo_via_response_url=get_flag("REVIEWBOT_ECHO_VIA_RESPONSE_URL", Settings.echo_via_response_url),
         log_level=(get("LOG_LEVEL") or Settings.log_level).upper(),
         minutes_intro=get("REVIEWBOT_MINUTES_INTRO") or DEFAULT_INTRO,
         minutes_disclaimer=get("REVIEWBOT_MINUTES_DISCLAIMER") or DEFAULT_DISCLAIMER,

@@ -1,11 +1,17 @@
 """The live meeting in Slack: agenda message, section threads, buttons, modals, roles, shortcut,
-App Home; driven by signed Slack payloads against the fake Web API, checking the exact calls."""
+App Home; driven by signed Slack payloads against the fake Web API, checking the exact calls.
+
+Here every echo is a ``chat.postMessage`` (``REVIEWBOT_ECHO_VIA_RESPONSE_URL=false``): these tests
+are about that path, its pacing, batching and recovery; echoes through a ``/note``'s own
+``response_url`` are tested in ``test_response_url_echoes.py``."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +19,25 @@ import pytest
 from reviewbot.slack import blocks, live
 from reviewbot.store.live_leases import LiveLeases
 from reviewbot.store.schema import Note, NoteRevision
-from tests.support.botserver import BotServer, bot_settings
+from tests.support.botserver import BotServer, bot_client, bot_settings
 from tests.support.fakeslack import RESPONSE_URL_PREFIX, FakeSlack
 from tests.support.fakewiki import FakeWiki
 from tests.support.slack_client import SlackPerson
 
 ECHO_LINE = re.compile(r"#\d+ ")  # an echoed note's line: "#12 Tilman: text"
+
+
+def posting_settings(database_url: str, fake_slack: FakeSlack):
+    """The test bot's settings, every echo a ``chat.postMessage``."""
+    return dataclasses.replace(bot_settings(database_url, fake_slack), echo_via_response_url=False)
+
+
+@pytest.fixture
+def bot(database_url: str, fake_slack: FakeSlack, clock) -> Iterator[BotServer]:
+    """The real bot over HTTP against the fake Slack, echoing with ``chat.postMessage`` only."""
+    server = BotServer(posting_settings(database_url, fake_slack), clock, slack_client=bot_client(fake_slack))
+    yield server
+    server.close()
 
 
 def idle(bot) -> None:
@@ -584,7 +603,7 @@ def test_interactions_from_another_workspace_are_refused(bot, fake_slack):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_end_button_uploads_then_publishes_in_order_and_home_links_the_page(database_url, fake_slack, clock):
     wiki = FakeWiki()
-    server = BotServer(bot_settings(database_url, fake_slack), clock, wiki=wiki)
+    server = BotServer(posting_settings(database_url, fake_slack), clock, wiki=wiki)
     try:
         chair, agenda_ts, meeting_id = start_meeting(server, fake_slack)
         chair.ok("/note", "published")

@@ -67,7 +67,7 @@ def test_search_answers_privately_with_bold_matches_and_more(bot, fake_slack):
 
     status, _ = tilman.click(button["action_id"], "1700000000.000100", button["value"])
     assert status == 200
-    (answer,) = fake_slack.wait_for_response("U100")
+    (answer,) = private_responses(fake_slack, "U100")
     assert answer["replace_original"] is True
     assert "Results 11–13 for `zebra`" in answer["blocks"][0]["text"]["text"]
     assert all(b["type"] != "actions" for b in answer["blocks"])  # nothing more
@@ -84,7 +84,7 @@ def test_bad_searches_get_private_help(bot, fake_slack):
         assert reply["response_type"] == "ephemeral" and says in reply["text"], (text, reply)
     status, _ = tilman.click("search_more", "1700000000.000200", "not json")
     assert status == 200
-    (answer,) = fake_slack.wait_for_response("U100")
+    (answer,) = private_responses(fake_slack, "U100")
     assert "cannot go on" in answer["text"] and answer["replace_original"] is False
 
 
@@ -109,3 +109,13 @@ def test_in_all_finds_public_channels_only_as_slack_says(bot, fake_slack):
     # Each channel is asked about once, however many commands come from it.
     asked = [c.args.get("channel") for c in fake_slack.calls_to("conversations.info")]
     assert asked.count("C0002") == 1
+
+
+def private_responses(fake_slack, name: str, timeout: float = 5.0) -> list[dict]:
+    """The responses to *name* that are not in the channel (those are the echoes of /note), once
+    there is one."""
+    deadline = time.monotonic() + timeout
+    while not (found := [r for r in fake_slack.responses(name) if r.get("response_type") != "in_channel"]):
+        assert time.monotonic() < deadline, fake_slack.responses(name)
+        time.sleep(0.05)
+    return found

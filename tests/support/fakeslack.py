@@ -26,8 +26,10 @@ import email.policy
 import itertools
 import json
 import math
+import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +43,7 @@ TEAM_URL = "https://reviewbot-test.slack.com/"
 BOT_USER_ID = "UBOT"
 BOT_USER_NAME = "reviewbot"
 BOT_ID = "B0001"
+APP_ID = "A0001"  # the app's id (``api_app_id`` in what Slack sends it, ``app_id`` on its messages)
 
 #: Pseudo method name under which uploads to an upload URL can be made to fail with ``fail_next``.
 UPLOAD = "upload"
@@ -73,6 +76,9 @@ class Call:
     early: bool = False
     #: When the fake answered it (``time.monotonic()``); the benchmark times what users see by it.
     at: float = 0.0
+    #: The ``ts`` of the channel message an accepted in-channel ``response_url`` POST created (Slack's
+    #: answer does not say it; the bot learns it from the message event, as from Slack).
+    posted_ts: str | None = None
 
     @property
     def token(self) -> str | None:
@@ -313,6 +319,9 @@ class FakeSlack:
     * ``set_handler(method, func)``: answer an extra method with ``func(args) -> dict``.
     * ``rate_limits = False`` (or ``FakeSlack(rate_limits=False)``): no rate limits; they are on by
       default (:class:`RateLimits`), on a clock given as ``FakeSlack(monotonic=...)``.
+    * ``on_message = deliver``: each message the bot posts in a channel (``chat.postMessage``, or an
+      in-channel ``response_url`` POST for a URL given a channel) is handed, as the ``message``
+      event Slack would send the app, to ``deliver(event)``, in order, on a thread of its own.
 
     Every token belongs to the workspace ``TEAM_ID`` (as ``auth.test`` says); the rate limits are
     kept per workspace.
@@ -346,6 +355,10 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._response_urls = itertools.count(1)
+        self._response_url_channels: dict[str, str] = {}  # URL number: the channel it answers in
+        self.on_message: Callable[[dict[str, Any]], None] | None = None
+        self._events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._event_thread: threading.Thread | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -366,6 +379,10 @@ class FakeSlack:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        if self._event_thread is not None:
+            self._events.put(None)
+            self._event_thread.join(timeout=5)
+            self._event_thread = None
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -395,13 +412,19 @@ class FakeSlack:
         """Base URL for ``WebClient(base_url=...)``; ends with "/" as slack_sdk's urljoin needs."""
         return f"{self.base_url}/api/"
 
-    def response_url(self, name: str = "x") -> str:
+    def response_url(self, name: str = "x", channel: str | None = None) -> str:
         """A new ``response_url`` whose POSTs are recorded as calls to ``"response_url:<name>"``.
 
         Each call gives another URL (as Slack gives one per payload), each usable
-        ``RESPONSE_URL_USES`` times; all of them are recorded under ``name``.
+        ``RESPONSE_URL_USES`` times; all of them are recorded under ``name``. Given the *channel*
+        the payload came from, an ``in_channel`` response (not replacing or deleting the original)
+        posts a message there, in the thread ``thread_ts`` if given, as Slack does.
         """
-        return f"{self.base_url}/response/{name}/{next(self._response_urls)}"
+        number = str(next(self._response_urls))
+        if channel is not None:
+            with self._lock:
+                self._response_url_channels[number] = channel
+        return f"{self.base_url}/response/{name}/{number}"
 
     # ------------------------------------------------------------------ recorded state
 
@@ -613,10 +636,48 @@ class FakeSlack:
             call.limited = True
             reply = _Reply(404, {"ok": False, "error": "used_url"})
         else:
-            reply = _Reply(200, "ok", content_type="text/plain")
+            reply = self._respond_in_channel(url, args, call)
         call.status, call.response = reply.status, reply.body
         self._record(call)
         return reply
+
+    def _respond_in_channel(self, url: str, args: dict[str, Any], call: Call) -> _Reply:
+        """Slack's answer to an accepted ``response_url`` POST; an in-channel response (one that
+        neither replaces nor deletes the original) becomes a message in the payload's channel."""
+        with self._lock:
+            channel = self._response_url_channels.get(url.rstrip("/").rsplit("/", 1)[-1])
+        flags = ("replace_original", "delete_original")
+        in_channel = args.get("response_type") == "in_channel" and not any(_truthy(args.get(f)) for f in flags)
+        if channel is not None and in_channel:
+            if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+                return _Reply(400, "no_text", content_type="text/plain")
+            ts = self._next_ts()
+            message = self._message(args, ts)
+            with self._lock:
+                self.messages[(channel, ts)] = message
+            call.posted_ts = ts
+            self._announce(channel, message)
+        return _Reply(200, "ok", content_type="text/plain")
+
+    def _announce(self, channel: str, message: dict[str, Any]) -> None:
+        """Hand a new channel message to ``on_message`` as Slack's ``message`` event, in order."""
+        if self.on_message is None:
+            return
+        event = {**message, "channel": channel, "event_ts": message["ts"], "channel_type": "channel"}
+        with self._lock:
+            if self._event_thread is None:
+                self._event_thread = threading.Thread(target=self._deliver_events, name="FakeSlack-events", daemon=True)
+                self._event_thread.start()
+        self._events.put(event)
+
+    def _deliver_events(self) -> None:
+        while (event := self._events.get()) is not None:
+            deliver = self.on_message
+            if deliver is not None:
+                try:
+                    deliver(event)
+                except Exception:  # a test's receiver failing must not stop the others' events
+                    traceback.print_exc()
 
     # ------------------------------------------------------------------ built-in API methods
 
@@ -638,6 +699,7 @@ class FakeSlack:
             "type": "message",
             "user": BOT_USER_ID,
             "bot_id": BOT_ID,
+            "app_id": APP_ID,
             "team": TEAM_ID,
             "text": args.get("text", ""),
             "ts": ts,
@@ -657,6 +719,7 @@ class FakeSlack:
         message = self._message(args, ts)
         with self._lock:
             self.messages[(channel, ts)] = message
+        self._announce(channel, message)
         return _Reply.ok({"channel": channel, "ts": ts, "message": message})
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> _Reply:
@@ -857,6 +920,11 @@ class _Reply:
         if isinstance(self.body, str):
             return self.body.encode("utf-8")
         return json.dumps(self.body).encode("utf-8")
+
+
+def _truthy(value: Any) -> bool:
+    """A flag as sent in JSON (``true``) or in a form (``"true"``)."""
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
 
 
 def _fault_reply(fault: _Fault) -> _Reply:

@@ -30,7 +30,7 @@ class SlackUser:
         """Type ``command text`` in Slack; returns the HTTP status and the acknowledgement body."""
         body = slash_command_body(
             command, text, user_id=self.user_id, user_name=self.name.lower(), channel_id=self.channel,
-            team_id=self.team, response_url=self.slack.response_url(self.user_id), **kwargs,
+            team_id=self.team, response_url=self.slack.response_url(self.user_id, self.channel), **kwargs,
         )
         return post(self.bot.url, body, SIGNING_SECRET)
 

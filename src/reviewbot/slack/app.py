@@ -116,6 +116,9 @@ def bolt_options(settings: Settings) -> dict[str, Any]:
     """
     return {
         "process_before_response": True,
+        # The app's own messages are wanted: an echo posted through a response_url learns its ts
+        # from its message event (see listeners.channel_messages).
+        "ignoring_self_events_enabled": False,
         "listener_executor": ThreadPoolExecutor(max_workers=settings.http_threads, thread_name_prefix="listener"),
     }
 
@@ -184,7 +187,15 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     leases = None if runtime.db.is_sqlite else LiveLeases(runtime.db).start()
     if leases is not None:
         runtime.on_close(leases.close)
-    live = LiveMeeting(runtime.meetings, poster, store, runtime.meetings.clock, runtime.publisher, leases=leases)
+    live = LiveMeeting(
+        runtime.meetings,
+        poster,
+        store,
+        runtime.meetings.clock,
+        runtime.publisher,
+        leases=leases,
+        echo_via_response_url=settings.echo_via_response_url,
+    )
     users = UserDirectory(client).start()  # names known ahead: no acknowledgement waits for users.info
     runtime.on_close(users.close)
     listeners.register(app, runtime, users, live, store)

@@ -7,6 +7,7 @@ Pure functions from the core's views to Slack's JSON. Text people typed is escap
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -255,6 +256,19 @@ def note_echoes(notes: Sequence[NoteView], heading: SectionView | None = None) -
         parts.insert(0, section_heading(heading))
     text = "\n".join(line for line, _ in parts)
     return truncate(text, MAX_MESSAGE_TEXT), [block for _, echo in parts for block in echo]
+
+
+def echoed_note_ids(message_blocks: object) -> list[int]:
+    """The ids of the notes a message's blocks echo (:func:`note_echo`'s ``note-<id>`` blocks)."""
+    found = []
+    for block in message_blocks if isinstance(message_blocks, list) else []:
+        match = _ECHO_BLOCK.fullmatch(str(block.get("block_id") or "")) if isinstance(block, dict) else None
+        if match:
+            found.append(int(match.group(1)))
+    return found
+
+
+_ECHO_BLOCK = re.compile(r"note-(\d+)")
 
 
 def heading_size(item: SectionView) -> tuple[int, int]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
 from reviewbot.slack import blocks, messages
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 
 ECHO_TURN = 10  # messages an echo job posts before it lets other jobs of its track go first
 ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can carry (50 blocks)
+REPLY_URL_SECONDS = 29 * 60  # a response_url may be used within 30 minutes (a minute's margin)
+MAX_REPLY_URLS = 10_000  # response_urls kept before the stale ones are looked for
+RESPOND_TIMEOUT = 5  # seconds to wait for Slack's answer to a response_url POST
 #: Slack errors that refuse one message as it is, not the channel or the token: an echo refused
 #: with one is posted as plain text, and if that is refused too it is skipped, never retried.
 REFUSED_MESSAGE_ERRORS = frozenset(
@@ -42,6 +47,14 @@ class Echoed(Enum):
     DONE = "done"  # nothing waits any more
     TURN_OVER = "turn over"  # it posted its share (ECHO_TURN): queue the next one
     LEASE_LOST = "lease lost"  # it may no longer post: try again later
+
+
+class Updated(Enum):
+    """What showing a note's change in its echo came to."""
+
+    DONE = "done"  # the echo shows it
+    NO_ECHO = "no echo"  # the note has no echo yet
+    NOT_YET = "not yet"  # its echo's ts is not known yet (posted through a response_url)
 
 
 class Echoes:
@@ -58,6 +71,8 @@ class Echoes:
         # by the meeting's next echo job, and meanwhile never posted again (see _echoed_through).
         self._unrecorded: dict[int, list[tuple[list[int], str, str, int | None]]] = {}
         self._unrecorded_lock = threading.Lock()
+        self._reply_urls: dict[int, tuple[str, float]] = {}  # note id: its /note's response_url, when
+        self._urls_lock = threading.Lock()
 
     def _thread_of(self, meeting_id: int, section: SectionView | None) -> str | None:
         """The ``ts`` of the thread for *section*'s notes: the message that shows its heading
@@ -109,6 +124,9 @@ class Echoes:
             heading = None if waiting or not announce else self._heading_due(meeting_id)
             if not waiting and heading is None:
                 return Echoed.DONE
+            if waiting and self._respond(meeting_id, waiting, lane.channel):
+                posts += 1  # through a /note's response_url: no post of Slack's budget spent
+                continue
             if not reserved:
                 if posts == ECHO_TURN:
                     return Echoed.TURN_OVER
@@ -136,6 +154,65 @@ class Echoes:
                 self._echoed_through[meeting_id] = batch[-1].seq
             posts += 1
             reserved = False
+
+    def offer(self, note_id: int, response_url: str) -> None:
+        """Remember the ``response_url`` of the ``/note`` command that took a note: its echo may
+        go through it (:meth:`_respond`)."""
+        now = time.monotonic()
+        with self._urls_lock:
+            if len(self._reply_urls) > MAX_REPLY_URLS:  # notes echoed some other way, or long ago
+                for stale in [n for n, (_, issued) in self._reply_urls.items() if now - issued > REPLY_URL_SECONDS]:
+                    del self._reply_urls[stale]
+            self._reply_urls[note_id] = (response_url, now)
+
+    def _take_url(self, notes: list[NoteView]) -> str | None:
+        """A fresh ``response_url`` of one of *notes* (the newest), forgetting theirs."""
+        now = time.monotonic()
+        with self._urls_lock:
+            offered = [self._reply_urls.pop(note.id, None) for note in notes]
+        fresh = [url for url, issued in filter(None, offered) if now - issued < REPLY_URL_SECONDS]
+        return fresh[-1] if fresh else None
+
+    def _respond(self, meeting_id: int, waiting: list[NoteView], channel: str) -> bool:
+        """Echo the first of the *waiting* notes (those of one thread, as many as one message
+        holds) through the ``response_url`` of a ``/note`` that took one of them, when their
+        section's thread has started; whether it did (if not, they go with ``chat.postMessage``).
+
+        A command's ``response_url`` posts in its channel without spending ``chat.postMessage``
+        (about one a second per channel and 300 a minute for the whole workspace, which the
+        notes of fifty meetings exceed), and at once: no wait for the channel's turn. Its answer
+        does not say the message's ``ts``, so the echo is recorded first, as pending (which also
+        keeps any other echo job from posting it again), and the ``ts`` is filled in from the
+        ``message`` event Slack sends for it (:meth:`MessageStore.learn_ts`)."""
+        thread = self._thread_of(meeting_id, waiting[0].section)
+        if thread is None:
+            return False
+        batch = _batches(waiting)[0]
+        url = self._take_url(batch)
+        if url is None:
+            return False
+        ids = [note.id for note in batch]
+        self.store.put_many(meeting_id, messages.NOTE, ids, channel, messages.PENDING_TS)
+        text, echo = blocks.note_echoes(batch)
+        body = {"response_type": "in_channel", "replace_original": False, "thread_ts": thread}
+        body.update(text=text, blocks=echo)
+        try:
+            response = WebhookClient(url, timeout=RESPOND_TIMEOUT).send_dict(body)
+            taken = response.status_code == 200
+        except OSError as error:
+            response, taken = None, False
+            log.info("echo through a response_url failed: %s", type(error).__name__)
+        if not taken:
+            if response is not None:
+                log.info("echo through a response_url refused: HTTP %s %.80s", response.status_code, response.body)
+            try:
+                self.store.drop_pending(meeting_id, ids)
+            except DatabaseUnavailable:
+                log.warning("echo of %d notes of #%s not posted, still marked pending", len(ids), meeting_id)
+                raise
+            return False
+        self._echoed_through[meeting_id] = batch[-1].seq
+        return True
 
     def _post_heading(self, lane: Lane, meeting_id: int, section: SectionView) -> None:
         """Post *section*'s heading on its own (no note of it waits): the start of its thread."""
@@ -239,13 +316,16 @@ class Echoes:
         with note numbers within a meeting, so the highest echoed id is the last echoed note."""
         return self.store.last_note_seq(meeting_id)
 
-    def update(self, lane: Lane, meeting_id: int, note_id: int) -> bool:
+    def update(self, lane: Lane, meeting_id: int, note_id: int) -> Updated:
         """Show a note's new text (or its deletion) in its echo: the message that echoes it is
-        shown again, with every note it carries. False if the note has no echo yet (the next
-        echo shows it as it is now)."""
+        shown again, with every note it carries. :attr:`Updated.NO_ECHO` if the note has no echo
+        yet (the next echo shows it as it is now); :attr:`Updated.NOT_YET` if its echo went
+        through a ``response_url`` and its ``ts`` is not known yet (try again shortly)."""
         posted = self.store.get(meeting_id, messages.NOTE, note_id)
         if posted is None:
-            return False
+            return Updated.NO_ECHO
+        if posted.ts == messages.PENDING_TS:
+            return Updated.NOT_YET
         ids = self.store.refs_at(meeting_id, messages.NOTE, posted.channel, posted.ts) or [note_id]
         notes = [note for ref in ids if (note := self.meetings.note_of(meeting_id, ref)) is not None]
         starts = self.store.refs_at(meeting_id, messages.SECTION, posted.channel, posted.ts)
@@ -254,7 +334,7 @@ class Echoes:
             heading = next((s for s in self.meetings.view_by_id(meeting_id).sections if s.id == starts[0]), None)
         if notes:
             self._send_echo(lane, notes, "chat_update", heading, channel=posted.channel, ts=posted.ts)
-        return True
+        return Updated.DONE
 
 
 def _batches(notes: list[NoteView], first: tuple[int, int] = (0, 0)) -> list[list[NoteView]]:

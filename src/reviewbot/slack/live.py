@@ -5,7 +5,8 @@ was acknowledged: a started meeting gets one agenda message, updated in place at
 agenda or attendance change (one update for all the changes queued before it runs; through a
 button click's ``response_url`` when one is usable, else ``chat.update``: see
 :mod:`reviewbot.slack.agenda_updates`); notes are echoed into their sections' threads
-(:mod:`reviewbot.slack.echoes`); at the end the minutes are uploaded, and published to the wiki
+(:mod:`reviewbot.slack.echoes`), through the ``/note`` command's ``response_url`` once the
+section's thread has started; at the end the minutes are uploaded, and published to the wiki
 when set up (:mod:`reviewbot.slack.uploads`). The agenda, the minutes and the wiki's answer go on
 the channel's urgent track, never behind echoes. Jobs read the meeting's state when they run, so
 a late or retried job shows what is current.
@@ -38,7 +39,7 @@ from reviewbot.core.publishing import Publisher
 from reviewbot.core.replies import Event, Reply
 from reviewbot.slack import blocks, messages
 from reviewbot.slack.agenda_updates import AgendaUpdates, Click
-from reviewbot.slack.echoes import Echoed, Echoes
+from reviewbot.slack.echoes import Echoed, Echoes, Updated
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane, PostQueue
 from reviewbot.slack.uploads import publish_minutes, upload_minutes
@@ -54,6 +55,8 @@ Notify = Callable[[str], None]
 LEASE_RETRY = 1.0
 #: ...and when it does (echoes, the agenda): only in case the holder died (its lease expired).
 LEASE_WAIT = LEASE_SECONDS
+#: Tries of an edit's update while its echo's ts is not known yet (one every LEASE_RETRY seconds).
+PENDING_TRIES = 60
 ECHO_LEASE = "echo"  # the note echoes, section headings and echo updates of a meeting
 AGENDA_LEASE = "agenda"  # the meeting's live agenda message
 _AGENDA_EVENTS = frozenset({Event.AGENDA_CHANGED, Event.ATTENDANCE_CHANGED, Event.CHAIR_ADDED})
@@ -72,6 +75,7 @@ class LiveMeeting:
         publisher: Publisher | None = None,
         agenda_updates: AgendaUpdates | None = None,
         leases: LiveLeases | None = None,
+        echo_via_response_url: bool = True,
     ) -> None:
         self.meetings = meetings
         self.poster = poster
@@ -81,17 +85,30 @@ class LiveMeeting:
         self.agenda_updates = agenda_updates or AgendaUpdates()
         self.leases = leases  # None: this process is the only one (SQLite)
         self.echoes = Echoes(meetings, store, shared=leases is not None)
+        self.echo_via_response_url = echo_via_response_url  # else every echo is a chat.postMessage
 
-    def react(self, reply: Reply, caller: Caller, notify: Notify | None = None, click: Click | None = None) -> None:
+    def react(
+        self,
+        reply: Reply,
+        caller: Caller,
+        notify: Notify | None = None,
+        click: Click | None = None,
+        response_url: str | None = None,
+    ) -> None:
         """Schedule what *reply* (to *caller*) changes in the channel; returns at once. *notify*
         tells the caller, privately, when something could not be posted (e.g. the minutes). A
         button's *click* lends its ``response_url`` to the agenda updates (see
-        :mod:`reviewbot.slack.agenda_updates`)."""
+        :mod:`reviewbot.slack.agenda_updates`); a command's *response_url* lends itself to the
+        echo of the note it took (:meth:`Echoes.offer`)."""
         channel = caller.channel_id
         meeting_id = reply.meeting_id
         if meeting_id is not None:
             if click is not None and reply.event in _SHOWN_IN_AGENDA:
                 self.agenda_updates.offer(meeting_id, click)
+            note_id = getattr(reply.extra.get("note"), "id", None)
+            echoed_there = bool(response_url) and self.echo_via_response_url
+            if echoed_there and response_url and reply.event == Event.NOTE_ADDED and isinstance(note_id, int):
+                self.echoes.offer(note_id, response_url)
             self._schedule(reply.event, meeting_id, channel, reply)
         if reply.minutes is not None:
             self.poster.submit(
@@ -127,15 +144,7 @@ class LiveMeeting:
             note = reply.extra.get("note")
             note_id = getattr(note, "id", None)
             if note_id is not None:
-                self._submit_leased(
-                    channel,
-                    meeting_id,
-                    ECHO_LEASE,
-                    lambda lane, meeting_id: self._renote(lane, meeting_id, note_id),
-                    f"update note {note_id}",
-                    key=("renote", note_id),
-                    covered=False,
-                )
+                self._queue_renote(channel, meeting_id, note_id)
 
     def _queue_agenda(self, channel: str, meeting_id: int) -> None:
         """Queue an update of the agenda message, on the urgent track (once, while one is waiting:
@@ -266,7 +275,29 @@ class LiveMeeting:
             log.warning("could not let the %s lease of #%s go (%s); it expires", lease, meeting_id, error)
             return False
 
-    def _renote(self, lane: Lane, meeting_id: int, note_id: int) -> None:
-        """Show a note's edit or deletion in its echo (or echo it, if it has none yet)."""
-        if not self.echoes.update(lane, meeting_id, note_id):
+    def _queue_renote(self, channel: str, meeting_id: int, note_id: int, delay: float = 0.0, tries: int = 0) -> None:
+        """Queue the job that shows a note's edit or deletion in its echo (:meth:`_renote`)."""
+        self._submit_leased(
+            channel,
+            meeting_id,
+            ECHO_LEASE,
+            lambda lane, meeting_id: self._renote(lane, meeting_id, note_id, tries),
+            f"update note {note_id}",
+            key=("renote", note_id),
+            delay=delay,
+            covered=False,
+        )
+
+    def _renote(self, lane: Lane, meeting_id: int, note_id: int, tries: int = 0) -> None:
+        """Show a note's edit or deletion in its echo (or echo it, if it has none yet). An echo
+        posted through a ``response_url`` can be updated once Slack's event for it told its
+        ``ts``: until then the job is tried again every :data:`LEASE_RETRY` seconds, for
+        :data:`PENDING_TRIES` tries (the minutes have the change either way)."""
+        updated = self.echoes.update(lane, meeting_id, note_id)
+        if updated is Updated.NO_ECHO:
             self._echo_notes(lane, meeting_id)
+        elif updated is Updated.NOT_YET:
+            if tries + 1 < PENDING_TRIES:
+                self._queue_renote(lane.channel, meeting_id, note_id, LEASE_RETRY, tries + 1)
+            else:
+                log.warning("the echo of note %s shows no edit: Slack never told where it is", note_id)

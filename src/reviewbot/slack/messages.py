@@ -4,6 +4,11 @@ The live agenda message, each section's thread, each note's echo (one message ma
 notes: each has its row, with the same ``ts``), messages added with the
 shortcut, and the uploaded minutes: their channel and ``ts`` (or file id and permalink), so that
 later changes update the same message and a message's thread leads back to its section.
+
+An echo posted through a ``/note`` command's ``response_url`` is recorded before it is posted,
+with no ``ts`` yet (:data:`PENDING_TS`: Slack's answer to a ``response_url`` does not say where
+the message went); the ``message`` event Slack sends the app for it fills the ``ts`` in
+(:meth:`MessageStore.learn_ts`).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Note, SlackMessage
@@ -21,6 +26,8 @@ SECTION = "section"
 NOTE = "note"
 SOURCE = "source"
 MINUTES = "minutes"
+#: The ``ts`` of an echo posted through a ``response_url`` until its ``message`` event tells it.
+PENDING_TS = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,37 @@ class MessageStore:
             if section_id is not None:
                 heading = SlackMessage(meeting_id=meeting_id, kind=SECTION, ref_id=section_id, channel=channel, ts=ts)
                 session.add(heading)
+
+    def learn_ts(self, channel: str, note_ids: Iterable[int], ts: str) -> int:
+        """Fill in the ``ts`` of the echoes of *note_ids* in *channel* still waiting for it
+        (:data:`PENDING_TS`); how many there were. Every message the bot posts comes back as an
+        event: those with no echo waiting are told apart with a read (by the channel's index)."""
+        ids = list(note_ids)
+        waiting = (
+            SlackMessage.channel == channel,
+            SlackMessage.ts == PENDING_TS,
+            SlackMessage.kind == NOTE,
+            SlackMessage.ref_id.in_(ids),
+        )
+        if not ids:
+            return 0
+        with self.db.read() as session:
+            if session.scalar(select(func.count()).select_from(SlackMessage).where(*waiting)) == 0:
+                return 0
+        with self.db.write() as session:
+            return session.execute(update(SlackMessage).where(*waiting).values(ts=ts)).rowcount
+
+    def drop_pending(self, meeting_id: int, note_ids: Iterable[int]) -> None:
+        """Forget the echoes of *note_ids* recorded as pending (their post did not go out)."""
+        with self.db.write() as session:
+            session.execute(
+                delete(SlackMessage).where(
+                    SlackMessage.meeting_id == meeting_id,
+                    SlackMessage.kind == NOTE,
+                    SlackMessage.ts == PENDING_TS,
+                    SlackMessage.ref_id.in_(list(note_ids)),
+                )
+            )
 
     def put(self, meeting_id: int, kind: str, ref_id: int, channel: str, ts: str, url: str | None = None) -> None:
         """Remember where a message was posted (replacing an earlier one of the same kind)."""

@@ -3,8 +3,10 @@
 A new message (or a ``thread_broadcast``, or one sharing a file) goes to the core, which records it
 when its author is a scribe of the running meeting and it is at the top of the channel, or when
 it is in the thread of a section's heading (:mod:`reviewbot.core.meetings.channel_messages`).
-``message_changed`` and ``message_deleted`` reach the notes the message made. The bot's own
-messages, other bots' and the channel's notices (joins, topic changes...) are ignored.
+``message_changed`` and ``message_deleted`` reach the notes the message made. Other bots' messages
+and the channel's notices (joins, topic changes...) are ignored; of the app's own messages, only
+the echoes of notes posted through a ``response_url`` matter: their event tells their ``ts``
+(:meth:`MessageStore.learn_ts`), which later edits of the notes need.
 
 Feedback is quiet: a ✅ reaction on a message recorded, or changed in the minutes; a ⚠️ and a
 private explanation on one that could not be. Reactions go out on the channel's posting queue,
@@ -25,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 from reviewbot.core import Caller, UserError
 from reviewbot.core.meetings import MessageNotes
 from reviewbot.runtime import Runtime
-from reviewbot.slack import messages, payloads
+from reviewbot.slack import blocks, messages, payloads
 from reviewbot.slack import text as slack_text
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
@@ -39,6 +41,8 @@ RECORDED = "white_check_mark"
 NOT_RECORDED = "warning"
 #: Subtypes that are a person's message: anything else (joins, topics, bot messages) is not minutes.
 PEOPLE_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+#: Subtypes of a new message posted by this app (with its bot token, or through a response_url).
+OWN_SUBTYPES = frozenset({None, "bot_message"})
 
 
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting, store: MessageStore) -> None:
@@ -49,6 +53,12 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         subtype = event.get("subtype")
         channel = str(event.get("channel") or "")
         team = payloads.team_of(body)
+        if event.get("app_id") and event.get("app_id") == body.get("api_app_id"):
+            if subtype in OWN_SUBTYPES:  # one of this app's messages: maybe an echo whose ts is awaited
+                echoed = blocks.echoed_note_ids(event.get("blocks"))
+                if echoed:
+                    store.learn_ts(channel, echoed, str(event.get("ts") or ""))
+            return
         if subtype == "message_changed":
             message = event.get("message") or {}
             if is_persons(message, PEOPLE_SUBTYPES):
@@ -60,7 +70,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
                     ))
         elif subtype == "message_deleted":
             previous = event.get("previous_message") or {}
-            if previous.get("user"):
+            if previous.get("user") and not previous.get("bot_id"):
                 caller = author(team, channel, previous)
                 key = str(event.get("deleted_ts") or previous.get("ts") or "")
                 _, error = payloads.attempt(lambda: runtime.meetings.delete_message(caller, key))

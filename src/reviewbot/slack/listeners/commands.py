@@ -77,7 +77,12 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             # A move shows in the live agenda and the section's thread; the mover alone gets the text.
             public = reply.public and reply.event != Event.SECTION_CHANGED
             # Queued (not posted) before the acknowledgement: posting never holds it up.
-            live.react(reply, caller, lambda text: respond(response_type="ephemeral", text=text))
+            live.react(
+                reply,
+                caller,
+                lambda text: respond(response_type="ephemeral", text=text),
+                response_url=command.get("response_url"),  # for the echo of a note it takes
+            )
             found = reply.extra.get("search")
             if isinstance(found, SearchResults):  # /review search: results as blocks, privately
                 text, results = blocks.search_results(found, search_links(live, found))
