@@ -55,9 +55,9 @@ class SignedConnection:
         self.url, self.path, self.secret = url, parts.path, secret
         self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
 
-    def post(self, body: bytes) -> tuple[int, dict[str, Any] | str]:
+    def post(self, body: bytes, content_type: str = FORM_CONTENT_TYPE) -> tuple[int, dict[str, Any] | str]:
         """Sign and send *body*; returns the status and the decoded answer."""
-        headers = {"Content-Type": FORM_CONTENT_TYPE, **sign(body, self.secret)}
+        headers = {"Content-Type": content_type, **sign(body, self.secret)}
         self.conn.request("POST", self.path, body=body, headers=headers)
         response = self.conn.getresponse()
         raw = response.read()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import http.client
+import json
 import os
 import random
 import re
@@ -40,6 +41,7 @@ from bench.loadgen import SignedConnection, percentile
 from tests.support.botprocess import BotProcess, bot_env
 from tests.support.credentials import SIGNING_SECRET
 from tests.support.fakeslack import (
+    APP_ID,
     METHOD_LIMITS,
     RESPONSE_URL_PREFIX,
     TEAM_ID,
@@ -253,7 +255,10 @@ class Observer:
         response = call.response if isinstance(call.response, dict) else {}
         if method.startswith(RESPONSE_URL_PREFIX):
             channel, accepted = method[len(RESPONSE_URL_PREFIX) :], call.status == 200
+            # An in-channel response is a new message (an echo); a replacement shows in the original.
             key: tuple[str, ...] = ("response_url", str(len(self.calls)))
+            if call.posted_ts:
+                key = ("message", channel, call.posted_ts)
         elif method in ACCEPTED_POSTS:
             channel, accepted = str(call.args.get("channel", "")), call.status == 200 and bool(response.get("ok"))
             key = ("message", channel, str(response.get("ts") or call.args.get("ts") or ""))
@@ -376,7 +381,7 @@ class Driver:
         }[action.kind]
         return slash_command_body(
             command, text, user_id=person.user_id, user_name=person.name, channel_id=channel, team_id=TEAM_ID,
-            response_url=self.slack.response_url(channel),
+            response_url=self.slack.response_url(channel, channel),
         )  # fmt: skip
 
     def _click(self, action: Action, channel: str, agenda: tuple[str, str], action_id: str) -> bytes:
@@ -393,7 +398,7 @@ class Driver:
             "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
             "channel": {"id": channel, "name": channel.lower()},
             "message": message,
-            "response_url": self.slack.response_url(channel),
+            "response_url": self.slack.response_url(channel, channel),
             "actions": [
                 {"action_id": action_id, "block_id": "attendance" if action.kind == "click" else "facilitate",
                  "type": "button", "value": value, "text": {"type": "plain_text", "text": action_id},
@@ -416,6 +421,33 @@ class Driver:
             connections.pop(url, None)
             action.status, action.reply = None, None
         action.answered = time.monotonic()
+
+
+class MessageEvents:
+    """Sends the bots the ``message`` event of each message they post, as Slack does for an app
+    subscribed to ``message.channels`` (each to one of the processes, over a keep-alive connection).
+    An echo posted through a ``response_url`` learns its ``ts`` from it."""
+
+    def __init__(self, urls: Sequence[str], seed: int) -> None:
+        self.urls, self.rng = list(urls), random.Random(seed + 2)
+        self.connections: dict[str, SignedConnection] = {}
+        self.sent = 0
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        url = self.urls[self.rng.randrange(len(self.urls))]
+        body = {
+            "token": "verification-token", "team_id": TEAM_ID, "api_app_id": APP_ID, "type": "event_callback",
+            "event_id": f"Ev{self.sent:08d}", "event_time": int(time.time()), "event": event,
+        }  # fmt: skip
+        connection = self.connections.get(url)
+        if connection is None:
+            connection = self.connections[url] = SignedConnection(url, SIGNING_SECRET, timeout=30.0)
+        try:
+            connection.post(json.dumps(body).encode(), "application/json")
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            self.connections.pop(url, None)
+        self.sent += 1
 
 
 # -- one run ------------------------------------------------------------------------------------
@@ -463,7 +495,7 @@ def prepare(urls: Sequence[str], slack: FakeSlack, scenario: Scenario) -> None:
         try:
             body = slash_command_body("/review", line, user_id=chair.user_id, user_name=chair.name,
                                       channel_id=channel_of(m), team_id=TEAM_ID,
-                                      response_url=slack.response_url(channel_of(m)))  # fmt: skip
+                                      response_url=slack.response_url(channel_of(m), channel_of(m)))  # fmt: skip
             status, reply = connection.post(body)
         finally:
             connection.close()
@@ -511,6 +543,8 @@ def _run(
 ) -> dict[str, Any]:
     """The run itself, with the bots serving and the workspace populated."""
     urls = [bot.url for bot in running]
+    events = MessageEvents(urls, seed=scenario.seed)
+    slack.on_message = events.deliver  # as Slack sends the app an event for each message it posts
     prepare(urls, slack, scenario)
     settle(slack)
     observer = Observer(slack)

@@ -115,13 +115,14 @@ def test_an_edit_waits_for_the_echos_ts_and_other_apps_messages_do_not_tell_it(b
     # Another app's message carrying the same block ids tells nothing.
     forged = {**fake_slack.messages[("C0001", echo.posted_ts)], "channel": "C0001", "app_id": "A9999", "ts": "1.5"}
     assert chair.event(forged)[0] == 200
+    bot.slack.live.echoes.timestamps.flush()
     assert echo_row(bot, 1).ts == messages.PENDING_TS
     chair.ok("/note", "undo")
     time.sleep(0.3)
     assert not fake_slack.calls_to("chat.update")  # nowhere to show it yet: tried again shortly
     event = {**fake_slack.messages[("C0001", echo.posted_ts)], "channel": "C0001", "event_ts": echo.posted_ts}
     assert chair.event(event)[0] == 200
-    assert echo_row(bot, 1).ts == echo.posted_ts
+    wait_until(lambda: echo_row(bot, 1).ts == echo.posted_ts)  # written with the next batch
     fake_slack.wait_for("chat.update", timeout=5)
     idle(bot)
     (update,) = fake_slack.calls_to("chat.update")[-1:]

@@ -196,6 +196,7 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
         leases=leases,
         echo_via_response_url=settings.echo_via_response_url,
     )
+    runtime.on_close(live.echoes.timestamps.close)
     users = UserDirectory(client).start()  # names known ahead: no acknowledgement waits for users.info
     runtime.on_close(users.close)
     listeners.register(app, runtime, users, live, store)

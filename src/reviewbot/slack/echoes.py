@@ -22,6 +22,7 @@ from slack_sdk.webhook import WebhookClient
 
 from reviewbot.core.meetings import Meetings, NoteView, SectionView
 from reviewbot.slack import blocks, messages
+from reviewbot.slack.echo_timestamps import EchoTimestamps
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane
 from reviewbot.store.database import DatabaseUnavailable
@@ -65,6 +66,7 @@ class Echoes:
     def __init__(self, meetings: Meetings, store: MessageStore, shared: bool = False) -> None:
         self.meetings = meetings
         self.store = store
+        self.timestamps = EchoTimestamps(store)  # of echoes posted through a response_url
         self.shared = shared
         self._echoed_through: dict[int, int] = {}  # meeting id: the last note number seen echoed
         # Echoes posted whose record the database could not take (it was unreachable): recorded
@@ -191,26 +193,18 @@ class Echoes:
         url = self._take_url(batch)
         if url is None:
             return False
-        ids = [note.id for note in batch]
-        self.store.put_many(meeting_id, messages.NOTE, ids, channel, messages.PENDING_TS)
         text, echo = blocks.note_echoes(batch)
         body = {"response_type": "in_channel", "replace_original": False, "thread_ts": thread}
         body.update(text=text, blocks=echo)
         try:
             response = WebhookClient(url, timeout=RESPOND_TIMEOUT).send_dict(body)
-            taken = response.status_code == 200
         except OSError as error:
-            response, taken = None, False
             log.info("echo through a response_url failed: %s", type(error).__name__)
-        if not taken:
-            if response is not None:
-                log.info("echo through a response_url refused: HTTP %s %.80s", response.status_code, response.body)
-            try:
-                self.store.drop_pending(meeting_id, ids)
-            except DatabaseUnavailable:
-                log.warning("echo of %d notes of #%s not posted, still marked pending", len(ids), meeting_id)
-                raise
             return False
+        if response.status_code != 200:
+            log.info("echo through a response_url refused: HTTP %s %.80s", response.status_code, response.body)
+            return False
+        self._record(meeting_id, [note.id for note in batch], channel, messages.PENDING_TS, None)
         self._echoed_through[meeting_id] = batch[-1].seq
         return True
 
@@ -256,15 +250,17 @@ class Echoes:
         if response is not None:  # None: Slack refuses this echo, which must not hold up the next
             ids = [note.id for note in notes]
             section_id = starts.id if starts is not None else None
-            ts = str(response["ts"])
-            try:
-                self.store.put_many(meeting_id, messages.NOTE, ids, lane.channel, ts, section_id)
-            except DatabaseUnavailable:
-                log.warning(
-                    "echo of %d notes of #%s posted, not yet recorded: database unavailable", len(ids), meeting_id
-                )
-                with self._unrecorded_lock:
-                    self._unrecorded.setdefault(meeting_id, []).append((ids, lane.channel, ts, section_id))
+            self._record(meeting_id, ids, lane.channel, str(response["ts"]), section_id)
+
+    def _record(self, meeting_id: int, ids: list[int], channel: str, ts: str, section_id: int | None) -> None:
+        """Remember the echo just posted (its *ts*, or :data:`messages.PENDING_TS`); if the
+        database cannot take it, keep it to record with the meeting's next echo job."""
+        try:
+            self.store.put_many(meeting_id, messages.NOTE, ids, channel, ts, section_id)
+        except DatabaseUnavailable:
+            log.warning("echo of %d notes of #%s posted, not yet recorded: database unavailable", len(ids), meeting_id)
+            with self._unrecorded_lock:
+                self._unrecorded.setdefault(meeting_id, []).append((ids, channel, ts, section_id))
 
     def _record_unrecorded(self, meeting_id: int) -> None:
         """Record the echoes of the meeting that were posted while the database was unreachable

@@ -5,18 +5,17 @@ notes: each has its row, with the same ``ts``), messages added with the
 shortcut, and the uploaded minutes: their channel and ``ts`` (or file id and permalink), so that
 later changes update the same message and a message's thread leads back to its section.
 
-An echo posted through a ``/note`` command's ``response_url`` is recorded before it is posted,
-with no ``ts`` yet (:data:`PENDING_TS`: Slack's answer to a ``response_url`` does not say where
-the message went); the ``message`` event Slack sends the app for it fills the ``ts`` in
-(:meth:`MessageStore.learn_ts`).
+An echo posted through a ``/note`` command's ``response_url`` is recorded with no ``ts``
+(:data:`PENDING_TS`: Slack's answer to a ``response_url`` does not say where the message went);
+the ``message`` event Slack sends the app for it fills the ``ts`` in (:meth:`MessageStore.learn_ts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Note, SlackMessage
@@ -128,36 +127,42 @@ class MessageStore:
                 heading = SlackMessage(meeting_id=meeting_id, kind=SECTION, ref_id=section_id, channel=channel, ts=ts)
                 session.add(heading)
 
-    def learn_ts(self, channel: str, note_ids: Iterable[int], ts: str) -> int:
-        """Fill in the ``ts`` of the echoes of *note_ids* in *channel* still waiting for it
-        (:data:`PENDING_TS`); how many there were. Every message the bot posts comes back as an
-        event: those with no echo waiting are told apart with a read (by the channel's index)."""
-        ids = list(note_ids)
-        waiting = (
-            SlackMessage.channel == channel,
-            SlackMessage.ts == PENDING_TS,
-            SlackMessage.kind == NOTE,
-            SlackMessage.ref_id.in_(ids),
-        )
+    def learn_ts(self, learnt: Sequence[tuple[str, Sequence[int], str]]) -> list[bool]:
+        """Fill in the ``ts`` of echoes recorded as pending (:data:`PENDING_TS`) from messages
+        seen in Slack: each of *learnt* is ``(channel, note ids, ts)`` of one message. For each,
+        whether it is settled: its pending echoes now have the ``ts``, or its notes already had
+        it (an echo posted with ``chat.postMessage``). One that is not may not be recorded yet.
+        One read, and one write only if some echo was pending."""
+        ids = {ref for _, refs, _ in learnt for ref in refs}
+        channels = {channel for channel, _, _ in learnt}
         if not ids:
-            return 0
+            return [True] * len(learnt)
+        query = select(SlackMessage.channel, SlackMessage.ref_id, SlackMessage.ts).where(
+            SlackMessage.kind == NOTE, SlackMessage.channel.in_(channels), SlackMessage.ref_id.in_(ids)
+        )
         with self.db.read() as session:
-            if session.scalar(select(func.count()).select_from(SlackMessage).where(*waiting)) == 0:
-                return 0
-        with self.db.write() as session:
-            return session.execute(update(SlackMessage).where(*waiting).values(ts=ts)).rowcount
-
-    def drop_pending(self, meeting_id: int, note_ids: Iterable[int]) -> None:
-        """Forget the echoes of *note_ids* recorded as pending (their post did not go out)."""
-        with self.db.write() as session:
-            session.execute(
-                delete(SlackMessage).where(
-                    SlackMessage.meeting_id == meeting_id,
-                    SlackMessage.kind == NOTE,
-                    SlackMessage.ts == PENDING_TS,
-                    SlackMessage.ref_id.in_(list(note_ids)),
-                )
-            )
+            known = {(channel, ref): ts for channel, ref, ts in session.execute(query)}
+        settled, pending = [], []
+        for channel, refs, ts in learnt:
+            shown = [known.get((channel, ref)) for ref in refs]
+            waiting = [ref for ref, now in zip(refs, shown, strict=True) if now == PENDING_TS]
+            settled.append(bool(waiting) or ts in shown)
+            if waiting:
+                pending.append((channel, waiting, ts))
+        if pending:
+            with self.db.write() as session:
+                for channel, refs, ts in pending:
+                    session.execute(
+                        update(SlackMessage)
+                        .where(
+                            SlackMessage.kind == NOTE,
+                            SlackMessage.channel == channel,
+                            SlackMessage.ts == PENDING_TS,
+                            SlackMessage.ref_id.in_(refs),
+                        )
+                        .values(ts=ts)
+                    )
+        return settled
 
     def put(self, meeting_id: int, kind: str, ref_id: int, channel: str, ts: str, url: str | None = None) -> None:
         """Remember where a message was posted (replacing an earlier one of the same kind)."""

@@ -6,7 +6,7 @@ it is in the thread of a section's heading (:mod:`reviewbot.core.meetings.channe
 ``message_changed`` and ``message_deleted`` reach the notes the message made. Other bots' messages
 and the channel's notices (joins, topic changes...) are ignored; of the app's own messages, only
 the echoes of notes posted through a ``response_url`` matter: their event tells their ``ts``
-(:meth:`MessageStore.learn_ts`), which later edits of the notes need.
+(:mod:`reviewbot.slack.echo_timestamps`), which later edits of the notes need.
 
 Feedback is quiet: a ✅ reaction on a message recorded, or changed in the minutes; a ⚠️ and a
 private explanation on one that could not be. Reactions go out on the channel's posting queue,
@@ -57,7 +57,7 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             if subtype in OWN_SUBTYPES:  # one of this app's messages: maybe an echo whose ts is awaited
                 echoed = blocks.echoed_note_ids(event.get("blocks"))
                 if echoed:
-                    store.learn_ts(channel, echoed, str(event.get("ts") or ""))
+                    live.echoes.timestamps.learn(channel, echoed, str(event.get("ts") or ""))
             return
         if subtype == "message_changed":
             message = event.get("message") or {}
