@@ -127,3 +127,22 @@ def test_an_edit_waits_for_the_echos_ts_and_other_apps_messages_do_not_tell_it(b
     idle(bot)
     (update,) = fake_slack.calls_to("chat.update")[-1:]
     assert update.args["ts"] == echo.posted_ts and "~oops~" in update.args["blocks"][0]["text"]["text"]
+
+
+def test_an_event_that_comes_before_its_echo_is_recorded_waits_for_it(bot, fake_slack):
+    start(bot, fake_slack, events=False)
+    chair = SlackPerson(bot, fake_slack, "U100", "Tilman")
+    chair.ok("/note", "recorded")
+    idle(bot)
+    meeting_id = echo_row(bot, 1).meeting_id
+    timestamps, store = bot.slack.live.echoes.timestamps, bot.slack.store
+    timestamps.learn("C0001", [424242], "1700000001.000001")  # an echo not recorded yet
+    timestamps.flush()
+    assert timestamps._waiting  # kept for the next batches
+    store.put_many(meeting_id, messages.NOTE, [424242], "C0001", messages.PENDING_TS)
+    timestamps.flush()
+    assert not timestamps._waiting
+    assert store.get(meeting_id, messages.NOTE, 424242).ts == "1700000001.000001"
+    # An echo posted with chat.postMessage already has its ts: settled at once, nothing written.
+    heading = fake_slack.calls_to("chat.postMessage")[1]
+    assert store.learn_ts([("C0001", [], heading.response["ts"])]) == [True]

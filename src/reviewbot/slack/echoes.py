@@ -20,13 +20,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from reviewbot.core.meetings import Meetings, NoteView, SectionView
+from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.slack import blocks, messages
 from reviewbot.slack.echo_timestamps import EchoTimestamps
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane
 from reviewbot.store.database import DatabaseUnavailable
-from reviewbot.store.schema import MeetingStatus
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +85,8 @@ class Echoes:
 
     def _heading_due(self, meeting_id: int) -> SectionView | None:
         """The running meeting's current section, if nothing shows its heading yet."""
-        view = self.meetings.view_by_id(meeting_id)
-        current = view.current
-        if view.status != MeetingStatus.RUNNING or current is None:
+        current = self.meetings.running_section(meeting_id)
+        if current is None:
             return None
         return None if self.store.get(meeting_id, messages.SECTION, current.id) else current
 
@@ -115,19 +113,22 @@ class Echoes:
         *held* says whether the job may still post (its lease: :attr:`Echoed.LEASE_LOST` if not).
         """
         self._record_unrecorded(meeting_id)
-        view = self.meetings.view_by_id(meeting_id)
+        view: MeetingView | None = None  # read when a message needs the sections (not for a response_url)
         if meeting_id not in self._echoed_through or self.shared:
             # Another process may have echoed since this one last did.
             self._echoed_through[meeting_id] = self._last_echoed_seq(meeting_id)
         posts = 0
         reserved = False
         while True:
-            waiting = self._waiting_echoes(meeting_id)
+            waiting, last_page = self._waiting_echoes(meeting_id)
             heading = None if waiting or not announce else self._heading_due(meeting_id)
             if not waiting and heading is None:
                 return Echoed.DONE
-            if waiting and self._respond(meeting_id, waiting, lane.channel):
+            if waiting and (sent := self._respond(meeting_id, waiting, lane.channel)):
                 posts += 1  # through a /note's response_url: no post of Slack's budget spent
+                if sent == len(waiting) and last_page and not announce:
+                    # Nothing else waited: a note committed since has queued an echo job of its own.
+                    return Echoed.DONE
                 continue
             if not reserved:
                 if posts == ECHO_TURN:
@@ -144,6 +145,7 @@ class Echoes:
                 self._post_heading(lane, meeting_id, heading)
             else:
                 first = waiting[0]
+                view = view or self.meetings.view_by_id(meeting_id)
                 sections = {s.id: s for s in view.sections}
                 if first.section is not None and first.section.id not in sections:
                     view = self.meetings.view_by_id(meeting_id)  # a section added since
@@ -175,24 +177,24 @@ class Echoes:
         fresh = [url for url, issued in filter(None, offered) if now - issued < REPLY_URL_SECONDS]
         return fresh[-1] if fresh else None
 
-    def _respond(self, meeting_id: int, waiting: list[NoteView], channel: str) -> bool:
+    def _respond(self, meeting_id: int, waiting: list[NoteView], channel: str) -> int:
         """Echo the first of the *waiting* notes (those of one thread, as many as one message
         holds) through the ``response_url`` of a ``/note`` that took one of them, when their
-        section's thread has started; whether it did (if not, they go with ``chat.postMessage``).
+        section's thread has started; how many it echoed (none: they go with ``chat.postMessage``).
 
         A command's ``response_url`` posts in its channel without spending ``chat.postMessage``
         (about one a second per channel and 300 a minute for the whole workspace, which the
         notes of fifty meetings exceed), and at once: no wait for the channel's turn. Its answer
-        does not say the message's ``ts``, so the echo is recorded first, as pending (which also
-        keeps any other echo job from posting it again), and the ``ts`` is filled in from the
-        ``message`` event Slack sends for it (:meth:`MessageStore.learn_ts`)."""
+        does not say the message's ``ts``: the echo is recorded without one (as a posted echo is,
+        under the meeting's lease or on its channel's lane, so no other job posts it again), to be
+        filled in from the ``message`` event Slack sends for it (:mod:`.echo_timestamps`)."""
         thread = self._thread_of(meeting_id, waiting[0].section)
         if thread is None:
-            return False
+            return 0
         batch = _batches(waiting)[0]
         url = self._take_url(batch)
         if url is None:
-            return False
+            return 0
         text, echo = blocks.note_echoes(batch)
         body = {"response_type": "in_channel", "replace_original": False, "thread_ts": thread}
         body.update(text=text, blocks=echo)
@@ -200,13 +202,13 @@ class Echoes:
             response = WebhookClient(url, timeout=RESPOND_TIMEOUT).send_dict(body)
         except OSError as error:
             log.info("echo through a response_url failed: %s", type(error).__name__)
-            return False
+            return 0
         if response.status_code != 200:
             log.info("echo through a response_url refused: HTTP %s %.80s", response.status_code, response.body)
-            return False
+            return 0
         self._record(meeting_id, [note.id for note in batch], channel, messages.PENDING_TS, None)
         self._echoed_through[meeting_id] = batch[-1].seq
-        return True
+        return len(batch)
 
     def _post_heading(self, lane: Lane, meeting_id: int, section: SectionView) -> None:
         """Post *section*'s heading on its own (no note of it waits): the start of its thread."""
@@ -214,19 +216,20 @@ class Echoes:
         response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=heading)
         self.store.put(meeting_id, messages.SECTION, section.id, lane.channel, str(response["ts"]))
 
-    def _waiting_echoes(self, meeting_id: int) -> list[NoteView]:
+    def _waiting_echoes(self, meeting_id: int) -> tuple[list[NoteView], bool]:
         """The next page of notes that wait for their echo (advancing past those that need none:
-        already echoed, or typed as a message in the channel, which is its own echo)."""
+        already echoed, or typed as a message in the channel, which is its own echo), and
+        whether it was the last page of the meeting's notes."""
         while page := self.meetings.notes_of(
             meeting_id, include_deleted=False, after_seq=self._echoed_through[meeting_id], limit=ECHO_PAGE
         ):
             echoed = self.store.of_meeting(meeting_id, messages.NOTE, [note.id for note in page])
             waiting = [note for note in page if note.id not in echoed and not note.from_message]
             if waiting:
-                return waiting
+                return waiting, len(page) < ECHO_PAGE
             # Notes are numbered as they are committed, so none can appear below this page.
             self._echoed_through[meeting_id] = page[-1].seq
-        return []
+        return [], True
 
     def _post_echo(
         self,

@@ -20,6 +20,8 @@ from reviewbot.core.meetings.views import (
     load_timeboxes,
     meeting_view,
     note_views,
+    section_views,
+    sections_of,
 )
 from reviewbot.core.minutes import MeetingRecord
 from reviewbot.store.database import Database
@@ -108,6 +110,17 @@ class MeetingReads:
             if meeting is None:
                 raise UserError(f"There is no meeting {meeting_id}.")
             return meeting_view(session, meeting)
+
+    def running_section(self, meeting_id: int) -> SectionView | None:
+        """The section a running meeting is at (not counted); None if it is not running or is at
+        none. Lighter than :meth:`view_by_id` (no counts, attendance or chairs): a section's
+        heading asks it at every move."""
+        with self.db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or meeting.status != MeetingStatus.RUNNING or meeting.current_section_id is None:
+                return None
+            views = section_views(meeting.id, meeting.current_section_id, sections_of(session, meeting.id))
+            return next((view for view in views if view.current), None)
 
     def notes_of(
         self, meeting_id: int, include_deleted: bool = True, after_seq: int = 0, limit: int | None = None

@@ -161,8 +161,10 @@ def meeting_view(session: Session, meeting: Meeting) -> MeetingView:
 
 
 def note_views(session: Session, meeting: Meeting, stored: Sequence[Note]) -> list[NoteView]:
-    """Stored notes as shown to people, with their sections and last editor."""
-    sections_by_id = {v.id: v for v in counted_section_views(session, meeting)}
+    """Stored notes as shown to people, with their sections (not counted: counting every note of
+    the meeting for each page of notes read was most of what an echo job cost) and last editor."""
+    sections = section_views(meeting.id, meeting.current_section_id, sections_of(session, meeting.id))
+    sections_by_id = {v.id: v for v in sections}
     ids = [n.id for n in stored]
     editors: dict[int, str] = {}
     if ids:
