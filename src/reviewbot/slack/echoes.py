@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 ECHO_TURN = 10  # messages an echo job posts before it lets other jobs of its track go first
 ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can carry (50 blocks)
 REPLY_URL_SECONDS = 29 * 60  # a response_url may be used within 30 minutes (a minute's margin)
+ECHO_WORKERS = 2  # echo jobs reading or echoing through a response_url at once
+MAX_THREADS = 10_000  # threads' ts kept before the memory is cleared
 MAX_REPLY_URLS = 10_000  # response_urls kept before the stale ones are looked for
 RESPOND_TIMEOUT = 5  # seconds to wait for Slack's answer to a response_url POST
 #: Slack errors that refuse one message as it is, not the channel or the token: an echo refused
@@ -74,14 +76,27 @@ class Echoes:
         self._unrecorded_lock = threading.Lock()
         self._reply_urls: dict[int, tuple[str, float]] = {}  # note id: its /note's response_url, when
         self._urls_lock = threading.Lock()
+        self._threads: dict[tuple[int, int], str] = {}  # (meeting, section or 0): its thread's ts
+        # Echo jobs reading and recording at once: a few, so that at a burst (fifty meetings
+        # moving on together) they do not crowd out the acknowledgements' reads and writes.
+        self._busy = threading.BoundedSemaphore(ECHO_WORKERS)
 
     def _thread_of(self, meeting_id: int, section: SectionView | None) -> str | None:
         """The ``ts`` of the thread for *section*'s notes: the message that shows its heading
         (None if there is none yet: the next echo starts it); the agenda message for notes outside
         any section."""
         kind, ref = (messages.AGENDA, 0) if section is None else (messages.SECTION, section.id)
+        known = self._threads.get((meeting_id, ref))
+        if known is not None:
+            return known
         posted = self.store.get(meeting_id, kind, ref)
-        return None if posted is None else posted.ts
+        if posted is None:
+            return None
+        with self._urls_lock:
+            if len(self._threads) > MAX_THREADS:
+                self._threads.clear()
+            self._threads[(meeting_id, ref)] = posted.ts  # a thread, once started, stays where it is
+        return posted.ts
 
     def _heading_due(self, meeting_id: int) -> SectionView | None:
         """The running meeting's current section, if nothing shows its heading yet."""
@@ -120,11 +135,13 @@ class Echoes:
         posts = 0
         reserved = False
         while True:
-            waiting, last_page = self._waiting_echoes(meeting_id)
-            heading = None if waiting or not announce else self._heading_due(meeting_id)
+            with self._busy:
+                waiting, last_page = self._waiting_echoes(meeting_id)
+                heading = None if waiting or not announce else self._heading_due(meeting_id)
+            sent = self._respond(meeting_id, waiting, lane.channel) if waiting else 0
             if not waiting and heading is None:
                 return Echoed.DONE
-            if waiting and (sent := self._respond(meeting_id, waiting, lane.channel)):
+            if sent:
                 posts += 1  # through a /note's response_url: no post of Slack's budget spent
                 if sent == len(waiting) and last_page and not announce:
                     # Nothing else waited: a note committed since has queued an echo job of its own.
@@ -188,7 +205,8 @@ class Echoes:
         does not say the message's ``ts``: the echo is recorded without one (as a posted echo is,
         under the meeting's lease or on its channel's lane, so no other job posts it again), to be
         filled in from the ``message`` event Slack sends for it (:mod:`.echo_timestamps`)."""
-        thread = self._thread_of(meeting_id, waiting[0].section)
+        with self._busy:
+            thread = self._thread_of(meeting_id, waiting[0].section)
         if thread is None:
             return 0
         batch = _batches(waiting)[0]
@@ -206,7 +224,8 @@ class Echoes:
         if response.status_code != 200:
             log.info("echo through a response_url refused: HTTP %s %.80s", response.status_code, response.body)
             return 0
-        self._record(meeting_id, [note.id for note in batch], channel, messages.PENDING_TS, None)
+        with self._busy:
+            self._record(meeting_id, [note.id for note in batch], channel, messages.PENDING_TS, None)
         self._echoed_through[meeting_id] = batch[-1].seq
         return len(batch)
 
