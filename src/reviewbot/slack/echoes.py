@@ -2,14 +2,17 @@
 
 A section's thread starts with a message that shows its heading (posted when the meeting moves
 there, or with the section's first notes when they wait for the same post); each note is echoed
-into it with an Edit/Delete menu, a burst of notes in one message (as many as one message holds).
-Edits and deletions show the message again. Notes typed as messages in the channel are their own
+into it with an Edit/Delete menu, a burst of notes in one message (as many as one message holds):
+through the ``response_url`` of the ``/note`` that took it once the thread has started (at once,
+and spending none of ``chat.postMessage``'s budget), else with ``chat.postMessage`` in the
+channel's turn. Edits and deletions show the message again. Notes typed as messages in the channel are their own
 echo. :class:`Echoes` does this work for the live view (:mod:`reviewbot.slack.live`), which
 schedules it on the channel's lane and, with several processes, under the meeting's lease.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -32,7 +35,7 @@ log = logging.getLogger(__name__)
 ECHO_TURN = 10  # messages an echo job posts before it lets other jobs of its track go first
 ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can carry (50 blocks)
 REPLY_URL_SECONDS = 29 * 60  # a response_url may be used within 30 minutes (a minute's margin)
-ECHO_WORKERS = 2  # echo jobs reading or echoing through a response_url at once
+ECHO_WORKERS = 2  # echo jobs reading or recording at once (one process, SQLite)
 MAX_THREADS = 10_000  # threads' ts kept before the memory is cleared
 MAX_REPLY_URLS = 10_000  # response_urls kept before the stale ones are looked for
 RESPOND_TIMEOUT = 5  # seconds to wait for Slack's answer to a response_url POST
@@ -77,9 +80,13 @@ class Echoes:
         self._reply_urls: dict[int, tuple[str, float]] = {}  # note id: its /note's response_url, when
         self._urls_lock = threading.Lock()
         self._threads: dict[tuple[int, int], str] = {}  # (meeting, section or 0): its thread's ts
-        # Echo jobs reading and recording at once: a few, so that at a burst (fifty meetings
-        # moving on together) they do not crowd out the acknowledgements' reads and writes.
-        self._busy = threading.BoundedSemaphore(ECHO_WORKERS)
+        # Echo jobs reading and recording at once, on SQLite: a few, so that at a burst (fifty
+        # meetings moving on together) they do not crowd out the acknowledgements' reads and its one
+        # writer. Not with several processes (PostgreSQL): a job waiting here holds its meeting's
+        # lease, which the other processes' jobs then find held.
+        self._busy: contextlib.AbstractContextManager[object] = (
+            contextlib.nullcontext() if shared else threading.BoundedSemaphore(ECHO_WORKERS)
+        )
 
     def _thread_of(self, meeting_id: int, section: SectionView | None) -> str | None:
         """The ``ts`` of the thread for *section*'s notes: the message that shows its heading
@@ -138,6 +145,8 @@ class Echoes:
             with self._busy:
                 waiting, last_page = self._waiting_echoes(meeting_id)
                 heading = None if waiting or not announce else self._heading_due(meeting_id)
+            if waiting and not held():
+                return Echoed.LEASE_LOST
             sent = self._respond(meeting_id, waiting, lane.channel) if waiting else 0
             if not waiting and heading is None:
                 return Echoed.DONE
