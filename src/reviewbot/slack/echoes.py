@@ -77,8 +77,8 @@ class Echoes:
         # by the meeting's next echo job, and meanwhile never posted again (see _echoed_through).
         self._unrecorded: dict[int, list[tuple[list[int], str, str, int | None]]] = {}
         self._unrecorded_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two memories below
         self._reply_urls: dict[int, tuple[str, float]] = {}  # note id: its /note's response_url, when
-        self._urls_lock = threading.Lock()
         self._threads: dict[tuple[int, int], str] = {}  # (meeting, section or 0): its thread's ts
         # Echo jobs reading and recording at once, on SQLite: a few, so that at a burst (fifty
         # meetings moving on together) they do not crowd out the acknowledgements' reads and its one
@@ -99,7 +99,7 @@ class Echoes:
         posted = self.store.get(meeting_id, kind, ref)
         if posted is None:
             return None
-        with self._urls_lock:
+        with self._lock:
             if len(self._threads) > MAX_THREADS:
                 self._threads.clear()
             self._threads[(meeting_id, ref)] = posted.ts  # a thread, once started, stays where it is
@@ -189,7 +189,7 @@ class Echoes:
         """Remember the ``response_url`` of the ``/note`` command that took a note: its echo may
         go through it (:meth:`_respond`)."""
         now = time.monotonic()
-        with self._urls_lock:
+        with self._lock:
             if len(self._reply_urls) > MAX_REPLY_URLS:  # notes echoed some other way, or long ago
                 for stale in [n for n, (_, issued) in self._reply_urls.items() if now - issued > REPLY_URL_SECONDS]:
                     del self._reply_urls[stale]
@@ -198,7 +198,7 @@ class Echoes:
     def _take_url(self, notes: list[NoteView]) -> str | None:
         """A fresh ``response_url`` of one of *notes* (the newest), forgetting theirs."""
         now = time.monotonic()
-        with self._urls_lock:
+        with self._lock:
             offered = [self._reply_urls.pop(note.id, None) for note in notes]
         fresh = [url for url, issued in filter(None, offered) if now - issued < REPLY_URL_SECONDS]
         return fresh[-1] if fresh else None

@@ -106,8 +106,8 @@ class LiveMeeting:
             if click is not None and reply.event in _SHOWN_IN_AGENDA:
                 self.agenda_updates.offer(meeting_id, click)
             note_id = getattr(reply.extra.get("note"), "id", None)
-            echoed_there = bool(response_url) and self.echo_via_response_url
-            if echoed_there and response_url and reply.event == Event.NOTE_ADDED and isinstance(note_id, int):
+            wanted = self.echo_via_response_url and reply.event == Event.NOTE_ADDED
+            if wanted and response_url and isinstance(note_id, int):
                 self.echoes.offer(note_id, response_url)
             self._schedule(reply.event, meeting_id, channel, reply)
         if reply.minutes is not None:
