@@ -25,6 +25,7 @@ from slack_sdk.webhook import WebhookClient
 
 from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
 from reviewbot.slack import blocks, messages
+from reviewbot.slack.agenda_updates import RESPONSE_URL_SECONDS
 from reviewbot.slack.echo_timestamps import EchoTimestamps
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 ECHO_TURN = 10  # messages an echo job posts before it lets other jobs of its track go first
 ECHO_PAGE = 25  # notes an echo job reads at a time: as many as one message can carry (50 blocks)
-REPLY_URL_SECONDS = 29 * 60  # a response_url may be used within 30 minutes (a minute's margin)
 ECHO_WORKERS = 2  # echo jobs reading or recording at once (one process, SQLite)
 MAX_THREADS = 10_000  # threads' ts kept before the memory is cleared
 MAX_REPLY_URLS = 10_000  # response_urls kept before the stale ones are looked for
@@ -191,7 +191,7 @@ class Echoes:
         now = time.monotonic()
         with self._lock:
             if len(self._reply_urls) > MAX_REPLY_URLS:  # notes echoed some other way, or long ago
-                for stale in [n for n, (_, issued) in self._reply_urls.items() if now - issued > REPLY_URL_SECONDS]:
+                for stale in [n for n, (_, issued) in self._reply_urls.items() if now - issued > RESPONSE_URL_SECONDS]:
                     del self._reply_urls[stale]
             self._reply_urls[note_id] = (response_url, now)
 
@@ -200,7 +200,7 @@ class Echoes:
         now = time.monotonic()
         with self._lock:
             offered = [self._reply_urls.pop(note.id, None) for note in notes]
-        fresh = [url for url, issued in filter(None, offered) if now - issued < REPLY_URL_SECONDS]
+        fresh = [url for url, issued in filter(None, offered) if now - issued < RESPONSE_URL_SECONDS]
         return fresh[-1] if fresh else None
 
     def _respond(self, meeting_id: int, waiting: list[NoteView], channel: str) -> int:
