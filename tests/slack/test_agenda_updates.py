@@ -69,8 +69,22 @@ def test_an_older_state_never_replaces_a_newer_one():
     assert not updates.show(7, older, "1.1", "older", [], recorder.update("older"))  # came late: not sent
     assert recorder.sent == [("chat.update", "newer")]
     posted, _ = updates.read(8, lambda: None)
-    updates.shown(8, posted)  # the agenda message was posted with this state
+    updates.shown(8, posted, "posted", [])  # the agenda message was posted with this state
     assert not updates.show(8, posted, "1.1", "again", [], recorder.update("again"))
+
+
+def test_a_state_that_looks_like_the_one_showing_is_not_sent_again():
+    # Two jobs read the same meeting (an update queued before the start ran after it): the
+    # second state is newer but shows nothing new, so it spends neither a use nor a chat.update.
+    recorder = Recorder()
+    updates = AgendaUpdates(recorder.send, lambda: recorder.now)
+    posted, _ = updates.read(9, lambda: None)
+    updates.shown(9, posted, "now at 1", [{"type": "section"}])
+    again, _ = updates.read(9, lambda: None)
+    assert not updates.show(9, again, "1.1", "now at 1", [{"type": "section"}], recorder.update("now at 1"))
+    moved, _ = updates.read(9, lambda: None)
+    assert updates.show(9, moved, "1.1", "now at 2", [{"type": "section"}], recorder.update("now at 2"))
+    assert recorder.sent == [("chat.update", "now at 2")]
 
 
 def test_racing_updates_end_with_the_newest_state_showing():

@@ -10,11 +10,13 @@ old, or refused) the update goes through ``chat.update``.
 Updates of one meeting may race (another thread, a retried job, a response Slack answers late):
 each state is numbered when it is read (:meth:`AgendaUpdates.read`), and it is shown only if it is
 newer than the last one shown (:meth:`AgendaUpdates.show`), so an older state never overwrites a
-newer one.
+newer one; and a state that looks exactly like the one showing (two jobs read the same meeting)
+is not sent again, which would spend a use or a ``chat.update`` on nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -75,6 +77,7 @@ class AgendaUpdates:
         self._urls: dict[int, list[_ResponseUrl]] = {}
         self._read: dict[int, int] = {}  # meeting id: the last version handed out
         self._shown: dict[int, int] = {}  # meeting id: the version showing in Slack
+        self._looks: dict[int, str] = {}  # meeting id: what is showing (see _look)
         self._reading: dict[int, threading.Lock] = {}
         self._showing: dict[int, threading.Lock] = {}
 
@@ -103,24 +106,34 @@ class AgendaUpdates:
     ) -> bool:
         """Show state *version* in the agenda message at *message_ts*, through a remembered
         ``response_url`` of a click on that message if one is usable, else with *update*
-        (``chat.update``). False, and nothing sent, when a newer state is already showing."""
+        (``chat.update``). False, and nothing sent, when a newer state is already showing or
+        this one looks exactly like the one showing."""
+        look = _look(text, blocks)
         with self._lock_of(self._showing, meeting_id):
             if version <= self._shown.get(meeting_id, 0):
+                return False
+            if look == self._looks.get(meeting_id):
+                self._shown[meeting_id] = version
                 return False
             if not self._respond(meeting_id, message_ts, text, blocks):
                 update()
             self._shown[meeting_id] = version
+            self._looks[meeting_id] = look
             return True
 
-    def shown(self, meeting_id: int, version: int) -> None:
-        """Note that state *version* is showing (the agenda message was just posted with it)."""
+    def shown(self, meeting_id: int, version: int, text: str, blocks: Sequence[dict[str, Any]]) -> None:
+        """Note that state *version*, as *text* and *blocks*, is showing (the agenda message was
+        just posted with it)."""
         with self._lock:
-            self._shown[meeting_id] = max(self._shown.get(meeting_id, 0), version)
+            if version > self._shown.get(meeting_id, 0):
+                self._shown[meeting_id] = version
+                self._looks[meeting_id] = _look(text, blocks)
 
     def forget(self, meeting_id: int) -> None:
         """Drop the meeting's URLs (it ended: its agenda message no longer changes)."""
         with self._lock:
             self._urls.pop(meeting_id, None)
+            self._looks.pop(meeting_id, None)
 
     def _respond(self, meeting_id: int, message_ts: str, text: str, blocks: Sequence[dict[str, Any]]) -> bool:
         """Replace the message through the newest usable URL; False when none took it."""
@@ -145,3 +158,8 @@ class AgendaUpdates:
     def _lock_of(self, locks: dict[int, threading.Lock], meeting_id: int) -> threading.Lock:
         with self._lock:
             return locks.setdefault(meeting_id, threading.Lock())
+
+
+def _look(text: str, blocks: Sequence[dict[str, Any]]) -> str:
+    """What a message looks like, as one string to compare."""
+    return text + "\x00" + json.dumps(blocks, sort_keys=True)

@@ -179,7 +179,7 @@ class LiveMeeting:
         if posted is None:
             response = lane.call("chat_postMessage", channel=lane.channel, text=text, blocks=agenda_blocks)
             self.store.put(meeting_id, messages.AGENDA, 0, lane.channel, response["ts"])
-            updates.shown(meeting_id, version)
+            updates.shown(meeting_id, version, text, agenda_blocks)
             return view
         updates.show(
             meeting_id,

@@ -41,10 +41,10 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
 
     def stale(caller: Caller, action: dict[str, Any]) -> str | None:
         """Why the clicked agenda message is not the running meeting's, if it is not."""
-        view, error = payloads.attempt(lambda: runtime.meetings.meeting_view(caller))
+        running, error = payloads.attempt(lambda: runtime.meetings.running_meeting_id(caller))
         if error is not None:
             return error
-        if view is None or view.started_at is None or str(view.id) != str(action.get("value")):
+        if running is None or str(running) != str(action.get("value")):
             return "That agenda belongs to a meeting that is no longer running."
         return None
 
