@@ -754,6 +754,7 @@ def budget_arithmetic(scenario: Scenario) -> dict[str, Any]:
     notes_per_channel = scenario.takers * 60 / scenario.note_every
     post = METHOD_LIMITS["chat.postMessage"]
     update, upload = METHOD_LIMITS["chat.update"], METHOD_LIMITS["files.completeUploadExternal"]
+
     def floor(structural: int) -> tuple[float, float | None]:
         """Echo posts a channel gets a minute, and the note p95 floor, when *structural* posts go first."""
         share = max(0.0, post.per_minute - structural / minutes) / n

@@ -112,8 +112,10 @@ class Console:
         elif text.startswith("//"):
             self._print("  (an aside: not in the minutes)")
         else:
-            self._print("  (type a command starting with /, e.g. /review help or /note <text>;"
-                        " after /review scribe me, your lines are notes)")
+            self._print(
+                "  (type a command starting with /, e.g. /review help or /note <text>;"
+                " after /review scribe me, your lines are notes)"
+            )
 
     def show(self, reply: Reply) -> None:
         """Print a reply: channel messages plainly, private ones marked as only visible to you."""

@@ -1,5 +1,5 @@
 """Core rules behind the Slack facilitation: chairs, note edits with history, the agenda outline,
-adding a message to a section, a person's meetings; """
+adding a message to a section, a person's meetings;"""
 
 from __future__ import annotations
 
@@ -147,7 +147,12 @@ def test_a_message_is_added_to_its_threads_section(runtime):
     meetings.move(TILMAN, "next")
     note = meetings.add_note(ANN, "action > it: is what was said", speaker="@Katherine", section_id=first.id)
     assert (note.section.title, note.speaker, note.text, note.kind, note.depth) == (
-        "Backup Datacenter", "Katherine", "Katherine: action > it: is what was said", "note", 0)
+        "Backup Datacenter",
+        "Katherine",
+        "Katherine: action > it: is what was said",
+        "note",
+        0,
+    )
     elsewhere = meetings.add_note(ANN, "unknown section", speaker="K", section_id=999_999)
     assert elsewhere.section.title == "Architecture"
     with pytest.raises(UserError, match="no text"):
@@ -203,8 +208,15 @@ def test_chair_command_needs_real_mentions(runtime):
 def test_in_the_console_a_scribes_lines_are_notes(runtime):
     out = io.StringIO()
     console = Console(runtime.commands, out=out, user="ann")
-    for line in ("/review start Typing", "not yet a scribe", "/review scribe me", "Katherine: typed",
-                 "> a reply to it", "// an aside", "/review end"):
+    for line in (
+        "/review start Typing",
+        "not yet a scribe",
+        "/review scribe me",
+        "Katherine: typed",
+        "> a reply to it",
+        "// an aside",
+        "/review end",
+    ):
         console.run_line(line)
     printed = out.getvalue()
     assert "(type a command starting with /" in printed and "✅ (1 note in the minutes)" in printed

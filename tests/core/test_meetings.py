@@ -32,15 +32,28 @@ def run(console: Console, *lines: str) -> None:
 
 def test_action_items_and_decisions_are_marked_and_collected(runtime, capsys):
     console = Console(runtime.commands)
-    run(console, "/review agenda add Ops", "/review start Ops review", "/review present Greg, Wes",
-        "/note action Greg: file the Gerrit task", "/note decision Move to Scap3 next quarter",
-        "/note action @Wes: share the survey", "/note action greg: write the postmortem", "/review end")
+    run(
+        console,
+        "/review agenda add Ops",
+        "/review start Ops review",
+        "/review present Greg, Wes",
+        "/note action Greg: file the Gerrit task",
+        "/note decision Move to Scap3 next quarter",
+        "/note action @Wes: share the survey",
+        "/note action greg: write the postmortem",
+        "/review end",
+    )
     wiki = capsys.readouterr().out.split(".wiki -----\n", 1)[1]
     assert "* '''Action:''' Greg: file the Gerrit task" in wiki
     assert "* '''Decision:''' Move to Scap3 next quarter" in wiki
     tail = wiki.split("== Action items ==", 1)[1]
     assert tail.splitlines()[1:7] == [
-        "* Greg", "** file the Gerrit task", "** write the postmortem", "* Wes", "** share the survey", "",
+        "* Greg",
+        "** file the Gerrit task",
+        "** write the postmortem",
+        "* Wes",
+        "** share the survey",
+        "",
     ]
     assert "== Decisions ==\n* Move to Scap3 next quarter" in tail
 
@@ -54,8 +67,14 @@ def test_minutes_without_actions_keep_the_seed_shape(runtime, capsys):
 
 def test_slides_and_markdown_export(runtime, capsys):
     console = Console(runtime.commands)
-    run(console, "/review agenda add Intro", "/review slides https://example.org/deck.pdf",
-        "/review start Q1 *review*", "/note Katherine: see [this] & that", "/review end")
+    run(
+        console,
+        "/review agenda add Intro",
+        "/review slides https://example.org/deck.pdf",
+        "/review start Q1 *review*",
+        "/note Katherine: see [this] & that",
+        "/review end",
+    )
     wiki = capsys.readouterr().out
     assert "'''Slides''': [https://example.org/deck.pdf presentation slides]" in wiki
     run(console, "/review export last markdown")
@@ -72,11 +91,23 @@ def test_sections_inserted_during_the_meeting(runtime):
     m = runtime.meetings
     console = Console(runtime.commands)
     run(console, "/review agenda add A", "/review agenda add - A1", "/review agenda add B", "/review start T")
-    run(console, "/review section - A0", "/review section Between", "/review goto A1", "/review section - A2",
-        "/review section After A")
+    run(
+        console,
+        "/review section - A0",
+        "/review section Between",
+        "/review goto A1",
+        "/review section - A2",
+        "/review section After A",
+    )
     view = m.meeting_view(TILMAN)
     assert [(s.number, s.title) for s in view.sections] == [
-        ("1", "A"), ("1.1", "A0"), ("1.2", "A1"), ("1.3", "A2"), ("2", "After A"), ("3", "Between"), ("4", "B"),
+        ("1", "A"),
+        ("1.1", "A0"),
+        ("1.2", "A1"),
+        ("1.3", "A2"),
+        ("2", "After A"),
+        ("3", "Between"),
+        ("4", "B"),
     ]
     assert view.current.title == "After A"
     assert [s.planned for s in view.sections] == [True, False, True, False, False, False, True]
@@ -97,16 +128,29 @@ def test_history_and_cli_export(runtime, capsys, database_url, tmp_path):
     console = Console(runtime.commands)
     run(console, "/review history")
     assert "No meeting has ended" in capsys.readouterr().out
-    run(console, "/review start First", "/note one", "/review end", "/review start Second", "/note two",
-        "/review end", "/review history", "/review export 99", "/review export 1 pdf")
+    run(
+        console,
+        "/review start First",
+        "/note one",
+        "/review end",
+        "/review start Second",
+        "/note two",
+        "/review end",
+        "/review history",
+        "/review export 99",
+        "/review export 1 pdf",
+    )
     out = capsys.readouterr().out
     assert "#2" in out and "#1" in out and out.index("#2 2016") < out.index("#1 2016")
     assert "No such meeting" in out
     assert "I can export as `wiki` or `markdown`, not “pdf”" in out
     result = subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), "export", "1", "--format", "wiki"],
-        capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path, timeout=60,
+        capture_output=True,
+        text=True,
+        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == runtime.commands.minutes_file(runtime.meetings.record(1)).content
@@ -114,8 +158,11 @@ def test_history_and_cli_export(runtime, capsys, database_url, tmp_path):
     run(console, "/review agenda add Next time")  # meeting #3, not started: no minutes yet
     planned = subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), "export", "3"],
-        capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path, timeout=60,
+        capture_output=True,
+        text=True,
+        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=60,
     )
     assert planned.returncode == 1 and planned.stdout == ""
     assert "Meeting #3 has not started yet" in planned.stderr
@@ -230,10 +277,14 @@ def test_a_new_meeting_in_the_channel_reads_its_authors_afresh(runtime, settings
 
 def test_time_window_formats():
     def record(start: tuple[int, int], end: tuple[int, int], zone: str = "America/Los_Angeles") -> dict[str, str]:
-        return time_fields(MeetingRecord(
-            title="x", timezone=zone, started_at=datetime(2016, 7, 14, *start, tzinfo=UTC),
-            ended_at=datetime(2016, 7, 14, *end, tzinfo=UTC),
-        ))
+        return time_fields(
+            MeetingRecord(
+                title="x",
+                timezone=zone,
+                started_at=datetime(2016, 7, 14, *start, tzinfo=UTC),
+                ended_at=datetime(2016, 7, 14, *end, tzinfo=UTC),
+            )
+        )
 
     seed = record((15, 0), (16, 30))
     assert (seed["date"], seed["start"], seed["end"], seed["tz"]) == ("July 14", "8:00", "9:30 AM", "PT")
@@ -244,8 +295,12 @@ def test_time_window_formats():
 
 
 def test_empty_sections_and_headings_render():
-    wiki = render_wikitext(MeetingRecord(
-        title="T", timezone="UTC", started_at=datetime(2016, 7, 14, 15, tzinfo=UTC),
-        sections=(SectionRecord("== Top =="), SectionRecord("Sub", 2)),
-    ))
+    wiki = render_wikitext(
+        MeetingRecord(
+            title="T",
+            timezone="UTC",
+            started_at=datetime(2016, 7, 14, 15, tzinfo=UTC),
+            sections=(SectionRecord("== Top =="), SectionRecord("Sub", 2)),
+        )
+    )
     assert "== &#61;&#61; Top &#61;&#61; ==\n\n=== Sub ===\n" in wiki

@@ -244,4 +244,3 @@ def test_a_meeting_taken_back_after_a_skip_gets_its_reminders_again(runtime, clo
     assert runtime.notices.sweep(poster).sent == []  # October is skipped
     run(runtime, "schedule unskip")
     assert runtime.notices.sweep(poster).sent == ["reminder:1:2016-10-13T15:00Z:1440"]
-

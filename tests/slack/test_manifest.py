@@ -36,8 +36,14 @@ def test_manifest_matches_the_listeners():
         "user_change",
     ]
     assert set(list_under("bot")) == {
-        "commands", "chat:write", "chat:write.public", "files:write", "users:read",
-        "channels:history", "groups:history", "reactions:write",  # scribe mode: read messages, react
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "files:write",
+        "users:read",
+        "channels:history",
+        "groups:history",
+        "reactions:write",  # scribe mode: read messages, react
         "channels:read",  # search: which channels are public (conversations.info)
     }
     assert values("home_tab_enabled") == ["true"] and values("is_enabled") == ["true"]

@@ -144,8 +144,12 @@ def test_bots_and_channel_notices_are_ignored(bot, fake_slack):
     _chair, _agenda, meeting_id = start_meeting(bot, fake_slack)
     ann = SlackPerson(bot, fake_slack, "U300", "Ann")
     ann.ok("/review", "scribe me")
-    for extra in ({"subtype": "channel_join"}, {"subtype": "channel_topic"}, {"bot_id": "B1"},
-                  {"subtype": "bot_message", "bot_id": "B2"}):
+    for extra in (
+        {"subtype": "channel_join"},
+        {"subtype": "channel_topic"},
+        {"bot_id": "B1"},
+        {"subtype": "bot_message", "bot_id": "B2"},
+    ):
         ann.event(ann.message(f"not minutes {extra}", ann.next_message_ts(), **extra))
     idle(bot)
     assert "not minutes" not in draft(bot, meeting_id)
@@ -166,7 +170,6 @@ def test_a_message_that_breaks_a_rule_gets_a_warning_and_an_explanation(bot, fak
     idle(bot)
     assert "* a note after all" in draft(bot, meeting_id)
     assert reactions(fake_slack, ts) == ["warning", "white_check_mark"]
-
 
 
 def test_a_message_from_someone_the_name_cache_does_not_know_takes_the_events_profile_name(bot, fake_slack):

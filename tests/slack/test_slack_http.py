@@ -332,6 +332,7 @@ def test_an_unknown_user_is_not_looked_up_for_every_command(bot, fake_slack):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_slack_failing_at_start_is_retried(database_url, fake_slack, clock):
     from reviewbot.config import Settings
+
     fake_slack.fail_next("auth.test", status=429, retry_after=0)
     fake_slack.fail_next("auth.test", status=502)
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
@@ -387,11 +388,16 @@ def test_bot_refuses_to_start_with_a_bad_token(fake_slack, tmp_path):
 
     fake_slack.invalid_token = True
     env = {
-        "PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-bad-token", "SLACK_SIGNING_SECRET": "s",
-        "SLACK_API_URL": fake_slack.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "PORT": "0",
+        "PATH": "/usr/bin:/bin",
+        "SLACK_BOT_TOKEN": "xoxb-bad-token",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "PORT": "0",
     }
-    result = subprocess.run([sys.executable, str(ROOT / "bot.py")], env=env, capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 4
     assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.stderr
     assert "Traceback" not in result.stderr and "xoxb-bad-token" not in result.stderr
@@ -404,11 +410,16 @@ def test_http_mode_logs_its_mode_in_one_line_and_serves_health(fake_slack, tmp_p
     import urllib.request
 
     env = {
-        "PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-good-token", "SLACK_SIGNING_SECRET": "s",
-        "SLACK_API_URL": fake_slack.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "PORT": "38517",
+        "PATH": "/usr/bin:/bin",
+        "SLACK_BOT_TOKEN": "xoxb-good-token",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "PORT": "38517",
     }
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py")], env=env, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py")], env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
     try:
         line = proc.stderr.readline()
         while "reviewbot 0.1.0" not in line and line:
@@ -479,6 +490,7 @@ def test_socket_mode_requests_get_the_same_database_deadline(monkeypatch):
     from reviewbot.store.deadlines import DEADLINES
 
     seen: list[float | None] = []
+
     def handle(self: object, client: object, req: object) -> None:
         seen.append(DEADLINES.request_deadline())
 

@@ -130,10 +130,22 @@ def test_socket_mode_takes_a_scribes_messages(database_url, fake_slack, tmp_path
     with FakeSocketMode() as socket_mode, socket_mode_bot(database_url, fake_slack, socket_mode, tmp_path) as log:
         for line in ("/review agenda add Backup Datacenter", "/review start Tech II", "/review scribe me"):
             assert socket_mode.slash_command(command(line)) is not None, line
-        message = {"type": "message", "user": "U100", "text": "Katherine: typed &amp; kept\n// aside",
-                   "ts": "1700000000.000200", "channel": CHANNEL, "event_ts": "1700000000.000200"}
-        body = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event_id": "Ev1",
-                "event_time": 1700000000, "event": message}
+        message = {
+            "type": "message",
+            "user": "U100",
+            "text": "Katherine: typed &amp; kept\n// aside",
+            "ts": "1700000000.000200",
+            "channel": CHANNEL,
+            "event_ts": "1700000000.000200",
+        }
+        body = {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event_id": "Ev1",
+            "event_time": 1700000000,
+            "event": message,
+        }
         socket_mode.event(body)
         socket_mode.event(body, retry=1)  # Slack delivers it again
         fake_slack.wait_for("reactions.add")

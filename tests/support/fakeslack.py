@@ -485,9 +485,7 @@ class FakeSlack:
                     )
                 self._changed.wait(remaining)
 
-    def wait_for_response(
-        self, name: str = "x", count: int = 1, timeout: float = 5.0
-    ) -> list[dict[str, Any]]:
+    def wait_for_response(self, name: str = "x", count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Like ``wait_for`` for POSTs to ``response_url(name)``; returns their bodies."""
         return [c.args for c in self.wait_for(RESPONSE_URL_PREFIX + name, count, timeout)]
 

@@ -97,10 +97,16 @@ class FakeSocketMode:
     def event(self, payload: dict[str, Any], retry: int = 0, timeout: float = 10.0) -> None:
         """Send an Events API envelope (*payload* as an ``event_callback`` body); wait for its ack."""
         envelope_id = str(uuid.uuid4())
-        self.send({
-            "envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": False,
-            "retry_attempt": retry, "retry_reason": "timeout" if retry else "", "payload": payload,
-        })
+        self.send(
+            {
+                "envelope_id": envelope_id,
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": retry,
+                "retry_reason": "timeout" if retry else "",
+                "payload": payload,
+            }
+        )
         with self._changed:
             if not self._changed.wait_for(lambda: envelope_id in self.acks, timeout):
                 raise AssertionError(f"no acknowledgement of event {payload.get('event', {}).get('type')}")

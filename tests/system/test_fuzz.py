@@ -173,11 +173,13 @@ def test_fuzzed_message_events_never_fail_duplicate_or_break_the_draft(bot, fake
     ann.ok("/review", "start Scribing & <friends>")
     ann.ok("/review", "scribe me")
     assert bot.slack.poster.wait_idle(10)
-    thread = next(c.response["ts"] for c in fake_slack.calls_to("chat.postMessage") if "Opening" in c.args["text"]
-                  and c.args["blocks"][0]["type"] == "section")
+    thread = next(
+        c.response["ts"]
+        for c in fake_slack.calls_to("chat.postMessage")
+        if "Opening" in c.args["text"] and c.args["blocks"][0]["type"] == "section"
+    )
 
-    @settings(max_examples=SCRIBE_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-              database=None)
+    @settings(max_examples=SCRIBE_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
     @given(st.lists(message_event, min_size=1, max_size=6))
     def events_are_answered(events: list[tuple[str, int, str]]) -> None:
         keys = [f"1700000{example_keys.__len__():03d}.00000{n}" for n in range(5)]
@@ -187,11 +189,27 @@ def test_fuzzed_message_events_never_fail_duplicate_or_break_the_draft(bot, fake
             message = ann.message("", ts, thread if what == "thread" else None)
             message["text"] = text
             if what == "edit":
-                status, _ = ann.event({"type": "message", "subtype": "message_changed", "channel": "C0001",
-                                       "ts": ts, "message": message, "previous_message": message})
+                status, _ = ann.event(
+                    {
+                        "type": "message",
+                        "subtype": "message_changed",
+                        "channel": "C0001",
+                        "ts": ts,
+                        "message": message,
+                        "previous_message": message,
+                    }
+                )
             elif what == "delete":
-                status, _ = ann.event({"type": "message", "subtype": "message_deleted", "channel": "C0001",
-                                       "ts": ts, "deleted_ts": ts, "previous_message": message})
+                status, _ = ann.event(
+                    {
+                        "type": "message",
+                        "subtype": "message_deleted",
+                        "channel": "C0001",
+                        "ts": ts,
+                        "deleted_ts": ts,
+                        "previous_message": message,
+                    }
+                )
             else:
                 message["_event_id"] = f"Ev-{ts}"  # "again": the very event once more, as Slack retries
                 status, _ = ann.event(message, retry=1 if what == "again" else 0)

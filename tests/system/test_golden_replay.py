@@ -109,7 +109,12 @@ def test_console_reads_the_replay_from_a_pipe(tmp_path, database_url):
     with REPLAY.open() as replay:
         result = subprocess.run(
             [sys.executable, str(ROOT / "bot.py")],
-            stdin=replay, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+            stdin=replay,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=120,
         )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -127,8 +132,13 @@ def test_console_banner_and_help_interactively(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "HOME": str(tmp_path)}
     script = "hello\n/review bogus\n/note no meeting yet\n/review help\n"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bot.py")], input=script, capture_output=True, text=True,
-        cwd=tmp_path, env=env, timeout=60,
+        [sys.executable, str(ROOT / "bot.py")],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "type a command starting with /" in result.stdout

@@ -82,9 +82,7 @@ class CommandHandler:
             "help": self.help,
         }
 
-    def handle(
-        self, command: str, text: str, caller: Caller, mentions: Mapping[str, str] | None = None
-    ) -> Reply:
+    def handle(self, command: str, text: str, caller: Caller, mentions: Mapping[str, str] | None = None) -> Reply:
         """Run one command (``/review`` or ``/note``) and answer; never raises for bad input.
 
         *mentions* maps the names of people mentioned in *text* (as ``@Name``) to their user ids.
@@ -117,9 +115,7 @@ class CommandHandler:
         except DatabaseUnavailable as error:
             log.warning("database unavailable, nothing done: %s", error)
             what = "The note was *not* saved" if note else "Nothing was changed"
-            return _private(
-                f"⚠️ The database is not answering right now. {what}; please try again in a moment."
-            )
+            return _private(f"⚠️ The database is not answering right now. {what}; please try again in a moment.")
 
     # -- /review subcommands: each takes the caller and the rest of the text ---------------------
 
@@ -321,9 +317,7 @@ class CommandHandler:
             raise UserError(f"I can export as `wiki` or `markdown`, not “{words[-1]}”: `/review export last markdown`.")
         meeting_id = self.meetings.find_meeting(caller, " ".join(words))
         minutes = self.minutes_file(self.meetings.record(meeting_id), fmt)
-        return Reply(
-            f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes
-        )
+        return Reply(f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes)
 
     def actions(self, caller: Caller, text: str) -> Reply:
         """``/review actions`` lists the channel's open action items; ``done <n>...`` closes them."""
@@ -357,8 +351,9 @@ class CommandHandler:
                 "WIKI_PASSWORD (a bot password); meanwhile `/review export` gives the wikitext."
             )
         meeting_id = self.meetings.find_meeting(caller, text)
-        return Reply(f"Publishing meeting #{meeting_id} to the wiki…", meeting_id=meeting_id,
-                     publish_meeting_id=meeting_id)
+        return Reply(
+            f"Publishing meeting #{meeting_id} to the wiki…", meeting_id=meeting_id, publish_meeting_id=meeting_id
+        )
 
     def help(self, caller: Caller, text: str) -> Reply:
         """``/review help``: every command."""
@@ -395,9 +390,7 @@ class CommandHandler:
         view = self.meetings.set_attendance(caller, names, remote)
         present = ", ".join(n for n in view.present) or "nobody yet"
         remotes = ", ".join(n for n in view.remote) or "nobody yet"
-        return Reply(
-            f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED, meeting_id=view.id
-        )
+        return Reply(f"*Present:* {present}\n*Remote:* {remotes}", event=Event.ATTENDANCE_CHANGED, meeting_id=view.id)
 
     def _moved(self, section: SectionView, added: bool = False) -> Reply:
         verb = "Added and moved to" if added else "Now at"
@@ -407,7 +400,6 @@ class CommandHandler:
             Event.SECTION_CHANGED,
             meeting_id=section.meeting_id,
         )
-
 
     @staticmethod
     def _unknown(sub: str) -> Reply:
@@ -432,5 +424,3 @@ def _note_line(note: NoteView) -> str:
 
 def _private(text: str) -> Reply:
     return Reply(text, Visibility.PRIVATE)
-
-

@@ -124,6 +124,7 @@ class Notices:
         keys = {reminder_key(series.id, r): r for r in due}
         pending = self._pending(keys)
         plan = recurrence.triage((keys[k] for k in pending), now)
+
         def target(reminder: recurrence.Reminder) -> _Due:
             key = reminder_key(series.id, reminder)
             return _Due(key, series.channel_pk, series.workspace_id, series.channel_id, reminder.due_at)

@@ -104,8 +104,9 @@ class Publisher:
             title = page_title(record, self.page_pattern)
             last = session.scalars(
                 select(Publication)
-                .where(Publication.wiki == self.client.name, Publication.page_title == title,
-                       Publication.draft.is_(False))
+                .where(
+                    Publication.wiki == self.client.name, Publication.page_title == title, Publication.draft.is_(False)
+                )
                 .order_by(Publication.id.desc())
                 .limit(1)
             ).first()
@@ -127,11 +128,18 @@ class Publisher:
             draft_title = title + DRAFT_SUFFIX
             saved = self.client.save(draft_title, text, summary, base_revision=None, create_only=False)
         with self.db.write() as session:
-            session.add(Publication(
-                meeting_id=meeting_id, wiki=self.client.name, page_title=title + (DRAFT_SUFFIX if conflict else ""),
-                revision_id=saved.revision_id, url=saved.url, draft=conflict, published_at=self.clock.now(),
-                published_by=user_id,
-            ))
+            session.add(
+                Publication(
+                    meeting_id=meeting_id,
+                    wiki=self.client.name,
+                    page_title=title + (DRAFT_SUFFIX if conflict else ""),
+                    revision_id=saved.revision_id,
+                    url=saved.url,
+                    draft=conflict,
+                    published_at=self.clock.now(),
+                    published_by=user_id,
+                )
+            )
         if conflict:
             draft = Link(saved.url, title + DRAFT_SUFFIX)
             message = (

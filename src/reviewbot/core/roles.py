@@ -24,9 +24,7 @@ class NotAllowed(UserError):
 def chairs(session: Session, meeting: Meeting) -> list[MeetingChair]:
     """The meeting's chairs, in the order they were added."""
     return list(
-        session.scalars(
-            select(MeetingChair).where(MeetingChair.meeting_id == meeting.id).order_by(MeetingChair.id)
-        )
+        session.scalars(select(MeetingChair).where(MeetingChair.meeting_id == meeting.id).order_by(MeetingChair.id))
     )
 
 

@@ -97,7 +97,6 @@ class ScheduleCommands:
                 lines.append(f"• {recurrence.format_offset(offset)} before: {self._moment(series, due, marks)}{state}")
         return "\n".join(lines)
 
-
     def _quarter(self, series: SeriesView, moment: datetime) -> str:
         local_day = moment.astimezone(ZoneInfo(series.pattern.zone)).date()
         return fiscal.quarter_under_review(local_day, self.fiscal_year_start_month).label

@@ -58,9 +58,7 @@ def format_agenda(view: MeetingView) -> str:
         marker = "▶ " if section.current else ""
         notes = f" ({section.note_count} notes)" if section.note_count else ""
         unplanned = " _(added)_" if not section.planned else ""
-        lines.append(
-            f"{indent}{marker}{section.number}. {section.title}{planned_minutes(section)}{unplanned}{notes}"
-        )
+        lines.append(f"{indent}{marker}{section.number}. {section.title}{planned_minutes(section)}{unplanned}{notes}")
     return "\n".join(lines)
 
 
@@ -77,7 +75,6 @@ def format_time_used(boxes: list[tuple[SectionView, Timebox]]) -> str:
         now = " ◀" if section.current else ""
         lines.append(f"{indent}{section.number} {section.title}: {used}{plan}{over}{now}")
     return "\n*Time used*\n" + "\n".join(lines) if lines else ""
-
 
 
 def duration_text(delta: timedelta) -> str:

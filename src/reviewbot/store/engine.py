@@ -34,7 +34,6 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or refused the operation; nothing was changed."""
 
 
-
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for plain ``postgresql://`` URLs (the driver reviewbot ships with)."""
     parsed = make_url(url)

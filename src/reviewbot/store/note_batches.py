@@ -237,8 +237,6 @@ def _values_insert(count: int) -> _DriverStatement:
     return _DriverStatement(f"INSERT INTO notes ({', '.join(NOTE_INSERT_COLUMNS)}) VALUES {values} RETURNING id, seq")
 
 
-
-
 @dataclass(frozen=True)
 class SectionRow:
     """A section of the meeting, as a batch of notes reads it."""
@@ -322,9 +320,7 @@ class AuthorCache:
             if seen_seq == after < upto:
                 self._authors[meeting_id] = (upto, known | authors)
 
-    def _merge(
-        self, meeting_id: int, rows: list[tuple[Any, ...]], channel: tuple[str, str] | None
-    ) -> frozenset[str]:
+    def _merge(self, meeting_id: int, rows: list[tuple[Any, ...]], channel: tuple[str, str] | None) -> frozenset[str]:
         """The attendees and newer authors in *rows* with the authors remembered; *channel* is
         remembered as the meeting's."""
         names = {name for seq, name in rows if seq == 0}

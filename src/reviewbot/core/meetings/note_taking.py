@@ -81,19 +81,24 @@ class NoteTaking:
                     pending.fail(error)
                     continue
                 seq += 1
-                placed.append((pending, {
-                    "meeting_id": target.meeting_id,
-                    "section_id": section_id,
-                    "seq": seq,
-                    "depth": note.depth,
-                    "kind": NoteKind(note.kind),
-                    "speaker": note.speaker,
-                    "owner": note.owner,
-                    "text": note.text,
-                    "author_id": request.caller.user_id,
-                    "author_name": request.caller.user_name,
-                    "created_at": now,
-                }))
+                placed.append(
+                    (
+                        pending,
+                        {
+                            "meeting_id": target.meeting_id,
+                            "section_id": section_id,
+                            "seq": seq,
+                            "depth": note.depth,
+                            "kind": NoteKind(note.kind),
+                            "speaker": note.speaker,
+                            "owner": note.owner,
+                            "text": note.text,
+                            "author_id": request.caller.user_id,
+                            "author_name": request.caller.user_name,
+                            "created_at": now,
+                        },
+                    )
+                )
                 previous = (note.depth, section_id)
                 known.add(notes.name_key(request.caller.user_name))
             return [row for _, row in placed]
@@ -107,10 +112,12 @@ class NoteTaking:
             )
             if stored is None:
                 for pending in batch:
-                    pending.fail(UserError(
-                        "No meeting is running in this channel, so the note was not recorded. "
-                        "Start one with `/review start <title>`."
-                    ))
+                    pending.fail(
+                        UserError(
+                            "No meeting is running in this channel, so the note was not recorded. "
+                            "Start one with `/review start <title>`."
+                        )
+                    )
                 return
             if not placed:
                 return
@@ -120,15 +127,17 @@ class NoteTaking:
         shown = {view.id: view for view in section_views(target.meeting_id, target.current_section_id, target.sections)}
         for pending, row in placed:
             section = row["section_id"]
-            pending.succeed(NoteView(
-                id=stored.ids[row["seq"]],
-                seq=row["seq"],
-                text=row["text"],
-                depth=row["depth"],
-                kind=row["kind"].value,
-                speaker=row["speaker"],
-                section=shown.get(section) if section is not None else None,
-                meeting_id=row["meeting_id"],
-                author_id=row["author_id"],
-                author_name=row["author_name"],
-            ))
+            pending.succeed(
+                NoteView(
+                    id=stored.ids[row["seq"]],
+                    seq=row["seq"],
+                    text=row["text"],
+                    depth=row["depth"],
+                    kind=row["kind"].value,
+                    speaker=row["speaker"],
+                    section=shown.get(section) if section is not None else None,
+                    meeting_id=row["meeting_id"],
+                    author_id=row["author_id"],
+                    author_name=row["author_name"],
+                )
+            )

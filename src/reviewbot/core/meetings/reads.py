@@ -187,6 +187,4 @@ class MeetingReads:
                 .order_by(Meeting.ended_at.desc(), Meeting.id.desc())
                 .limit(recent)
             ).all()
-            return [meeting_view(session, m) for m in upcoming], [
-                meeting_view(session, m) for m in ended
-            ]
+            return [meeting_view(session, m) for m in upcoming], [meeting_view(session, m) for m in ended]

@@ -140,9 +140,7 @@ def section_view(session: Session, meeting: Meeting, section_id: int | None) -> 
 def meeting_view(session: Session, meeting: Meeting) -> MeetingView:
     """The meeting as shown: state, agenda with note counts, attendance and chairs."""
     channel = session.get(Channel, meeting.channel_pk)
-    attendees = session.scalars(
-        select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
-    ).all()
+    attendees = session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)).all()
     return MeetingView(
         id=meeting.id,
         status=meeting.status,
@@ -224,9 +222,7 @@ def load_record(session: Session, meeting: Meeting) -> MeetingRecord:
                 marker=note.marker,
             )
         )
-    attendees = session.scalars(
-        select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)
-    ).all()
+    attendees = session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id).order_by(Attendee.seq)).all()
     return MeetingRecord(
         meeting_id=meeting.id,
         title=meeting.title or "",

@@ -65,9 +65,14 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
                 where = section_of(channel, message)
                 if where is not False:
                     caller = author(team, channel, message)
-                    handle(client, caller, str(message.get("ts") or ""), lambda: runtime.meetings.edit_message(
-                        caller, str(message.get("ts") or ""), typed(message), where or None
-                    ))
+                    handle(
+                        client,
+                        caller,
+                        str(message.get("ts") or ""),
+                        lambda: runtime.meetings.edit_message(
+                            caller, str(message.get("ts") or ""), typed(message), where or None
+                        ),
+                    )
         elif subtype == "message_deleted":
             previous = event.get("previous_message") or {}
             if previous.get("user") and not previous.get("bot_id"):
@@ -81,9 +86,12 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             if where is not False:
                 caller = author(team, channel, event)
                 key = str(event.get("ts") or "")
-                handle(client, caller, key, lambda: runtime.meetings.record_message(
-                    caller, key, typed(event), where or None
-                ))
+                handle(
+                    client,
+                    caller,
+                    key,
+                    lambda: runtime.meetings.record_message(caller, key, typed(event), where or None),
+                )
 
     def handle(client: WebClient, caller: Caller, ts: str, action: Callable[[], MessageNotes]) -> None:
         """Run the core call; react on the message with how it went."""
@@ -92,7 +100,9 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         except UserError as error:
             react(caller.channel_id, ts, NOT_RECORDED)
             payloads.whisper(
-                client, caller.channel_id, caller.user_id,
+                client,
+                caller.channel_id,
+                caller.user_id,
                 f"⚠️ That message is not in the minutes: {slack_text.escape(str(error))} Edit it to try again.",
             )
             return
@@ -133,8 +143,11 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
     def typed(message: dict[str, Any]) -> str:
         """What the person typed: Slack's markup undone, and each shared file named with its link."""
         text = slack_text.to_plain(str(message.get("text") or ""), users.name)
-        files = [f"{f.get('name') or f.get('title') or 'file'} ({f.get('permalink')})"
-                 for f in message.get("files") or [] if f.get("permalink")]
+        files = [
+            f"{f.get('name') or f.get('title') or 'file'} ({f.get('permalink')})"
+            for f in message.get("files") or []
+            if f.get("permalink")
+        ]
         if not files:
             return text
         lines = text.rstrip().splitlines()

@@ -16,9 +16,7 @@ target_metadata = Base.metadata
 def run_migrations_offline() -> None:
     """Emit SQL for the configured URL without connecting."""
     url = config.get_main_option("sqlalchemy.url") or load_settings().database_url
-    context.configure(
-        url=normalize_url(url), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
-    )
+    context.configure(url=normalize_url(url), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
