@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,20 +103,25 @@ def console_caller():
     return Caller(WORKSPACE, CHANNEL, "tilman", "tilman")
 
 
+def run_console(cwd: Path, env: dict[str, str], timeout: float, **stdin: Any) -> subprocess.CompletedProcess[str]:
+    """``python bot.py`` in console mode, fed *stdin* (``stdin=`` a file or ``input=`` a string)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        **stdin,
+    )
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_console_reads_the_replay_from_a_pipe(tmp_path, database_url):
     """`python bot.py < replay` prints the meeting's replies and the final wiki draft."""
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "HOME": str(tmp_path)}
     with REPLAY.open() as replay:
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "bot.py")],
-            stdin=replay,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
+        result = run_console(tmp_path, env, 120, stdin=replay)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "local console" in out
@@ -131,15 +137,7 @@ def test_console_banner_and_help_interactively(tmp_path):
     """Typed at a terminal-less pipe, a mistake gets a hint and nothing crashes."""
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "HOME": str(tmp_path)}
     script = "hello\n/review bogus\n/note no meeting yet\n/review help\n"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bot.py")],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-    )
+    result = run_console(tmp_path, env, 60, input=script)
     assert result.returncode == 0, result.stderr
     assert "type a command starting with /" in result.stdout
     assert "I don't know `/review bogus`" in result.stdout
