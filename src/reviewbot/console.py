@@ -123,9 +123,10 @@ class Console:
         for i, row in enumerate(reply.text.splitlines()):
             self._print((prefix if i == 0 else " " * len(prefix)) + row)
         if reply.minutes is not None:
-            self._print(f"----- {reply.minutes.filename} -----")
-            self.out.write(reply.minutes.content)
-            self._print(f"----- end of {reply.minutes.filename} -----")
+            minutes = reply.minutes.render()
+            self._print(f"----- {minutes.filename} -----")
+            self.out.write(minutes.content)
+            self._print(f"----- end of {minutes.filename} -----")
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")

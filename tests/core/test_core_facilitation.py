@@ -251,6 +251,7 @@ def test_end_answers_with_the_summary_of_its_minutes(runtime):
     commands.handle("/note", "second section", BOB)
     reply = commands.handle("/review", "end", TILMAN)
     assert "3 sections, 2 notes" in reply.text
-    minutes = reply.minutes
-    assert minutes is not None and minutes.summary in reply.text
+    assert reply.minutes is not None and reply.minutes.summary in reply.text
+    minutes = reply.minutes.render()  # rendered when posted, not in the answer: the same summary
+    assert minutes.summary == reply.minutes.summary
     assert "* Katherine: congrats on the failover" in minutes.content

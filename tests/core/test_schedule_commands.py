@@ -111,7 +111,8 @@ def test_action_items_stay_open_until_closed_and_carry_over(runtime, clock):
     run(runtime, "note in the second section", command="/note")
     run(runtime, "actions done 1")  # Katherine's, closed during the second meeting
     reply = run(runtime, "end")
-    wiki = reply.minutes.content
+    assert reply.minutes is not None
+    wiki = reply.minutes.render().content
     assert wiki.index("== Previous action items ==") < wiki.index("== Backup Datacenter ==")
     assert "* Katherine: share the failover write-up (from July 14, 2016)" in wiki
     assert "* Faidon: &lt;b&gt;order&lt;/b&gt; hardware (from July 14, 2016)" in wiki

@@ -258,6 +258,37 @@ def test_upload_failure_is_reported_and_minutes_stay_exportable(bot, fake_slack)
     assert "* kept" in fake_slack.uploads[-1].content.decode()
 
 
+def test_end_answers_before_the_minutes_are_read_and_a_failed_read_is_told_never_lost(bot, fake_slack, monkeypatch):
+    """The acknowledgement of ``/review end`` does not read the whole meeting: the upload job
+    does. If the database fails it there, the chair is told how to post the minutes later."""
+    from reviewbot.store.database import DatabaseUnavailable
+
+    a = SlackUser(bot, fake_slack, "U1", "Ann")
+    a.ok("/review", "start Alpha")
+    a.ok("/note", "kept")
+    meetings = bot.runtime.meetings
+    record, reads = meetings.record, []
+
+    def lost_once(meeting_id: int):
+        reads.append(meeting_id)
+        if len(reads) == 1:
+            raise DatabaseUnavailable("connection lost")
+        return record(meeting_id)
+
+    monkeypatch.setattr(meetings, "record", lost_once)
+    ended = a.ok("/review", "end")
+    assert "Meeting ended.* 0 sections, 1 note" in ended["text"], ended
+    deadline = time.monotonic() + 5
+    while not (told := [r for r in fake_slack.responses("U1") if "could not read the minutes" in r.get("text", "")]):
+        assert time.monotonic() < deadline, fake_slack.responses("U1")
+        time.sleep(0.05)
+    assert "`/review export" in told[0]["text"] and told[0]["response_type"] == "ephemeral"
+    assert not fake_slack.uploads
+    a.ok("/review", "export last")
+    fake_slack.wait_for("files.completeUploadExternal")
+    assert "* kept" in fake_slack.uploads[-1].content.decode()
+
+
 def test_rate_limited_upload_is_retried(bot, fake_slack):
     a = SlackUser(bot, fake_slack, "U1", "Ann")
     a.ok("/review", "start Alpha")

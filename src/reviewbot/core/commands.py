@@ -16,11 +16,11 @@ from reviewbot.core import agenda
 from reviewbot.core.action_items import ActionItem, Actions
 from reviewbot.core.agenda_carry import CARRY_VERBS, AgendaCarry
 from reviewbot.core.context import Caller, UserError
-from reviewbot.core.drafts import minutes_file
-from reviewbot.core.meetings import Meetings, NoteView, SectionView
+from reviewbot.core.drafts import minutes_file, minutes_summary
+from reviewbot.core.meetings import Meetings, MeetingTally, NoteView, SectionView
 from reviewbot.core.mentions import people_mentioned
 from reviewbot.core.minutes import MeetingRecord, Wording
-from reviewbot.core.replies import Event, MinutesFile, Reply, Visibility
+from reviewbot.core.replies import Event, MinutesDraft, MinutesFile, Reply, Visibility
 from reviewbot.core.revisions import NoteEditor
 from reviewbot.core.schedule_commands import ScheduleCommands
 from reviewbot.core.schedules import Schedules
@@ -283,16 +283,16 @@ class CommandHandler:
 
     def end(self, caller: Caller, text: str) -> Reply:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
-        view = self.meetings.end(caller)
-        minutes = self.minutes_file(self.meetings.record(view.id), "wiki")
+        ended = self.meetings.end(caller)
+        minutes = self._draft(ended, "wiki")
         publishing = " and goes to the wiki" if self.can_publish else ""
         return Reply(
             f"⏹️ *Meeting ended.* {minutes.summary}\nThe wiki draft follows as a file{publishing}.",
             Visibility.CHANNEL,
             Event.MEETING_ENDED,
-            meeting_id=view.id,
+            meeting_id=ended.id,
             minutes=minutes,
-            publish_meeting_id=view.id if self.can_publish else None,
+            publish_meeting_id=ended.id if self.can_publish else None,
         )
 
     def history(self, caller: Caller, text: str) -> Reply:
@@ -316,7 +316,7 @@ class CommandHandler:
         elif len(words) > 1:
             raise UserError(f"I can export as `wiki` or `markdown`, not “{words[-1]}”: `/review export last markdown`.")
         meeting_id = self.meetings.find_meeting(caller, " ".join(words))
-        minutes = self.minutes_file(self.meetings.record(meeting_id), fmt)
+        minutes = self._draft(self.meetings.tally(meeting_id), fmt)
         return Reply(f"Draft of meeting #{meeting_id}: {minutes.summary}", meeting_id=meeting_id, minutes=minutes)
 
     def actions(self, caller: Caller, text: str) -> Reply:
@@ -382,6 +382,11 @@ class CommandHandler:
     def minutes_file(self, record: MeetingRecord, fmt: str = "wiki") -> MinutesFile:
         """Render a meeting's minutes as a file to post (:func:`reviewbot.core.drafts.minutes_file`)."""
         return minutes_file(record, self.wording, self.page_pattern, fmt)
+
+    def _draft(self, tally: MeetingTally, fmt: str) -> MinutesDraft:
+        """The meeting's minutes in *fmt*, summed up now and rendered when posted."""
+        summary = minutes_summary(tally.sections, tally.notes, tally.started_at, tally.ended_at)
+        return MinutesDraft(tally.id, summary, lambda: self.minutes_file(self.meetings.record(tally.id), fmt))
 
     # -- helpers --------------------------------------------------------------------------------
 

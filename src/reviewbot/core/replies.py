@@ -10,6 +10,7 @@ may want to run next (an :class:`Offer`), which Slack also offers as a button.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -47,6 +48,18 @@ class MinutesFile:
     title: str
     content: str
     summary: str
+
+
+@dataclass(frozen=True)
+class MinutesDraft:
+    """Minutes to post as a file, rendered when they are posted (:attr:`render`), not when the
+    command is answered: reading and rendering a whole meeting is about a third of what
+    ``/review end`` costs, and Slack waits for that answer (fifty meetings may end at once). The
+    :attr:`summary` is known at once, from two counts."""
+
+    meeting_id: int
+    summary: str
+    render: Callable[[], MinutesFile] = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,7 @@ class Reply:
     visibility: Visibility = Visibility.PRIVATE
     event: Event = Event.NONE
     meeting_id: int | None = None
-    minutes: MinutesFile | None = None
+    minutes: MinutesDraft | None = None
     publish_meeting_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
     marks: tuple[Mark, ...] = ()  # the moments and links written in the text

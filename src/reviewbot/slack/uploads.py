@@ -19,6 +19,7 @@ from reviewbot.slack import messages
 from reviewbot.slack import text as slack_text
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import Lane
+from reviewbot.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,21 @@ Notify = Callable[[str], None]
 
 
 def upload_minutes(lane: Lane, reply: Reply, store: MessageStore, notify: Notify | None) -> None:
-    """Upload the reply's minutes as a file in the lane's channel and remember where; on failure,
-    say so privately through *notify*."""
-    minutes = reply.minutes
-    assert minutes is not None
+    """Render the reply's minutes, upload them as a file in the lane's channel and remember where;
+    on failure, say so privately through *notify*. Rendering here, not in the acknowledgement,
+    keeps the whole meeting's read off the path Slack waits on."""
+    draft = reply.minutes
+    assert draft is not None
+    try:
+        minutes = draft.render()
+    except DatabaseUnavailable:
+        log.warning("minutes of meeting %s not rendered: the database is unavailable", draft.meeting_id)
+        if notify is not None:
+            notify(
+                "⚠️ I could not read the minutes just now (the database is busy). They are saved: "
+                f"`/review export {draft.meeting_id}` posts them."
+            )
+        return
     try:
         response = lane.call(
             "files_upload_v2",

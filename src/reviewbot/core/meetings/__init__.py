@@ -15,13 +15,14 @@ from reviewbot.core.meetings.lifecycle import BOT_AUTHOR, MAX_MEETING_TITLE, MAX
 from reviewbot.core.meetings.note_taking import NoteTaking
 from reviewbot.core.meetings.reads import MeetingReads
 from reviewbot.core.meetings.scribing import Scribing
-from reviewbot.core.meetings.views import MeetingView, NoteView, SectionView, load_record, load_timeboxes
+from reviewbot.core.meetings.views import MeetingTally, MeetingView, NoteView, SectionView, load_record, load_timeboxes
 from reviewbot.store.database import Database
 
 __all__ = [
     "BOT_AUTHOR",
     "MAX_MEETING_TITLE",
     "MAX_NAME_LENGTH",
+    "MeetingTally",
     "MeetingView",
     "Meetings",
     "MessageNotes",

@@ -17,8 +17,10 @@ from reviewbot.core import action_items, agenda, notes, roles
 from reviewbot.core.channels import planned_meeting, require_running, running_meeting
 from reviewbot.core.context import Caller, Clock, UserError
 from reviewbot.core.meetings.views import (
+    MeetingTally,
     MeetingView,
     SectionView,
+    meeting_tally,
     meeting_view,
     note_count,
     note_counts,
@@ -268,8 +270,8 @@ class MeetingLifecycle:
             session.flush()
             return meeting_view(session, meeting)
 
-    def end(self, caller: Caller) -> MeetingView:
-        """End the running meeting."""
+    def end(self, caller: Caller) -> MeetingTally:
+        """End the running meeting; what it holds, for the summary of its minutes."""
         with self.db.write() as session:
             meeting = require_running(session, caller, self.clock.now())
             roles.require_chair(session, meeting, caller.user_id, "end the meeting")
@@ -282,7 +284,7 @@ class MeetingLifecycle:
         with self.db.read() as session:
             ended = session.get(Meeting, meeting_id)
             assert ended is not None
-            return meeting_view(session, ended)
+            return meeting_tally(session, ended)
 
     def _enter(self, session: Session, meeting: Meeting) -> None:
         """Record that the meeting is now at its current section (none once it has ended)."""

@@ -12,12 +12,14 @@ from reviewbot.core import timeboxes
 from reviewbot.core.channels import channel_row, latest_meeting
 from reviewbot.core.context import Caller, Clock, UserError
 from reviewbot.core.meetings.views import (
+    MeetingTally,
     MeetingView,
     NoteView,
     SectionView,
     counted_section_views,
     load_record,
     load_timeboxes,
+    meeting_tally,
     meeting_view,
     note_views,
     section_views,
@@ -70,6 +72,14 @@ class MeetingReads:
                 .limit(limit)
             ).all()
             return [meeting_view(session, m) for m in meetings]
+
+    def tally(self, meeting_id: int) -> MeetingTally:
+        """How much the meeting holds and when it ran (:class:`MeetingTally`)."""
+        with self.db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                raise UserError(f"There is no meeting {meeting_id}.")
+            return meeting_tally(session, meeting)
 
     def record(self, meeting_id: int) -> MeetingRecord:
         """The stored meeting as plain data, for rendering its minutes."""

@@ -60,6 +60,19 @@ class MeetingView:
 
 
 @dataclass(frozen=True)
+class MeetingTally:
+    """How much a meeting holds and when it ran: what the one line summing up its minutes says.
+    Two counts, much lighter than a :class:`MeetingView`; ``/review end`` answers with it while
+    fifty meetings may be ending at once."""
+
+    id: int
+    sections: int
+    notes: int
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
 class NoteView:
     """A stored note, as shown back to the person who took it."""
 
@@ -89,6 +102,12 @@ def note_count(session: Session, meeting_id: int, section_id: int | None = None)
     if section_id is not None:
         query = query.where(Note.section_id == section_id)
     return session.scalar(query) or 0
+
+
+def meeting_tally(session: Session, meeting: Meeting) -> MeetingTally:
+    """Count the meeting's sections and notes (not removed): its :class:`MeetingTally`."""
+    sections = session.scalar(select(func.count(Section.id)).where(Section.meeting_id == meeting.id)) or 0
+    return MeetingTally(meeting.id, sections, note_count(session, meeting.id), meeting.started_at, meeting.ended_at)
 
 
 def note_counts(session: Session, meeting_id: int) -> dict[int | None, int]:
