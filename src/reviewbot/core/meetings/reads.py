@@ -6,7 +6,11 @@ Every method here is one read-only transaction that returns plain views
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from reviewbot.core import timeboxes
 from reviewbot.core.channels import channel_row, latest_meeting
@@ -28,6 +32,8 @@ from reviewbot.core.meetings.views import (
 from reviewbot.core.minutes import MeetingRecord
 from reviewbot.store.database import Database
 from reviewbot.store.schema import Channel, Meeting, MeetingChair, MeetingStatus, Note
+
+T = TypeVar("T")
 
 
 class MeetingReads:
@@ -75,19 +81,19 @@ class MeetingReads:
 
     def tally(self, meeting_id: int) -> MeetingTally:
         """How much the meeting holds and when it ran (:class:`MeetingTally`)."""
-        with self.db.read() as session:
-            meeting = session.get(Meeting, meeting_id)
-            if meeting is None:
-                raise UserError(f"There is no meeting {meeting_id}.")
-            return meeting_tally(session, meeting)
+        return self._read_meeting(meeting_id, meeting_tally)
 
     def record(self, meeting_id: int) -> MeetingRecord:
         """The stored meeting as plain data, for rendering its minutes."""
+        return self._read_meeting(meeting_id, load_record)
+
+    def _read_meeting(self, meeting_id: int, read: Callable[[Session, Meeting], T]) -> T:
+        """*read* of meeting *meeting_id*, in one read transaction; a clear error if there is none."""
         with self.db.read() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None:
                 raise UserError(f"There is no meeting {meeting_id}.")
-            return load_record(session, meeting)
+            return read(session, meeting)
 
     def find_meeting(self, caller: Caller, target: str = "") -> int:
         """The id of a meeting of this channel: by id, ``last``/empty for the latest ended one, or
