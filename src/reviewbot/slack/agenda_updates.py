@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 from slack_sdk.webhook import WebhookClient
 
+from reviewbot.slack.turns import waiting
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -57,7 +59,8 @@ Send = Callable[[str, str, Sequence[dict[str, Any]]], bool]
 def send_replacement(url: str, text: str, blocks: Sequence[dict[str, Any]]) -> bool:
     """Replace the message *url* belongs to with *text* and *blocks*; whether Slack took it."""
     try:
-        response = WebhookClient(url, timeout=5).send(text=text, blocks=blocks, replace_original=True)
+        with waiting():
+            response = WebhookClient(url, timeout=5).send(text=text, blocks=blocks, replace_original=True)
     except OSError as error:
         log.info("response_url failed: %s", type(error).__name__)
         return False

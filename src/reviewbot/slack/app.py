@@ -27,6 +27,7 @@ from reviewbot.slack.budget import Budget, BudgetedWebClient, SharedBudget, budg
 from reviewbot.slack.live import LiveMeeting
 from reviewbot.slack.messages import MessageStore
 from reviewbot.slack.post_queue import PostQueue
+from reviewbot.slack.turns import Turns
 from reviewbot.slack.users import UserDirectory
 from reviewbot.store.live_leases import LiveLeases
 
@@ -103,6 +104,7 @@ class SlackAdapter:
     live: LiveMeeting
     store: MessageStore
     users: UserDirectory
+    turns: Turns  # requests first, the posting queue's jobs a few at a time (see reviewbot.slack.turns)
 
 
 def bolt_options(settings: Settings) -> dict[str, Any]:
@@ -180,7 +182,8 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     app.middleware(InstalledWorkspaceOnly(installed_team))
     app.middleware(BudgetedListenerClient(client))
 
-    poster = PostQueue(client, interval=settings.slack_post_interval)
+    turns = Turns()
+    poster = PostQueue(client, interval=settings.slack_post_interval, turns=turns)
     runtime.on_close(poster.close)
     store = MessageStore(runtime.db)
     # Processes sharing a PostgreSQL database take turns at a meeting's echoes and agenda.
@@ -200,4 +203,4 @@ def build_adapter(runtime: Runtime, client: WebClient | None = None) -> SlackAda
     users = UserDirectory(client).start()  # names known ahead: no acknowledgement waits for users.info
     runtime.on_close(users.close)
     listeners.register(app, runtime, users, live, store)
-    return SlackAdapter(app=app, poster=poster, live=live, store=store, users=users)
+    return SlackAdapter(app=app, poster=poster, live=live, store=store, users=users, turns=turns)

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from reviewbot.core.meetings import Meetings, MeetingView, NoteView, SectionView
-from reviewbot.slack import blocks, messages
+from reviewbot.slack import blocks, messages, turns
 from reviewbot.slack.agenda_updates import RESPONSE_URL_SECONDS
 from reviewbot.slack.echo_timestamps import EchoTimestamps
 from reviewbot.slack.messages import MessageStore
@@ -226,7 +226,8 @@ class Echoes:
         body = {"response_type": "in_channel", "replace_original": False, "thread_ts": thread}
         body.update(text=text, blocks=echo)
         try:
-            response = WebhookClient(url, timeout=RESPOND_TIMEOUT).send_dict(body)
+            with turns.waiting():
+                response = WebhookClient(url, timeout=RESPOND_TIMEOUT).send_dict(body)
         except OSError as error:
             log.info("echo through a response_url failed: %s", type(error).__name__)
             return 0

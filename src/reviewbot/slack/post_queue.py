@@ -24,12 +24,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from contextlib import nullcontext
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from reviewbot.slack.budget import retry_after
+from reviewbot.slack.turns import Turns, waiting
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,8 @@ class Lane:
         self._pace()
         budget = getattr(self.poster.client, "budget", None)
         if budget is not None:
-            budget.spend(_API_NAMES["chat_postMessage"], None, self.channel)
+            with waiting():
+                budget.spend(_API_NAMES["chat_postMessage"], None, self.channel)
         self._turn.reserved = True
 
     def release_post(self) -> None:
@@ -111,7 +114,8 @@ class Lane:
             budget = getattr(poster.client, "budget", None)
             try:
                 client = poster.unbudgeted_client() if reserved and budget is not None else poster.client
-                return getattr(client, method)(**kwargs)
+                with waiting():
+                    return getattr(client, method)(**kwargs)
             except SlackApiError as error:
                 code = str(error.response.get("error") or "")
                 status = getattr(error.response, "status_code", 200)
@@ -132,7 +136,8 @@ class Lane:
                 delay = poster.backoff * 2 ** (attempt - 1)
                 reason = type(error).__name__
             log.info("%s in %s failed (%s); trying again in %.1fs", method, self.channel, reason, delay)
-            poster.sleep(delay)
+            with waiting():
+                poster.sleep(delay)
             attempt += 1
 
     def _pace(self) -> None:
@@ -151,7 +156,8 @@ class Lane:
             wait = 0.0 if self._posts >= 1 else (1 - self._posts) * interval + PACE_MARGIN
             self._posts -= 1
         if wait > 0:
-            self.poster.sleep(wait)
+            with waiting():
+                self.poster.sleep(wait)
 
 
 class PostQueue:
@@ -165,8 +171,10 @@ class PostQueue:
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        turns: Turns | None = None,
     ) -> None:
         self.client = client
+        self.turns = turns  # the jobs run in turns (see reviewbot.slack.turns); None: whenever ready
         self.interval = interval
         self.attempts = attempts
         self.backoff = backoff
@@ -286,7 +294,8 @@ class PostQueue:
                 job, what, key = track.jobs.popleft()
                 track.waiting.discard(key)
             try:
-                job(lane)
+                with self.turns.turn() if self.turns is not None else nullcontext():
+                    job(lane)
             except SlackApiError as error:
                 log.warning("could not %s in %s: %s", what, lane.channel, error.response.get("error"))
             except Exception:

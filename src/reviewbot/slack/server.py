@@ -6,6 +6,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -18,6 +19,7 @@ from reviewbot.logs import redact
 from reviewbot.runtime import build_runtime
 from reviewbot.slack.app import SlackUnavailable, build_adapter
 from reviewbot.slack.notice_poster import SlackNoticePoster
+from reviewbot.slack.turns import Turns
 from reviewbot.store.deadlines import DEADLINES
 
 log = logging.getLogger("reviewbot")
@@ -31,12 +33,15 @@ EVENTS_PATH = "/slack/events"
 HTTP_CONNECTIONS = 1000
 
 
-def wsgi_app(bolt_handler: SlackRequestHandler, answer_within: float | None = None) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(
+    bolt_handler: SlackRequestHandler, answer_within: float | None = None, turns: Turns | None = None
+) -> Callable[..., Iterable[bytes]]:
     """The WSGI application: Slack requests at ``/slack/events``, a health check at ``/healthz``.
 
     With *answer_within* (seconds), the database work a request does has that deadline (see
     :class:`reviewbot.database.Deadlines`): a hung database makes the command answer that nothing
     was done, inside Slack's 3 seconds, instead of finishing (or not) after Slack gave up on it.
+    With *turns*, background jobs hold back while requests are served (:mod:`reviewbot.slack.turns`).
     """
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -47,10 +52,11 @@ def wsgi_app(bolt_handler: SlackRequestHandler, answer_within: float | None = No
             # Bolt's signature check fails with a 500 on a timestamp that is not a number.
             start_response("401 Unauthorized", [("Content-Type", "text/plain")])
             return [b"invalid request\n"]
-        if answer_within is None:
-            return bolt_handler(environ, start_response)
-        with DEADLINES.request(answer_within):
-            return bolt_handler(environ, start_response)
+        with turns.request() if turns is not None else nullcontext():
+            if answer_within is None:
+                return bolt_handler(environ, start_response)
+            with DEADLINES.request(answer_within):
+                return bolt_handler(environ, start_response)
 
     return application
 
@@ -105,7 +111,7 @@ def create_http_server(settings: Settings, slack_client: WebClient | None = None
         raise
     runtime.start_scheduler(SlackNoticePoster(adapter.poster))
     handler = SlackRequestHandler(adapter.app, path=EVENTS_PATH)
-    server = waitress_server(wsgi_app(handler, settings.db_timeout_ms / 1000), settings)
+    server = waitress_server(wsgi_app(handler, settings.db_timeout_ms / 1000, adapter.turns), settings)
     server.runtime = runtime
     server.slack = adapter
     return server
@@ -130,7 +136,7 @@ def _serve(settings: Settings) -> int:
             runtime.start_scheduler(SlackNoticePoster(adapter.poster))
             log.info("reviewbot %s: Socket Mode, %s", __version__, where)
             settle_heap()
-            handler = socket_mode_handler_class(settings.db_timeout_ms / 1000)
+            handler = socket_mode_handler_class(settings.db_timeout_ms / 1000, adapter.turns)
             handler(adapter.app, settings.slack_app_token).start()
         finally:
             runtime.close()
@@ -154,14 +160,15 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def socket_mode_handler_class(answer_within: float) -> Any:
+def socket_mode_handler_class(answer_within: float, turns: Turns | None = None) -> Any:
     """Bolt's Socket Mode handler, with each request's database work given a deadline of
-    *answer_within* seconds, as :func:`wsgi_app` does for HTTP."""
+    *answer_within* seconds and served ahead of background jobs (*turns*), as :func:`wsgi_app`
+    does for HTTP."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     class DeadlineSocketModeHandler(SocketModeHandler):
         def handle(self, client: Any, req: Any) -> None:
-            with DEADLINES.request(answer_within):
+            with turns.request() if turns is not None else nullcontext(), DEADLINES.request(answer_within):
                 super().handle(client, req)
 
     return DeadlineSocketModeHandler
