@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from reviewbot.slack.budget import Budget, BudgetedWebClient
 from reviewbot.slack.post_queue import Lane, PostQueue, retry_after
+from reviewbot.slack.turns import Turns
 from tests.support.fakeslack import FakeSlack
 
 
@@ -318,3 +319,32 @@ def test_a_reserved_post_spends_the_budget_once_and_a_429_on_it_pauses_the_metho
     # One reserved turn each, and the retry after the 429 spent its own.
     assert budget.spent == ["chat.postMessage"] * 3
     assert budget.refusals == [("chat.postMessage", 3.0)] and fake_time.sleeps == [3.0]
+
+
+def test_jobs_take_turns_and_give_theirs_back_while_slack_answers(slack):
+    """With turns, jobs of many channels run their Python one at a time, but wait for Slack's
+    answers side by side: each Web API call is made without holding a turn."""
+    turns = Turns(turns=1, patience=0.0, overflow=5.0)
+    client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=5)
+    poster = PostQueue(client, interval=0.0, turns=turns)
+    held_in_job: list[bool] = []
+    held_while_calling: list[bool] = []
+    original = client.api_call
+
+    def api_call(*args, **kwargs):
+        held_while_calling.append(turns.holding())
+        return original(*args, **kwargs)
+
+    client.api_call = api_call  # type: ignore[method-assign]
+
+    def job(lane: Lane) -> None:
+        held_in_job.append(turns.holding())
+        lane.call("chat_postMessage", channel=lane.channel, text="hi")
+
+    for n in range(8):
+        poster.submit(f"C{n}", job, "post")
+    assert poster.wait_idle(5)
+    assert held_in_job == [True] * 8  # each ran in a turn
+    assert held_while_calling == [False] * 8  # and gave it back while Slack answered
+    assert turns.held == 0
+    assert len(slack.calls_to("chat.postMessage")) == 8

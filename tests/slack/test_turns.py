@@ -38,7 +38,7 @@ def test_a_job_takes_a_turn_at_once_when_nothing_else_runs() -> None:
 
 
 def test_jobs_wait_while_a_request_is_served_and_start_in_order_when_it_is_answered() -> None:
-    turns = Turns(turns=2, patience=5, overflow=5)
+    turns = Turns(turns=1, patience=5, overflow=5)
     started: list[str] = []
     with turns.request():
         jobs = []
@@ -101,7 +101,9 @@ def test_waiting_gives_the_turn_to_the_next_job_and_takes_one_back_after() -> No
     def slow_call() -> None:
         with turns.turn():
             started.append("caller")
+            assert turns.holding()
             with waiting():  # e.g. waiting for Slack's answer
+                assert not turns.holding()
                 inside.append(turns.held)
                 answered.wait(5)
             inside.append(turns.held)

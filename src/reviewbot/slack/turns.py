@@ -92,6 +92,10 @@ class Turns:
         """How many turns background jobs hold (more than :attr:`turns` when some overflowed)."""
         return self._held
 
+    def holding(self) -> bool:
+        """Whether the calling thread holds one of these turns."""
+        return getattr(_holding, "turns", None) is self
+
     @contextmanager
     def request(self) -> Iterator[None]:
         """Serve a request: while any is being served, background jobs wait to take a turn."""
