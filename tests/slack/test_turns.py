@@ -124,3 +124,31 @@ def test_waiting_outside_a_turn_does_nothing() -> None:
     with waiting():
         assert turns.held == 0
     assert turns.held == 0
+
+
+def test_a_job_taking_its_turn_back_first_goes_ahead_of_the_waiting_ones_and_of_requests() -> None:
+    turns = Turns(turns=1, patience=5, overflow=5)
+    started: list[str] = []
+    answered = threading.Event()
+    gave_back = threading.Event()
+
+    def reserved_post() -> None:
+        with turns.turn():
+            with waiting(first=True):  # e.g. Slack's budget taken for a post
+                gave_back.set()
+                answered.wait(5)
+            started.append("reserved")
+
+    poster = threading.Thread(target=reserved_post, daemon=True)
+    poster.start()
+    assert gave_back.wait(2)
+    with turns.request():
+        queued = _run_job(turns, started, "queued")  # waits: a request is being served
+        time.sleep(0.05)
+        answered.set()
+        assert _until(lambda: started == ["reserved"])  # while the request is still being served
+        time.sleep(0.05)
+        assert started == ["reserved"]
+    queued.join(2)
+    poster.join(2)
+    assert started == ["reserved", "queued"]

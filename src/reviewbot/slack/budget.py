@@ -145,9 +145,9 @@ class Budget:
                 bucket.level -= 1 if bucket.level >= 1 else bucket.cost
         while wait > 0:
             self.sleep(wait)
-            wait = self._pause_left(method)  # a 429 while this call waited pauses it too
+            wait = self.pause_left(method)  # a 429 while this call waited pauses it too
 
-    def _pause_left(self, method: str) -> float:
+    def pause_left(self, method: str) -> float:
         """Seconds left of the pause Slack asked for *method* (0 when none)."""
         with self._lock:
             bucket = self._buckets.get(method)
@@ -232,17 +232,17 @@ class SharedBudget(Budget):
             wait = max(wait, found or 0.0)
         while wait > 0:
             self.sleep(wait)
-            wait = self._pause_left(method)  # a 429 seen by any process while this call waited
+            wait = self.pause_left(method)  # a 429 seen by any process while this call waited
 
-    def _pause_left(self, method: str) -> float:
+    def pause_left(self, method: str) -> float:
         """Seconds left of the pause any process was asked for *method*."""
         if not self._shared():
-            return super()._pause_left(method)
+            return super().pause_left(method)
         try:
             return self.buckets.pause_left(self.workspace or "", method)
         except DatabaseUnavailable as error:
             self._fall_back(error)
-            return super()._pause_left(method)
+            return super().pause_left(method)
 
     def refused(self, method: str, retry_after: float) -> None:
         """Pause *method* for every process (and in this one's own buckets)."""

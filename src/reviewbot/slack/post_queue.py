@@ -83,10 +83,12 @@ class Lane:
         it for this worker's next ``chat_postMessage``. A job that waits here before it reads what
         to post posts what is current once its turn comes (a note that came during the wait goes
         in the same message), instead of building the message first and waiting with it."""
-        self._pace()
         budget = getattr(self.poster.client, "budget", None)
-        if budget is not None:
-            with waiting():
+        # The post is Slack's from the moment it is taken: the job takes its turn back first, not
+        # after the requests being served (see reviewbot.slack.turns).
+        with waiting(first=True):
+            self._pace()
+            if budget is not None:
                 budget.spend(_API_NAMES["chat_postMessage"], None, self.channel)
         self._turn.reserved = True
 
@@ -115,6 +117,9 @@ class Lane:
             try:
                 client = poster.unbudgeted_client() if reserved and budget is not None else poster.client
                 with waiting():
+                    if reserved and budget is not None:  # Slack refused another call since: wait as it asked
+                        while (pause := budget.pause_left(_API_NAMES[method])) > 0:
+                            poster.sleep(pause)
                     return getattr(client, method)(**kwargs)
             except SlackApiError as error:
                 code = str(error.response.get("error") or "")

@@ -37,10 +37,13 @@ _holding = threading.local()  # per thread: the Turns it holds a turn of, if any
 
 
 @contextmanager
-def waiting() -> Iterator[None]:
+def waiting(first: bool = False) -> Iterator[None]:
     """Give the calling thread's turn back while it waits for something else (Slack's answer, a
     pace, a ``Retry-After``), and take one again after; nothing if it holds none. Any code a
-    background job runs may wrap its blocking calls in this, without knowing whose turn it is."""
+    background job runs may wrap its blocking calls in this, without knowing whose turn it is.
+    With *first*, the turn is taken back ahead of every waiting job and without waiting for the
+    requests being served: for a job that must act at once on what it waited for (a post it took
+    Slack's budget for)."""
     turns: Turns | None = getattr(_holding, "turns", None)
     if turns is None:
         yield
@@ -49,7 +52,7 @@ def waiting() -> Iterator[None]:
     try:
         yield
     finally:
-        turns._take()
+        turns._take(first)
 
 
 @dataclass(eq=False)
@@ -117,15 +120,18 @@ class Turns:
         finally:
             self._give()
 
-    def _take(self) -> None:
+    def _take(self, first: bool = False) -> None:
         now = self.monotonic()
         with self._lock:
-            if self._held < self.turns and not self._requests and not self._waiting:
+            if self._held < self.turns and (first or (not self._requests and not self._waiting)):
                 self._held += 1
                 _holding.turns = self
                 return
-            waiter = _Waiter(now + self.patience, now + self.overflow)
-            self._waiting.append(waiter)
+            waiter = _Waiter(now if first else now + self.patience, now + self.overflow)
+            if first:
+                self._waiting.appendleft(waiter)
+            else:
+                self._waiting.append(waiter)
         while True:
             now = self.monotonic()
             until = waiter.patient_until if now < waiter.patient_until else waiter.overflow_at
