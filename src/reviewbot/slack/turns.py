@@ -10,8 +10,10 @@ the other forty-nine (about 1 s).
 :class:`Turns` bounds that competition. A background job runs Python only while it holds one of
 a few turns, and takes one only when no request is being served (or when it has waited long
 enough, so background work always goes on). A job gives its turn back while it waits for
-something else (:func:`waiting`): a Web API call, a pace or a ``Retry-After``. Every wait is capped, so a job that
-holds a turn while blocked on a lock cannot stop the others for long.
+something else (:func:`waiting`): a Web API call, a pace or a ``Retry-After``; one that took
+Slack's budget for a post while it waited takes its turn back first, so that the post goes out
+when Slack's budget said. Every wait is capped, so a job that holds a turn while blocked on a
+lock cannot stop the others for long.
 """
 
 from __future__ import annotations
