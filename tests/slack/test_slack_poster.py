@@ -321,6 +321,26 @@ def test_a_reserved_post_spends_the_budget_once_and_a_429_on_it_pauses_the_metho
     assert budget.refusals == [("chat.postMessage", 3.0)] and fake_time.sleeps == [3.0]
 
 
+def test_a_reserved_post_waits_out_a_pause_that_began_after_it_was_taken(slack, fake_time):
+    budget = Budget(monotonic=fake_time.monotonic, sleep=fake_time.sleep)
+    client = BudgetedWebClient(token="xoxb-test", base_url=slack.api_url, timeout=5, budget=budget)
+    client.retry_handlers = []
+    poster = PostQueue(client, interval=0.0, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
+    sent_at: list[float] = []
+
+    def job(lane: Lane) -> None:
+        lane.reserve_post()
+        budget.refused("chat.postMessage", 2.0)  # another call of the method was refused meanwhile
+        lane.call("chat_postMessage", channel=lane.channel, text="after the pause")
+        sent_at.append(fake_time.monotonic())
+
+    began = fake_time.monotonic()
+    poster.submit("C1", job, "echo")
+    assert poster.wait_idle(5)
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [200]
+    assert sent_at[0] - began >= 2.0
+
+
 def test_jobs_take_turns_and_give_theirs_back_while_slack_answers(slack):
     """With turns, jobs of many channels run their Python one at a time, but wait for Slack's
     answers side by side: each Web API call is made without holding a turn."""
