@@ -43,8 +43,8 @@ def short_table(results: dict[str, Any]) -> str:
         f"{results['date']}, {results['commit']}, {results['machine']['cores']} cores; "
         f"{results['scenario']['minutes']:g}-minute meetings; seconds.",
         "",
-        "| bots | meetings | ack p99 | note shown p50 / p95 | move / click shown p95 | minutes p95 | 429s "
-        "| lost / twice |",
+        "| bots | meetings | ack p99 | note shown p50 / p95 | move / click shown p95 | minutes p95 "
+        "| 429s / before Retry-After | lost / twice |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in results["runs"]:
@@ -53,7 +53,8 @@ def short_table(results: dict[str, Any]) -> str:
         lines.append(
             f"| {bots} | {run['meetings']} | {_s(run['ack_ms']['p99'], 0)} ms "
             f"| {_s(notes['p50'])} / {_s(notes['p95'])} | {_s(run['agenda_move_s']['p95'])} / "
-            f"{_s(run['agenda_click_s']['p95'])} | {_s(run['minutes_s']['p95'])} | {100 * api['share_429']:.0f}% "
+            f"{_s(run['agenda_click_s']['p95'])} | {_s(run['minutes_s']['p95'])} "
+            f"| {api['refused_429']} / {api['early']} "
             f"| {_lost_twice(run)} |"
         )
     return "\n".join(lines)
@@ -83,15 +84,16 @@ def full_table(results: dict[str, Any]) -> str:
             f"| {_s(run['agenda_move_s']['p95'])}{_never(run['agenda_move_s'], 'never')} "
             f"| {_s(run['agenda_click_s']['p95'])}{_never(run['agenda_click_s'], 'never')} "
             f"| {_s(run['minutes_s']['p95'])}{_never(run['minutes_s'], 'missing')} "
-            f"| {_s(api['per_note'])} | {api['refused_429']} ({100 * api['share_429']:.0f}%) | {api['early']} "
+            f"| {_s(api['per_note'])} | {api['refused_429']} ({100 * api['share_429']:.1f}%) | {api['early']} "
             f"| {_lost(notes)} | {notes['echoed_twice']} | {run.get('other_cpu_pct', 0):.0f}% |"
         )
     lines += ["", "Issue 15's goals (a note may take 15 s at 100 meetings, 5 s below):", ""]
     names = list(results["runs"][0]["goals"]) if results["runs"] else []
-    lines.append("| setup | meetings | " + " | ".join(n.replace("|", "/") for n in names) + " |")
+    heads = [n.replace("|", "/").replace("<= 5 s", "<= 5 s (15 s at 100)") for n in names]
+    lines.append("| setup | meetings | " + " | ".join(heads) + " |")
     lines.append("| --- | ---: |" + " :---: |" * len(names))
-    for run in results["runs"]:
-        marks = " | ".join("pass" if run["goals"].get(n) else "**fail**" for n in names)
+    for run in results["runs"]:  # by position: the note's goal is named with its own limit (5 s or 15 s)
+        marks = " | ".join("pass" if met else "**fail**" for met in run["goals"].values())
         lines.append(f"| {setup_name(run)} | {run['meetings']} | {marks} |")
     lines += ["", "Slack's budget against what the scenario asks (each channel getting a fair share):", ""]
     lines.append(
