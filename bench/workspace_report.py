@@ -44,7 +44,7 @@ def short_table(results: dict[str, Any]) -> str:
         f"{results['scenario']['minutes']:g}-minute meetings; seconds.",
         "",
         "| bots | meetings | ack p99 | note shown p50 / p95 | move / click shown p95 | minutes p95 "
-        "| 429s / before Retry-After | lost / twice |",
+        "| 429s / early | lost / twice |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in results["runs"]:
