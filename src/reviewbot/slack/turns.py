@@ -88,11 +88,6 @@ class Turns:
         self._waiting: deque[_Waiter] = deque()  # oldest first
 
     @property
-    def requests(self) -> int:
-        """How many requests are being served."""
-        return self._requests
-
-    @property
     def held(self) -> int:
         """How many turns background jobs hold (more than :attr:`turns` when some overflowed)."""
         return self._held
