@@ -235,6 +235,7 @@ class Observer:
         self.agenda_message: dict[str, tuple[str, str]] = {}  # channel: (ts, meeting id) of the running agenda
         self.uploaded: dict[str, float] = {}  # channel: first accepted files.completeUploadExternal
         self.calls: list[tuple[float, str, bool, bool]] = []  # at, method, refused with 429, early
+        self.refusals: list[tuple[float, str, str, str]] = []  # at, method, channel, the limit that refused
 
     def poll(self) -> None:
         """Take in the calls recorded since the last poll."""
@@ -252,6 +253,8 @@ class Observer:
     def _take(self, call: Any) -> None:
         method = call.method
         self.calls.append((call.at, method, call.status == 429, call.early))
+        if call.status == 429:
+            self.refusals.append((call.at, method, str(call.args.get("channel", "")), call.refused_by or "fault"))
         response = call.response if isinstance(call.response, dict) else {}
         if method.startswith(RESPONSE_URL_PREFIX):
             channel, accepted = method[len(RESPONSE_URL_PREFIX) :], call.status == 200
@@ -698,7 +701,9 @@ def analyse(
                     "refused_429": refused, "share_429": round(refused / calls, 4) if calls else 0.0,
                     "early": sum(c.early for c in methods.values()),
                     "response_url_posts": response_urls.calls, "response_url_refused": response_urls.refused,
-                    "by_method": {m: vars(c) for m, c in sorted(methods.items())}},
+                    "by_method": {m: vars(c) for m, c in sorted(methods.items())},
+                    "refusals": [{"at_s": round(at - t0, 3), "method": method, "channel": channel, "by": by}
+                                 for at, method, channel, by in observer.refusals if t0 <= at <= drained][:50]},
     }  # fmt: skip
 
 

@@ -365,6 +365,7 @@ def test_post_message_is_limited_per_channel(limited: FakeSlack, clock: HandCloc
     # The Retry-After covers the method in the whole workspace: another channel must wait too.
     assert api(limited, "chat.postMessage", channel="C2", text="x")[:2] == (429, "1")
     assert [c.early for c in limited.limited_calls] == [False, True, True]
+    assert [c.refused_by for c in limited.limited_calls] == ["channel", "pause", "pause"]
 
     clock.advance(1.0)  # one message a second in C1; C2 has its own burst
     assert statuses(limited, "chat.postMessage", 2, channel="C1", text="x") == [200, 429]
@@ -376,6 +377,7 @@ def test_post_message_is_limited_per_workspace(limited: FakeSlack, clock: HandCl
     for n in range(15):  # 15 channels x a burst of 4 = the workspace's burst of 60
         assert statuses(limited, "chat.postMessage", 4, channel=f"C{n}", text="x") == [200] * 4
     assert api(limited, "chat.postMessage", channel="C99", text="x")[:2] == (429, "1")
+    assert limited.limited_calls[-1].refused_by == "workspace"
     clock.advance(1.0)  # 300 a minute: 5 a second for the workspace, whichever the channels
     assert [api(limited, "chat.postMessage", channel=f"D{n}", text="x")[0] for n in range(6)] == [200] * 5 + [429]
 

@@ -74,6 +74,9 @@ class Call:
     limited: bool = False
     #: Made before the ``Retry-After`` of an earlier 429 for this method in this workspace had passed.
     early: bool = False
+    #: Which limit refused it: ``"workspace"``, ``"channel"`` (its bucket was empty) or ``"pause"``
+    #: (an earlier ``Retry-After`` had not passed); None when admitted.
+    refused_by: str | None = None
     #: When the fake answered it (``time.monotonic()``); the benchmark times what users see by it.
     at: float = 0.0
     #: The ``ts`` of the channel message an accepted in-channel ``response_url`` POST created (Slack's
@@ -217,10 +220,12 @@ class _Bucket:
 class Verdict:
     """What :meth:`RateLimits.admit` decided: ``retry_after`` seconds (whole, at least 1) when the
     call is refused, else None; ``early`` when the call came before an earlier ``Retry-After``
-    for its method in its workspace had passed."""
+    for its method in its workspace had passed; ``refused_by`` names the limit that refused it
+    (``"workspace"``, ``"channel"`` or ``"pause"``)."""
 
     retry_after: int | None
     early: bool
+    refused_by: str | None = None
 
 
 class RateLimits:
@@ -263,14 +268,15 @@ class RateLimits:
             blocked_until = self._blocked_until.get(key)
             if blocked_until is not None and now < blocked_until - _EPSILON:
                 self.early_calls += 1
-                return Verdict(_whole_seconds(blocked_until - now), early=True)
+                return Verdict(_whole_seconds(blocked_until - now), early=True, refused_by="pause")
             buckets = self._buckets_for(workspace, method, channel or "", now)
-            wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+            waits = {scope: bucket.wait(now) for scope, bucket in buckets.items()}
+            scope, wait = max(waits.items(), key=lambda item: item[1], default=("", 0.0))
             if wait > 0.0:
                 retry_after = _whole_seconds(wait)
                 self._blocked_until[key] = now + retry_after
-                return Verdict(retry_after, early=False)
-            for bucket in buckets:
+                return Verdict(retry_after, early=False, refused_by=scope)
+            for bucket in buckets.values():
                 bucket.take()
             return Verdict(None, early=False)
 
@@ -283,18 +289,19 @@ class RateLimits:
             self._url_uses[url] = uses + 1
             return True
 
-    def _buckets_for(self, workspace: str, method: str, channel: str, now: float) -> list[_Bucket]:
-        wanted: list[tuple[tuple[str, ...], Limit]] = []
+    def _buckets_for(self, workspace: str, method: str, channel: str, now: float) -> dict[str, _Bucket]:
+        """The buckets a call must take a token from, by scope (``"workspace"``, ``"channel"``)."""
+        wanted: list[tuple[str, tuple[str, ...], Limit]] = []
         if method in METHOD_LIMITS:
-            wanted.append(((workspace, method), METHOD_LIMITS[method]))
+            wanted.append(("workspace", (workspace, method), METHOD_LIMITS[method]))
         if method in CHANNEL_LIMITS:
-            wanted.append(((workspace, method, channel), CHANNEL_LIMITS[method]))
-        buckets = []
-        for key, limit in wanted:
+            wanted.append(("channel", (workspace, method, channel), CHANNEL_LIMITS[method]))
+        buckets = {}
+        for scope, key, limit in wanted:
             bucket = self._buckets.get(key)
             if bucket is None:
                 bucket = self._buckets[key] = _Bucket(limit, now)
-            buckets.append(bucket)
+            buckets[scope] = bucket
         return buckets
 
 
@@ -585,7 +592,7 @@ class FakeSlack:
             return None
         channel = call.args.get("channel")
         verdict = self.limiter.admit(TEAM_ID, call.method, channel if isinstance(channel, str) else None)
-        call.early = verdict.early
+        call.early, call.refused_by = verdict.early, verdict.refused_by
         if verdict.retry_after is None:
             return None
         call.limited = True
