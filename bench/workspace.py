@@ -702,7 +702,7 @@ def analyse(
                     "early": sum(c.early for c in methods.values()),
                     "response_url_posts": response_urls.calls, "response_url_refused": response_urls.refused,
                     "by_method": {m: vars(c) for m, c in sorted(methods.items())},
-                    "refusals": [{"at_s": round(at - t0, 3), "method": method, "channel": channel, "by": by}
+                    "refused_calls": [{"at_s": round(at - t0, 3), "method": method, "channel": channel, "by": by}
                                  for at, method, channel, by in observer.refusals if t0 <= at <= drained][:50]},
     }  # fmt: skip
 
