@@ -29,11 +29,12 @@ class FakeTime:
 
 def test_a_burst_goes_at_once_then_calls_are_spread_at_the_rate():
     clock = FakeTime()
-    budget = Budget({"chat.update": Rate(60, 3)}, clock.monotonic, clock.sleep)
+    budget = Budget({"chat.update": Rate(60, 4)}, clock.monotonic, clock.sleep)
     for _ in range(5):
         budget.spend("chat.update")
-    # Three at once, then one a second (a new bucket refills from 0.1 s on, as Slack's starts when
-    # the first call arrives; and a call that has to wait costs 5% more).
+    # Three at once (Slack's burst of four less a second's refill, kept for calls that reach Slack
+    # late), then one a second (a new bucket refills from 0.1 s on, as Slack's starts when the
+    # first call arrives; and a call that has to wait costs 5% more).
     assert clock.slept == [1.1, 1.05]
     clock.now += 10  # refilled, up to the burst only
     for _ in range(4):
@@ -41,6 +42,19 @@ def test_a_burst_goes_at_once_then_calls_are_spread_at_the_rate():
     assert clock.slept == [1.1, 1.05, 1.0]
     budget.spend("no.limit.known")  # methods without a published limit are not held
     assert len(clock.slept) == 3
+
+
+def test_a_call_waiting_for_its_channel_takes_the_workspace_token_when_it_can_go():
+    clock = FakeTime()
+    budget = Budget({"chat.postMessage": Rate(600, 20)}, clock.monotonic, clock.sleep)  # 10 at once
+    for _ in range(4):
+        budget.spend("chat.postMessage", channel="C1")
+    assert clock.slept == [1.1]  # a channel's fourth message waits for its second
+    for n in range(10):
+        budget.spend("chat.postMessage", channel=f"D{n}")
+    # The fourth took the workspace's token at 1.1 s, when it could go, not at 0 s (from where the
+    # bucket would have refilled to ten during its wait, for eleven calls at 1.1 s):
+    assert clock.slept == [1.1, 0.1]
 
 
 def test_a_429_pauses_the_method_for_every_caller_until_retry_after():

@@ -123,7 +123,7 @@ class SharedBuckets:
         workspace: str,
         method: str,
         per_second: float,
-        burst: int,
+        burst: float,
         max_wait: float | None,
         create: bool = True,
         cost: float = 1.0,
@@ -165,7 +165,7 @@ class SharedBuckets:
             raise _unavailable(error) from error
         return float(left or 0.0)
 
-    def refuse(self, workspace: str, method: str, burst: int, seconds: float) -> None:
+    def refuse(self, workspace: str, method: str, burst: float, seconds: float) -> None:
         """Slack answered 429 for *method*: pause it for every process for *seconds*."""
         params = {"workspace": workspace, "method": method, "burst": burst, "seconds": seconds}
         try:
