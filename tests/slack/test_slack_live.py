@@ -856,12 +856,14 @@ def test_a_burst_of_moves_and_clicks_is_one_agenda_update(bot, fake_slack):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_posted_again(bot, fake_slack, monkeypatch):
+    from reviewbot.slack import echoes
     from reviewbot.store.database import DatabaseUnavailable
 
+    monkeypatch.setattr(echoes, "RECORD_RETRY_DELAYS", (0.01, 0.01))
     chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
     store = bot.slack.store
     put_many = store.put_many
-    lost = {"times": 1}
+    lost = {"times": 3}  # the first echo's record and both tries again
 
     def flaky_put_many(*args: Any, **kwargs: Any) -> None:
         if lost["times"]:
@@ -878,6 +880,31 @@ def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_poste
     assert echoed(fake_slack) == ["#1 Tilman: posted, not recorded", "#2 Tilman: next"]  # once each
     recorded = store.of_meeting(meeting_id, "note", [_note_id(bot, 1), _note_id(bot, 2)])
     assert len(recorded) == 2  # the first recorded by the next echo job
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_echo_the_database_does_not_take_at_once_is_recorded_by_a_try_again(bot, fake_slack, monkeypatch):
+    from reviewbot.slack import echoes
+    from reviewbot.store.database import DatabaseUnavailable
+
+    monkeypatch.setattr(echoes, "RECORD_RETRY_DELAYS", (0.01, 0.01))
+    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    store = bot.slack.store
+    put_many = store.put_many
+    busy = {"times": 2}
+
+    def busy_put_many(*args: Any, **kwargs: Any) -> None:
+        if busy["times"]:
+            busy["times"] -= 1
+            raise DatabaseUnavailable("QueuePool limit reached, connection timed out")
+        put_many(*args, **kwargs)
+
+    monkeypatch.setattr(store, "put_many", busy_put_many)
+    chair.ok("/note", "posted while the database is busy")
+    idle(bot)
+    # Recorded by the echo job itself, so another process sees it at once and does not post it again.
+    assert len(store.of_meeting(meeting_id, "note", [_note_id(bot, 1)])) == 1
+    assert echoed(fake_slack) == ["#1 Tilman: posted while the database is busy"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -39,6 +39,9 @@ ECHO_WORKERS = 2  # echo jobs reading or recording at once (one process, SQLite)
 MAX_THREADS = 10_000  # threads' ts kept before the memory is cleared
 MAX_REPLY_URLS = 10_000  # response_urls kept before the stale ones are looked for
 RESPOND_TIMEOUT = 5  # seconds to wait for Slack's answer to a response_url POST
+#: Seconds between the tries to record an echo just posted, when the database does not take it
+#: (a busy database, a full connection pool): what another process cannot see it may post again.
+RECORD_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 #: Slack errors that refuse one message as it is, not the channel or the token: an echo refused
 #: with one is posted as plain text, and if that is refused too it is skipped, never retried.
 REFUSED_MESSAGE_ERRORS = frozenset(
@@ -285,14 +288,22 @@ class Echoes:
             self._record(meeting_id, ids, lane.channel, str(response["ts"]), section_id)
 
     def _record(self, meeting_id: int, ids: list[int], channel: str, ts: str, section_id: int | None) -> None:
-        """Remember the echo just posted (its *ts*, or :data:`messages.PENDING_TS`); if the
-        database cannot take it, keep it to record with the meeting's next echo job."""
-        try:
-            self.store.put_many(meeting_id, messages.NOTE, ids, channel, ts, section_id)
-        except DatabaseUnavailable:
-            log.warning("echo of %d notes of #%s posted, not yet recorded: database unavailable", len(ids), meeting_id)
-            with self._unrecorded_lock:
-                self._unrecorded.setdefault(meeting_id, []).append((ids, channel, ts, section_id))
+        """Remember the echo just posted (its *ts*, or :data:`messages.PENDING_TS`), trying again
+        for a few seconds if the database does not take it; if it still cannot, keep it to record
+        with the meeting's next echo job (in this process's memory, which other processes cannot
+        see: hence the tries)."""
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                self.store.put_many(meeting_id, messages.NOTE, ids, channel, ts, section_id)
+                return
+            except DatabaseUnavailable:
+                if delay is None:
+                    break
+                with turns.waiting():
+                    time.sleep(delay)
+        log.warning("echo of %d notes of #%s posted, not yet recorded: database unavailable", len(ids), meeting_id)
+        with self._unrecorded_lock:
+            self._unrecorded.setdefault(meeting_id, []).append((ids, channel, ts, section_id))
 
     def _record_unrecorded(self, meeting_id: int) -> None:
         """Record the echoes of the meeting that were posted while the database was unreachable
