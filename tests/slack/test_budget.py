@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from reviewbot.slack import budget as budget_module
 from reviewbot.slack.app import web_client
-from reviewbot.slack.budget import Budget, BudgetedWebClient, OverBudget, Rate
+from reviewbot.slack.budget import LATENESS, Budget, BudgetedWebClient, OverBudget, Rate, usable_burst
 from tests.support.credentials import BOT_TOKEN
 from tests.support.slack_client import SlackPerson
 
@@ -27,14 +29,19 @@ class FakeTime:
         self.now += seconds
 
 
-def test_a_burst_goes_at_once_then_calls_are_spread_at_the_rate():
+@pytest.fixture
+def punctual(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls reach Slack as soon as they are spent: the whole burst is spent at once."""
+    monkeypatch.setattr(budget_module, "LATENESS", 0.0)
+
+
+def test_a_burst_goes_at_once_then_calls_are_spread_at_the_rate(punctual):
     clock = FakeTime()
-    budget = Budget({"chat.update": Rate(60, 4)}, clock.monotonic, clock.sleep)
+    budget = Budget({"chat.update": Rate(60, 3)}, clock.monotonic, clock.sleep)
     for _ in range(5):
         budget.spend("chat.update")
-    # Three at once (Slack's burst of four less a second's refill, kept for calls that reach Slack
-    # late), then one a second (a new bucket refills from 0.1 s on, as Slack's starts when the
-    # first call arrives; and a call that has to wait costs 5% more).
+    # Three at once, then one a second (a new bucket refills from 0.1 s on, as Slack's starts when
+    # the first call arrives; and a call that has to wait costs 5% more).
     assert clock.slept == [1.1, 1.05]
     clock.now += 10  # refilled, up to the burst only
     for _ in range(4):
@@ -44,15 +51,30 @@ def test_a_burst_goes_at_once_then_calls_are_spread_at_the_rate():
     assert len(clock.slept) == 3
 
 
-def test_a_call_waiting_for_its_channel_takes_the_workspace_token_when_it_can_go():
+def test_each_bucket_keeps_the_refill_of_a_late_call_out_of_its_burst():
+    # A call may reach Slack LATENESS seconds after its spend, bunched with the calls spent after
+    # it: what Slack refills meanwhile is kept in hand.
+    assert usable_burst(Rate(300, 60)) == 60 - 5 * LATENESS
+    assert usable_burst(Rate(60, 4)) == 4 - LATENESS
+    assert usable_burst(Rate(6, 1)) == 1  # never less than one call
     clock = FakeTime()
-    budget = Budget({"chat.postMessage": Rate(600, 20)}, clock.monotonic, clock.sleep)  # 10 at once
-    for _ in range(4):
+    budget = Budget({"chat.update": Rate(60, 10)}, clock.monotonic, clock.sleep)
+    for _ in range(math.floor(usable_burst(Rate(60, 10)))):
+        budget.spend("chat.update")
+    assert clock.slept == []
+    budget.spend("chat.update")
+    assert len(clock.slept) == 1
+
+
+def test_a_call_waiting_for_its_channel_takes_the_workspace_token_when_it_can_go(punctual):
+    clock = FakeTime()
+    budget = Budget({"chat.postMessage": Rate(600, 10)}, clock.monotonic, clock.sleep)
+    for _ in range(5):
         budget.spend("chat.postMessage", channel="C1")
-    assert clock.slept == [1.1]  # a channel's fourth message waits for its second
+    assert clock.slept == [1.1]  # a channel's fifth message waits for its second
     for n in range(10):
         budget.spend("chat.postMessage", channel=f"D{n}")
-    # The fourth took the workspace's token at 1.1 s, when it could go, not at 0 s (from where the
+    # The fifth took the workspace's token at 1.1 s, when it could go, not at 0 s (from where the
     # bucket would have refilled to ten during its wait, for eleven calls at 1.1 s):
     assert clock.slept == [1.1, 0.1]
 

@@ -102,12 +102,12 @@ def test_chat_post_message_is_limited_per_channel_too(processes):
     first, second = processes
     slept: list[float] = []
     first.sleep = second.sleep = slept.append
-    for budget in (first, second, first):  # Slack's burst of 4 in one channel, less one kept for lateness
+    for budget in (first, second, first):  # Slack's burst of 4 in one channel, less what LATENESS keeps
         budget.spend("chat.postMessage", channel="C1")
     second.spend("chat.postMessage", channel="C2")  # another channel has its own
     assert slept == []
     first.spend("chat.postMessage", channel="C1")
-    assert slept == [pytest.approx(1, abs=0.1)]
+    assert len(slept) == 1 and 0.3 < slept[0] < 1.2  # waits for the channel's refill
 
 
 def test_without_the_database_each_process_spends_its_own_budget():

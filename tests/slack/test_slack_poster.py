@@ -10,8 +10,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.slack.budget import Budget, BudgetedWebClient
-from reviewbot.slack.post_queue import Lane, PostQueue, retry_after
+from reviewbot.slack.budget import LATENESS, Budget, BudgetedWebClient
+from reviewbot.slack.post_queue import Job, Lane, PostQueue, retry_after
 from reviewbot.slack.turns import Turns
 from tests.support.fakeslack import FakeSlack
 
@@ -339,6 +339,32 @@ def test_a_reserved_post_waits_out_a_pause_that_began_after_it_was_taken(slack, 
     assert poster.wait_idle(5)
     assert [c.status for c in slack.calls_to("chat.postMessage")] == [200]
     assert sent_at[0] - began >= 2.0
+
+
+def test_a_reserved_post_built_too_slowly_spends_again(slack, fake_time):
+    budget = Budget(monotonic=fake_time.monotonic, sleep=fake_time.sleep)
+    client = BudgetedWebClient(token="xoxb-test", base_url=slack.api_url, timeout=5, budget=budget)
+    poster = PostQueue(client, interval=0.0, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
+    spent: list[str] = []
+    spend = budget.spend
+    budget.spend = lambda method, *args: (spent.append(method), spend(method, *args))[1]  # type: ignore[method-assign]
+
+    def job(build_seconds: float) -> Job:
+        def post(lane: Lane) -> None:
+            lane.reserve_post()
+            fake_time.sleep(build_seconds)  # reading and building what to post, in a busy process
+            lane.call("chat_postMessage", channel=lane.channel, text=f"built in {build_seconds}s")
+
+        return post
+
+    poster.submit("C1", job(0.01), "echo")
+    assert poster.wait_idle(5)
+    assert spent == ["chat.postMessage"]  # the reservation's turn
+    poster.submit("C1", job(LATENESS + 0.5), "echo")
+    assert poster.wait_idle(5)
+    # Sent that late, the reserved turn would bunch with the posts spent after it: it takes another.
+    assert spent == ["chat.postMessage"] * 3
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [200, 200]
 
 
 def test_jobs_take_turns_and_give_theirs_back_while_slack_answers(slack):

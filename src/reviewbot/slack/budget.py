@@ -85,12 +85,13 @@ MARGIN = 0.05
 #: call arrives, which can be tens of milliseconds later (a connection to open, a row to create).
 START_DELAY = 0.1
 #: A call may reach Slack up to this long after its token was taken (a busy process; a reserved
-#: post built after its turn was taken), so calls spent a second apart can arrive together. Each
-#: bucket keeps this long's refill out of its burst, so that calls bunched by such a delay still
-#: fit in Slack's bucket: one ``chat.postMessage`` of a channel's four, five of the workspace's 60,
-#: under one of a Tier 3 method's ten. Measured with three busy processes at 100 meetings: without
-#: it, bunched posts overran the workspace's bucket of ``chat.postMessage`` (docs/performance.md).
-LATENESS = 1.0
+#: post built after its turn was taken, :meth:`~reviewbot.slack.post_queue.Lane.call` spends
+#: again for one later than this), so calls spent this far apart can arrive together. Each bucket
+#: keeps this long's refill out of its burst, so that calls bunched by such a delay still fit in
+#: Slack's bucket: half a ``chat.postMessage`` of a channel's four, 2.5 of the workspace's 60.
+#: Measured with three busy processes at 100 meetings: without it, bunched posts overran the
+#: workspace's bucket of ``chat.postMessage`` (docs/performance.md).
+LATENESS = 0.5
 
 
 def usable_burst(rate: Rate) -> float:

@@ -30,7 +30,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from reviewbot.slack.budget import retry_after
+from reviewbot.slack.budget import LATENESS, retry_after
 from reviewbot.slack.turns import Turns, waiting
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class Lane:
             if budget is not None:
                 budget.spend(_API_NAMES["chat_postMessage"], None, self.channel)
         self._turn.reserved = True
+        self._turn.reserved_at = self.poster.monotonic()
 
     def release_post(self) -> None:
         """Forget a reserved post that was not needed (the job ends)."""
@@ -111,6 +112,9 @@ class Lane:
             reserved = method in _API_NAMES and getattr(self._turn, "reserved", False)
             if reserved:
                 self._turn.reserved = False  # taken by this call (a retry spends its own)
+                # Built so slowly (a busy process) that it would reach Slack bunched with the posts
+                # spent after it: it spends a turn of its own, as an unreserved post does.
+                reserved = self.poster.monotonic() - self._turn.reserved_at <= LATENESS
             if method in _PACED and not reserved:
                 self._pace()
             budget = getattr(poster.client, "budget", None)
