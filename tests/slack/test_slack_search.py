@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+from reviewbot.slack.privacy import ChannelPrivacy
 from reviewbot.store.schema import Channel, SlackMessage
 from tests.support.slack_client import SlackPerson
 
@@ -109,6 +110,22 @@ def test_in_all_finds_public_channels_only_as_slack_says(bot, fake_slack):
     # Each channel is asked about once, however many commands come from it.
     asked = [c.args.get("channel") for c in fake_slack.calls_to("conversations.info")]
     assert asked.count("C0002") == 1
+
+
+def test_a_channel_whose_privacy_another_process_learnt_is_not_asked_again(bot, fake_slack):
+    fake_slack.channels["C0002"] = {"name": "ops"}
+    ops = SlackPerson(bot, fake_slack, "U100", "Tilman", channel="C0002")
+    ops.ok("/review", "agenda add Budget review")
+    assert privacy(bot, "C0002") is False
+    # Another process (its own memory, the same database) gets a command from the channel:
+    other = ChannelPrivacy(bot.runtime.db, bot.runtime.meetings.clock)
+    other.learn(bot.slack.poster.client, {"team_id": ops.team, "channel_id": "C0002", "channel_name": "ops"})
+    other.close()
+    asked = [c.args.get("channel") for c in fake_slack.calls_to("conversations.info")]
+    assert asked.count("C0002") == 1  # it took what the first one learnt
+    with bot.runtime.db.read() as session:
+        row = session.query(Channel).filter_by(channel_id="C0002").one()
+        assert row.privacy_checked_at is not None
 
 
 def private_responses(fake_slack, name: str, timeout: float = 5.0) -> list[dict]:

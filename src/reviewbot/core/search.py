@@ -174,15 +174,29 @@ def scope(session: Session, caller: Caller, everywhere: bool) -> tuple[tuple[int
 
 
 def remember_privacy(db: Database, workspace_id: str, channel_id: str, private: bool, now: datetime) -> bool:
-    """Record whether a channel is private (as the chat platform says); whether that changed it."""
+    """Record whether a channel is private (as the chat platform said at *now*); whether that
+    changed it."""
     with db.write() as session:
         caller = Caller(workspace_id, channel_id, "", "")
         channel = channel_row(session, caller, now)
         assert channel is not None
+        channel.privacy_checked_at = now
         if channel.private is private:
             return False
         channel.private = private
         return True
+
+
+def privacy_known_since(db: Database, workspace_id: str, channel_id: str, since: datetime) -> bool:
+    """Whether a channel's privacy was learnt from the chat at or after *since* (by any process
+    on the database)."""
+    with db.read() as session:
+        checked = session.scalar(
+            select(Channel.privacy_checked_at).where(
+                Channel.workspace_id == workspace_id, Channel.channel_id == channel_id, Channel.private.is_not(None)
+            )
+        )
+    return checked is not None and checked >= since
 
 
 class Search:

@@ -5,10 +5,10 @@ is not known counts as private: :mod:`reviewbot.core.search`). Slack tells a cha
 two ways: a slash command's payload (``channel_name`` is ``privategroup`` for a private channel,
 and ids starting with ``G`` are private channels, ``D`` direct messages), which settles it
 without a call; otherwise ``conversations.info`` (``is_private``; scope ``channels:read``;
-Tier 3, so each channel is asked at most once an hour per process, through the app's budgeted
-client). Both run on a
-worker thread, never before Slack is answered. When Slack cannot say (the call fails, the bot
-is not in the channel), the channel stays unknown, and so private.
+Tier 3, so each channel is asked at most once an hour, through the app's budgeted client: a
+process first reads whether another process on the database learnt it within the hour). Both
+run on a worker thread, never before Slack is answered. When Slack cannot say (the call fails,
+the bot is not in the channel), the channel stays unknown, and so private.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from reviewbot.core.context import Clock
-from reviewbot.core.search import remember_privacy
+from reviewbot.core.search import privacy_known_since, remember_privacy
 from reviewbot.store.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class ChannelPrivacy:
     def _learn_now(self, client: WebClient, team: str, channel: str, name: str | None) -> None:
         private = private_by_payload(channel, name)
         if private is None:
+            with contextlib.suppress(DatabaseUnavailable):  # if the database cannot say, Slack is asked
+                since = self.clock.now() - timedelta(seconds=RECHECK_SECONDS)
+                if privacy_known_since(self.db, team, channel, since):
+                    return  # another process learnt it within the hour
             try:
                 info = client.conversations_info(channel=channel).get("channel") or {}
             except (SlackApiError, OSError) as error:

@@ -102,6 +102,8 @@ class Channel(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Whether the chat says the channel is private; None while unknown (search counts it private).
     private: Mapped[bool | None] = mapped_column(Boolean)
+    # When a process last learnt it from the chat (the others take it from here until it is old).
+    privacy_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Meeting(Base):
