@@ -40,7 +40,7 @@ def _never(stat: dict[str, Any], key: str) -> str:
 def short_table(results: dict[str, Any]) -> str:
     """The README's table: one line per run."""
     lines = [
-        f"{results['date']}, {results['commit']}, {results['machine']['cores']} cores; "
+        f"{results['date']}, {results['commit']}, {results['machine']['cores']} cores {results['machine']['cpu']}; "
         f"{results['scenario']['minutes']:g}-minute meetings; seconds.",
         "",
         "| bots | meetings | ack p99 | note shown p50 / p95 | move / click shown p95 | minutes p95 "
