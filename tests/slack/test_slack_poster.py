@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -347,7 +348,12 @@ def test_a_reserved_post_built_too_slowly_spends_again(slack, fake_time):
     poster = PostQueue(client, interval=0.0, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
     spent: list[str] = []
     spend = budget.spend
-    budget.spend = lambda method, *args: (spent.append(method), spend(method, *args))[1]  # type: ignore[method-assign]
+
+    def counted_spend(method: str, *args: Any) -> None:
+        spent.append(method)
+        spend(method, *args)
+
+    budget.spend = counted_spend  # type: ignore[method-assign]
 
     def job(build_seconds: float) -> Job:
         def post(lane: Lane) -> None:
