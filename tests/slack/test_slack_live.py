@@ -854,24 +854,30 @@ def test_a_burst_of_moves_and_clicks_is_one_agenda_update(bot, fake_slack):
     assert headings[-1] == "2.1 Document RFC" and len(set(headings)) == len(headings)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_posted_again(bot, fake_slack, monkeypatch):
+def refuse_echo_records(monkeypatch: pytest.MonkeyPatch, store: Any, times: int, reason: str) -> None:
+    """The next *times* echo records fail as if the database were unreachable (*reason*); the
+    tries again after a failure come at once."""
     from reviewbot.slack import echoes
     from reviewbot.store.database import DatabaseUnavailable
 
     monkeypatch.setattr(echoes, "RECORD_RETRY_DELAYS", (0.01, 0.01))
-    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
-    store = bot.slack.store
     put_many = store.put_many
-    lost = {"times": 3}  # the first echo's record and both tries again
+    left = {"times": times}
 
-    def flaky_put_many(*args: Any, **kwargs: Any) -> None:
-        if lost["times"]:
-            lost["times"] -= 1
-            raise DatabaseUnavailable("connection lost")
+    def failing_put_many(*args: Any, **kwargs: Any) -> None:
+        if left["times"]:
+            left["times"] -= 1
+            raise DatabaseUnavailable(reason)
         put_many(*args, **kwargs)
 
-    monkeypatch.setattr(store, "put_many", flaky_put_many)
+    monkeypatch.setattr(store, "put_many", failing_put_many)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_posted_again(bot, fake_slack, monkeypatch):
+    chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
+    store = bot.slack.store
+    refuse_echo_records(monkeypatch, store, 3, "connection lost")  # the first record and both tries again
     chair.ok("/note", "posted, not recorded")
     idle(bot)
     assert store.of_meeting(meeting_id, "note", [_note_id(bot, 1)]) == {}
@@ -884,22 +890,9 @@ def test_an_echo_posted_while_the_database_is_lost_is_recorded_later_never_poste
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_echo_the_database_does_not_take_at_once_is_recorded_by_a_try_again(bot, fake_slack, monkeypatch):
-    from reviewbot.slack import echoes
-    from reviewbot.store.database import DatabaseUnavailable
-
-    monkeypatch.setattr(echoes, "RECORD_RETRY_DELAYS", (0.01, 0.01))
     chair, _agenda_ts, meeting_id = start_meeting(bot, fake_slack)
     store = bot.slack.store
-    put_many = store.put_many
-    busy = {"times": 2}
-
-    def busy_put_many(*args: Any, **kwargs: Any) -> None:
-        if busy["times"]:
-            busy["times"] -= 1
-            raise DatabaseUnavailable("QueuePool limit reached, connection timed out")
-        put_many(*args, **kwargs)
-
-    monkeypatch.setattr(store, "put_many", busy_put_many)
+    refuse_echo_records(monkeypatch, store, 2, "QueuePool limit reached, connection timed out")
     chair.ok("/note", "posted while the database is busy")
     idle(bot)
     # Recorded by the echo job itself, so another process sees it at once and does not post it again.
