@@ -242,13 +242,14 @@ def postgres_via_proxy(database_url: str) -> Iterator[tuple[str, object, str]]:
 
 
 def terminate_backends(application_name: str) -> int:
-    """Have PostgreSQL end every connection of the bot (as a restart or a failover would)."""
+    """Have PostgreSQL end every connection of the bot (as a restart or a failover would), and
+    wait (at most 5 s) until those server processes are gone."""
     admin = create_engine(POSTGRES_URL)
     try:
         with admin.begin() as conn:
             return len(
                 conn.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                    text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = :name"),
                     {"name": application_name},
                 ).all()
             )

@@ -5,8 +5,9 @@ acknowledged note survives a crash (of the process or of the machine), and write
 take the write lock up front (``BEGIN IMMEDIATE``) so that two writers never deadlock on a lock
 upgrade. PostgreSQL is used through psycopg 3, with a ``lock_timeout``, and each pooled connection
 is checked at checkout inside the deadline of the work that asks for it
-(:mod:`reviewbot.store.deadlines`). Every wait for the database (a lock, a connection) is bounded by
-``timeout_ms`` (default 2 s, under Slack's 3 s to acknowledge).
+(:mod:`reviewbot.store.deadlines`): pinged when its socket shows the server ended it or spoke.
+Every wait for the database (a lock, a connection) is bounded by ``timeout_ms`` (default 2 s,
+under Slack's 3 s to acknowledge).
 
 On PostgreSQL a process opens at most 20 connections here, 6 for the shared Slack budget and 4 for
 the live views' leases: three bot processes on one server stay within PostgreSQL's default
@@ -16,6 +17,7 @@ the live views' leases: three bot processes on one server stay within PostgreSQL
 from __future__ import annotations
 
 import math
+import select
 import sqlite3
 import time
 from pathlib import Path
@@ -76,8 +78,12 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
             @event.listens_for(engine, "checkout")
             def _on_pg_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
                 # What pool_pre_ping does, but inside the deadline of the write that asks for the
-                # connection (a hung server would otherwise hold the ping for ever).
-                DEADLINES.attach(dbapi_connection.fileno())
+                # connection (a hung server would otherwise hold the ping for ever), and only when
+                # the connection's socket has something to say (see quiet_socket).
+                fd = dbapi_connection.fileno()
+                DEADLINES.attach(fd)
+                if quiet_socket(fd):
+                    return
                 try:
                     dbapi_connection.autocommit = True
                     try:
@@ -117,6 +123,25 @@ def create_db_engine(url: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def quiet_socket(fd: int) -> bool:
+    """Whether an idle pooled PostgreSQL connection's socket has nothing to read: then it is
+    used without a ping, a round trip saved on every transaction.
+
+    Between transactions the server sends nothing on its own unless it is ending the connection
+    (a restart, ``pg_terminate_backend``: an error message, then the socket closes) or has a
+    notice to give; both make the socket readable, and then the connection is pinged as before
+    (and replaced if the ping fails). A server that went silent (hung, or a network that drops
+    packets) is not seen here, but neither does a ping find it sooner: the transaction's first
+    statement waits, like the ping would, until its deadline cuts the connection.
+    """
+    poller = select.poll()  # not select(): a descriptor may be numbered 1024 or more
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    try:
+        return not poller.poll(0)
+    except OSError:
+        return False
 
 
 def _enable_wal(cursor: Any, timeout_ms: int) -> None:
