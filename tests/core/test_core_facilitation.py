@@ -255,3 +255,23 @@ def test_end_answers_with_the_summary_of_its_minutes(runtime):
     minutes = reply.minutes.render()  # rendered when posted, not in the answer: the same summary
     assert minutes.summary == reply.minutes.summary
     assert "* Katherine: congrats on the failover" in minutes.content
+
+
+def test_an_agenda_button_acts_on_its_own_meeting_only(runtime):
+    commands = runtime.commands
+    prepared(runtime)
+    first = runtime.meetings.start(TILMAN, "First")
+    assert commands.agenda_button(ANN, "here", first.id).meeting_id == first.id
+    assert commands.agenda_button(TILMAN, "next", first.id).text.startswith("➡️ Now at")
+    assert "Only the meeting's chairs" in commands.agenda_button(ANN, "next", first.id).text
+    assert commands.agenda_button(TILMAN, "end", first.id).text.startswith("⏹️ *Meeting ended.*")
+    prepared(runtime)
+    second = runtime.meetings.start(TILMAN, "Second")
+    # The first meeting's agenda message is still in the channel: its buttons change nothing now.
+    for button in ("next", "prev", "end", "here", "remote"):
+        reply = commands.agenda_button(BOB, button, first.id)
+        assert reply.text == "That agenda belongs to a meeting that is no longer running.", button
+    view = runtime.meetings.meeting_view(TILMAN)
+    assert view.id == second.id and view.current.number == "1" and not view.present and not view.remote
+    assert commands.agenda_button(BOB, "remote", second.id).meeting_id == second.id
+    assert runtime.meetings.meeting_view(TILMAN).remote == ("Bob",)

@@ -56,9 +56,17 @@ def running_meeting(session: Session, caller: Caller, now: datetime) -> Meeting 
     return latest_meeting(session, channel.id, MeetingStatus.RUNNING)
 
 
-def require_running(session: Session, caller: Caller, now: datetime) -> Meeting:
-    """The running meeting, or a polite error saying how to start one."""
+STALE_AGENDA = "That agenda belongs to a meeting that is no longer running."
+"""What a click on the agenda message of a meeting that has ended is told."""
+
+
+def require_running(session: Session, caller: Caller, now: datetime, meeting_id: int | None = None) -> Meeting:
+    """The running meeting, or a polite error saying how to start one. With *meeting_id* (a
+    click on that meeting's agenda message), only that meeting: a click on the agenda of one
+    that has ended is refused, whatever runs in the channel now."""
     meeting = running_meeting(session, caller, now)
+    if meeting_id is not None and (meeting is None or meeting.id != meeting_id):
+        raise UserError(STALE_AGENDA)
     if meeting is None:
         raise UserError("No meeting is running in this channel. Start one with `/review start <title>`.")
     return meeting

@@ -240,9 +240,27 @@ class CommandHandler:
             meeting_id=view.id,
         )
 
-    def attend(self, caller: Caller, remote: bool) -> Reply:
-        """Add the caller themselves to the attendance (a button's "I'm here" / "I'm remote")."""
-        view = self.meetings.set_attendance(caller, [caller.user_name], remote)
+    def agenda_button(self, caller: Caller, button: str, meeting_id: int) -> Reply:
+        """A click on a button of meeting *meeting_id*'s agenda message: ``next``, ``prev``,
+        ``end``, ``here`` or ``remote``, with the rules of the matching command; once that
+        meeting is no longer running, the click is refused (privately) in the same transaction
+        that would have applied it. Never raises for bad input."""
+
+        def run() -> Reply:
+            if button in ("next", "prev"):
+                return self._moved(self.meetings.move(caller, button, meeting_id=meeting_id))
+            if button == "end":
+                return self._ended(self.meetings.end(caller, meeting_id))
+            if button in ("here", "remote"):
+                return self.attend(caller, remote=button == "remote", meeting_id=meeting_id)
+            return _private(f"I don't know the button `{button}`.")
+
+        return self.guard(run)
+
+    def attend(self, caller: Caller, remote: bool, meeting_id: int | None = None) -> Reply:
+        """Add the caller themselves to the attendance (a button's "I'm here" / "I'm remote"),
+        of the running meeting *meeting_id* when given."""
+        view = self.meetings.set_attendance(caller, [caller.user_name], remote, meeting_id)
         where = "remote" if remote else "present"
         return Reply(
             f"You're on the attendance as {where}, {caller.user_name}.",
@@ -283,7 +301,10 @@ class CommandHandler:
 
     def end(self, caller: Caller, text: str) -> Reply:
         """``/review end``: end the meeting and post the minutes as a wiki draft."""
-        ended = self.meetings.end(caller)
+        return self._ended(self.meetings.end(caller))
+
+    def _ended(self, ended: MeetingTally) -> Reply:
+        """The reply to a meeting's end: its summary, with the wiki draft to post (and publish)."""
         minutes = self._draft(ended, "wiki")
         publishing = " and goes to the wiki" if self.can_publish else ""
         return Reply(

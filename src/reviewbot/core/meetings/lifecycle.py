@@ -183,8 +183,11 @@ class MeetingLifecycle:
             ]
             return added, meeting_view(session, meeting)
 
-    def set_attendance(self, caller: Caller, names: Sequence[str], remote: bool) -> MeetingView:
-        """Add people to the attendance, in the office or remote (moving them if listed)."""
+    def set_attendance(
+        self, caller: Caller, names: Sequence[str], remote: bool, meeting_id: int | None = None
+    ) -> MeetingView:
+        """Add people to the attendance, in the office or remote (moving them if listed), of the
+        running meeting or else the next one; with *meeting_id*, of that running meeting only."""
         cleaned = [" ".join(n.split()).lstrip("@") for n in names]
         cleaned = [n for n in cleaned if n]
         if not cleaned:
@@ -193,7 +196,10 @@ class MeetingLifecycle:
         if too_long := [n for n in cleaned if len(n) > MAX_NAME_LENGTH]:
             raise UserError(f"Names can be at most {MAX_NAME_LENGTH} characters (“{too_long[0][:40]}…”).")
         with self.db.write() as session:
-            meeting = self._prepared_or_running(session, caller, create=True)
+            if meeting_id is None:
+                meeting = self._prepared_or_running(session, caller, create=True)
+            else:
+                meeting = require_running(session, caller, self.clock.now(), meeting_id)
             existing = {
                 a.name_key: a for a in session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id))
             }
@@ -210,10 +216,11 @@ class MeetingLifecycle:
             session.flush()
             return meeting_view(session, meeting)
 
-    def move(self, caller: Caller, where: str, target: str = "") -> SectionView:
-        """Move the running meeting to the ``next``, ``prev`` or a ``goto`` target section."""
+    def move(self, caller: Caller, where: str, target: str = "", meeting_id: int | None = None) -> SectionView:
+        """Move the running meeting (with *meeting_id*, only if it is that one) to the ``next``,
+        ``prev`` or a ``goto`` target section."""
         with self.db.write() as session:
-            meeting = require_running(session, caller, self.clock.now())
+            meeting = require_running(session, caller, self.clock.now(), meeting_id)
             roles.require_chair(session, meeting, caller.user_id, "move between sections")
             sections = sections_of(session, meeting.id)
             if not sections:
@@ -270,21 +277,18 @@ class MeetingLifecycle:
             session.flush()
             return meeting_view(session, meeting)
 
-    def end(self, caller: Caller) -> MeetingTally:
-        """End the running meeting; what it holds, for the summary of its minutes."""
+    def end(self, caller: Caller, meeting_id: int | None = None) -> MeetingTally:
+        """End the running meeting (with *meeting_id*, only if it is that one); what it holds,
+        for the summary of its minutes."""
         with self.db.write() as session:
-            meeting = require_running(session, caller, self.clock.now())
+            meeting = require_running(session, caller, self.clock.now(), meeting_id)
             roles.require_chair(session, meeting, caller.user_id, "end the meeting")
             meeting.status = MeetingStatus.ENDED
             meeting.ended_at = self.clock.now()
             meeting.current_section_id = None
             self._enter(session, meeting)
-            meeting_id = meeting.id
-        # Read after the commit: the write lock (all of SQLite's) is not held for it.
-        with self.db.read() as session:
-            ended = session.get(Meeting, meeting_id)
-            assert ended is not None
-            return meeting_tally(session, ended)
+            # Counted in the same transaction (one short query), not in another one after it.
+            return meeting_tally(session, meeting)
 
     def _enter(self, session: Session, meeting: Meeting) -> None:
         """Record that the meeting is now at its current section (none once it has ended)."""

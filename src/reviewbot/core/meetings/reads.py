@@ -54,17 +54,6 @@ class MeetingReads:
             )
             return None if meeting is None else meeting_view(session, meeting)
 
-    def running_meeting_id(self, caller: Caller) -> int | None:
-        """The id of the channel's running meeting, if one is running. Lighter than
-        :meth:`meeting_view` (no sections, counts or people): every click on an agenda message
-        asks it, to tell a click on a live agenda from one on an old one."""
-        with self.db.read() as session:
-            channel = channel_row(session, caller, self.clock.now(), lock=False)
-            if channel is None:
-                return None
-            meeting = latest_meeting(session, channel.id, MeetingStatus.RUNNING)
-            return None if meeting is None else meeting.id
-
     def history(self, caller: Caller, limit: int = 20) -> list[MeetingView]:
         """The channel's ended meetings, newest first."""
         with self.db.read() as session:

@@ -33,29 +33,18 @@ from reviewbot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
 
-_MOVES = {blocks.PREV: "prev", blocks.NEXT: "next", blocks.END: "end"}
+#: The agenda message's buttons, as :meth:`CommandHandler.agenda_button` names them.
+_BUTTONS = {
+    blocks.PREV: "prev",
+    blocks.NEXT: "next",
+    blocks.END: "end",
+    blocks.HERE: "here",
+    blocks.REMOTE: "remote",
+}
 
 
 def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting) -> None:
     """Listen to the agenda message's buttons and the notes' menus."""
-
-    def stale(caller: Caller, action: dict[str, Any]) -> str | None:
-        """Why the clicked agenda message is not the running meeting's, if it is not."""
-        running, error = payloads.attempt(lambda: runtime.meetings.running_meeting_id(caller))
-        if error is not None:
-            return error
-        if running is None or str(running) != str(action.get("value")):
-            return "That agenda belongs to a meeting that is no longer running."
-        return None
-
-    def refused_as_stale(ack: Ack, client: WebClient, caller: Caller, action: dict[str, Any]) -> bool:
-        """Acknowledge and explain a click on an agenda message that is no longer live."""
-        problem = stale(caller, action)
-        if problem is None:
-            return False
-        ack()
-        payloads.teller(client, caller)(problem)
-        return True
 
     def finish(
         ack: Ack, client: WebClient, caller: Caller, reply: Reply, tell_text: bool, body: dict[str, Any] | None = None
@@ -71,21 +60,13 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
             tell(slack_text.of_reply(reply))
 
     @payloads.apologising
-    def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def on_agenda_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        # The agenda showing the move or the clicker's name is the confirmation; a refusal (on
+        # the agenda of a meeting that has ended, too) is told privately.
         caller = payloads.caller_of(body, users)
-        if refused_as_stale(ack, client, caller, action):
-            return
-        reply = runtime.commands.handle("/review", _MOVES[action["action_id"]], caller)
-        finish(ack, client, caller, reply, tell_text=False, body=body)
-
-    @payloads.apologising
-    def on_attend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        caller = payloads.caller_of(body, users)
-        if refused_as_stale(ack, client, caller, action):
-            return
-        remote = action["action_id"] == blocks.REMOTE
-        reply = runtime.commands.guard(lambda: runtime.commands.attend(caller, remote))
-        # The agenda showing the clicker's name is the confirmation; a refusal is told privately.
+        value = str(action.get("value") or "")
+        meeting_id = int(value) if value.isdigit() else 0  # the meeting whose agenda was clicked
+        reply = runtime.commands.agenda_button(caller, _BUTTONS[action["action_id"]], meeting_id)
         finish(ack, client, caller, reply, tell_text=False, body=body)
 
     @payloads.apologising
@@ -146,11 +127,9 @@ def register(app: App, runtime: Runtime, users: UserDirectory, live: LiveMeeting
         ack()
         threading.Thread(target=_respond, args=(respond, answer), name="search-more", daemon=True).start()
 
-    for action_id in _MOVES:
-        app.action(action_id)(on_move)
+    for action_id in _BUTTONS:
+        app.action(action_id)(on_agenda_button)
     app.action(blocks.SEARCH_MORE)(on_search_more)
-    app.action(blocks.HERE)(on_attend)
-    app.action(blocks.REMOTE)(on_attend)
     app.action(blocks.NOTE_MENU)(on_note_menu)
     app.action(re.compile(rf"^{blocks.OFFER}-\d+$"))(on_offer)
 
