@@ -143,7 +143,15 @@ class CpuUsage:
     def __init__(self, own: tuple[int, ...]) -> None:
         self.own = own
         self.busy, self.total = _jiffies()
-        self.ours = sum(_process_ticks(pid) for pid in own) + _postgres_ticks()
+        self.start = {pid: _process_ticks(pid) for pid in own}
+        self.postgres = _postgres_ticks()
+        self.ours = sum(self.start.values()) + self.postgres
+
+    def seconds(self, pids: tuple[int, ...], postgres: bool = False) -> tuple[float, float]:
+        """CPU seconds used since creation by the processes *pids* (and by PostgreSQL's, second)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = sum(_process_ticks(pid) - self.start[pid] for pid in pids)
+        return used / tick, (_postgres_ticks() - self.postgres) / tick
 
     def other_share(self) -> float:
         """Share (0-1) of all CPU time used by other processes since creation."""

@@ -593,6 +593,8 @@ def _run(
         rss_kib=[bot.rss_kib() for bot in running],
         other_cpu_pct=round(100 * usage.other_share(), 1),
     )
+    bots_cpu, postgres_cpu = usage.seconds(tuple(bot.pid for bot in running))
+    result.update(bot_cpu_s=round(bots_cpu, 1), postgres_cpu_s=round(postgres_cpu, 1) if kind == "postgresql" else None)
     errors = [line for bot in running for line in bot.lines if "Traceback" in line or "ERROR" in line]
     result["bot_errors"] = len(errors)
     result["bot_error_sample"] = sorted({line[:200] for line in errors})[:8]
