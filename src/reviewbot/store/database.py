@@ -47,13 +47,19 @@ class Database:
         self.engine = create_db_engine(self.url, timeout_ms)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         writer = self.engine.execution_options(reviewbot_write=True)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL reads run each statement on its own (autocommit): under READ COMMITTED, its
+        # default, every statement sees a snapshot of its own even inside a transaction, so a
+        # read's BEGIN and COMMIT were two round trips to the server that changed nothing.
+        # SQLite's read transaction is one snapshot for all its statements, and stays.
+        reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = sessionmaker(reader, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
         self._writer_lock = threading.Lock() if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (bounded by the thread's request deadline, if it has one)."""
+        """A read-only transaction (bounded by the thread's request deadline, if it has one); on
+        PostgreSQL, statements that each see what was committed when they run (see above)."""
         deadline = DEADLINES.request_deadline()
         if deadline is None or self.is_sqlite:
             with self._guard(), self._read() as session, session.begin():
