@@ -241,10 +241,8 @@ class CommandHandler:
         )
 
     def agenda_button(self, caller: Caller, button: str, meeting_id: int) -> Reply:
-        """A click on a button of meeting *meeting_id*'s agenda message: ``next``, ``prev``,
-        ``end``, ``here`` or ``remote``, with the rules of the matching command; once that
-        meeting is no longer running, the click is refused (privately) in the same transaction
-        that would have applied it. Never raises for bad input."""
+        """A button (``next``, ``prev``, ``end``, ``here``, ``remote``) of meeting *meeting_id*'s
+        agenda, as its command; refused once that meeting has ended. Never raises for bad input."""
 
         def run() -> Reply:
             if button in ("next", "prev"):
