@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from reviewbot.core import agenda, notes, roles, timeboxes
@@ -96,9 +96,14 @@ def sections_of(session: Session, meeting_id: int) -> list[Section]:
     return list(session.scalars(select(Section).where(Section.meeting_id == meeting_id).order_by(Section.position)))
 
 
+def _counting_notes(meeting_id: int) -> Select[tuple[int]]:
+    """The query that counts the meeting's notes (not removed)."""
+    return select(func.count(Note.id)).where(Note.meeting_id == meeting_id, Note.deleted_at.is_(None))
+
+
 def note_count(session: Session, meeting_id: int, section_id: int | None = None) -> int:
     """How many notes (not removed) the meeting has, or the section if given."""
-    query = select(func.count(Note.id)).where(Note.meeting_id == meeting_id, Note.deleted_at.is_(None))
+    query = _counting_notes(meeting_id)
     if section_id is not None:
         query = query.where(Note.section_id == section_id)
     return session.scalar(query) or 0
@@ -107,9 +112,7 @@ def note_count(session: Session, meeting_id: int, section_id: int | None = None)
 def meeting_tally(session: Session, meeting: Meeting) -> MeetingTally:
     """Count the meeting's sections and notes (not removed), in one query: its :class:`MeetingTally`."""
     sections = select(func.count(Section.id)).where(Section.meeting_id == meeting.id).scalar_subquery()
-    notes = (
-        select(func.count(Note.id)).where(Note.meeting_id == meeting.id, Note.deleted_at.is_(None)).scalar_subquery()
-    )
+    notes = _counting_notes(meeting.id).scalar_subquery()
     counted_sections, counted_notes = session.execute(select(sections, notes)).one()
     return MeetingTally(meeting.id, counted_sections or 0, counted_notes or 0, meeting.started_at, meeting.ended_at)
 
